@@ -1,0 +1,70 @@
+"""The one exception family of bpm_livechat: domain errors carrying their context, never HTTP codes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class BpmLivechatError(Exception):
+    """Base of every error the core raises for a user's or caller's mistake."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(BpmLivechatError):
+    """A named thing (session, user, live chat, parameter...) does not exist."""
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident!r} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+class AccessDeniedError(BpmLivechatError):
+    """The acting user may not see or change this thing."""
+
+
+class ConflictError(BpmLivechatError):
+    """Someone else changed the same thing first; reload and try again."""
+
+
+class ValidationError(BpmLivechatError):
+    """Input was rejected; `fields` maps each offending field to its message."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = dict(fields or {})
+
+
+class ParameterValueError(ValidationError):
+    """A value does not fit its parameter's type or options."""
+
+    def __init__(self, key: str, type_name: str, value: object, reason: str) -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(
+            f"parameter {key!r} ({type_name}): {reason}: {shown}", {key: reason}
+        )
+        self.key = key
+        self.type_name = type_name
+        self.value = value
+        self.reason = reason
+
+
+class SystemParameterError(ValidationError):
+    """A system parameter cannot be changed, archived or shadowed by a custom one."""
+
+    def __init__(self, key: str, action: str) -> None:
+        super().__init__(f"{key!r} is a system parameter and cannot be {action}", {key: action})
+        self.key = key
+
+
+class TemplateError(ValidationError):
+    """A session name template is malformed; `position` is the 0-based offset of the problem."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} at position {position}", {"name_template": message})
+        self.position = position

@@ -1,0 +1,34 @@
+"""The `bpm-livechat` command: set-up and every admin action in scriptable form."""
+
+from __future__ import annotations
+
+import click
+
+from .common import CliState
+from .livechat_cmd import livechat
+from .param_cmd import param
+from .session_cmd import session
+from .setup_cmd import demo, init
+from .user_cmd import user
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="BPM_LIVECHAT_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL; default: a SQLite file in the instance folder.",
+)
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """Business processes for live chat support."""
+    ctx.obj = CliState(url=database_url)
+
+
+for command in (init, demo, user, livechat, param, session):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="bpm-livechat")

@@ -1,0 +1,100 @@
+"""What every CLI command shares: the database from the context, one transaction, output, errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from ..config import database_url
+from ..db import make_engine, session_factory, unit_of_work
+from ..errors import BpmLivechatError
+from ..param_types import Money
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class CliState:
+    """The database URL chosen on the command line; the engine is made on first use."""
+
+    url: str | None = None
+    _engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(database_url(self.url))
+        return self._engine
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One database session and transaction for the running command; commits on success."""
+    state = click.get_current_context().find_object(CliState)
+    assert state is not None
+    with unit_of_work(session_factory(state.engine)) as db:
+        yield db
+
+
+def fail(message: str) -> NoReturn:
+    """Report rejected input: one line on stderr, exit status 1."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn domain errors into a one-line message and exit status 1 (never a traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BpmLivechatError as exc:
+            fail(exc.message)
+        except OperationalError as exc:
+            fail(f"database error: {exc.orig}")
+
+    return wrapper
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from typed values (dates, decimals, money)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Money):
+        return {"amount": str(value.amount), "currency": value.currency}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit(data: Any, as_json: bool, text: Callable[[], str] | str | None = None) -> None:
+    """Print `data` as JSON, or the human text form."""
+    if as_json:
+        click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+    elif callable(text):
+        click.echo(text())
+    elif text is not None:
+        click.echo(text)
+    else:
+        click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

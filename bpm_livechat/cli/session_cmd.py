@@ -1,0 +1,153 @@
+"""`bpm-livechat session ...`: create, list, show, set parameters and rename sessions."""
+
+from __future__ import annotations
+
+import click
+
+from ..actors import user_actor
+from ..errors import ValidationError
+from ..livechats import get_live_chat
+from ..queries import SessionQuery, parse_filter, search_sessions
+from ..session_data import session_details, session_summary
+from ..sessions import create_session, get_session, rename_session
+from ..users import get_user
+from ..values import set_parameters
+from .common import emit, handles_errors, json_option, transaction
+
+
+@click.group()
+def session() -> None:
+    """Support sessions."""
+
+
+@session.command("create")
+@click.option("--live-chat", required=True)
+@click.option("--client-name", required=True)
+@click.option("--client-email")
+@click.option("--client-phone")
+@click.option("--subject", required=True)
+@click.option("--channel", help="Channel name (default: the live chat's first channel).")
+@click.option("--priority", default="normal", show_default=True)
+@json_option
+@handles_errors
+def create(
+    live_chat: str,
+    client_name: str,
+    client_email: str | None,
+    client_phone: str | None,
+    subject: str,
+    channel: str | None,
+    priority: str,
+    as_json: bool,
+) -> None:
+    """Open a session in a live chat."""
+    with transaction() as db:
+        new = create_session(
+            db,
+            get_live_chat(db, live_chat),
+            client_name=client_name,
+            client_email=client_email,
+            client_phone=client_phone,
+            subject=subject,
+            channel_name=channel,
+            priority=priority,
+        )
+        data = session_summary(new, {})
+    emit(data, as_json, f"session {new.id} created: {new.name}")
+
+
+@session.command("list")
+@click.option(
+    "--filter", "filters", multiple=True, help="KEY=VALUE, KEY~TEXT, KEY>=V, KEY<=V, KEY= (empty)."
+)
+@click.option("--search", help="Text in name, subject or client.")
+@click.option(
+    "--sort", default="-created_at", show_default=True, help="A parameter key; '-' for descending."
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--as",
+    "as_user",
+    default="admin",
+    show_default=True,
+    help="List as this user (access scoping).",
+)
+@json_option
+@handles_errors
+def list_(
+    filters: tuple[str, ...],
+    search: str | None,
+    sort: str,
+    limit: int,
+    page: int,
+    as_user: str,
+    as_json: bool,
+) -> None:
+    """List sessions with filters, search and sorting."""
+    query = SessionQuery(tuple(parse_filter(f) for f in filters), search, sort, page, limit)
+    with transaction() as db:
+        result = search_sessions(db, get_user(db, as_user), query)
+        items = [session_summary(s, result.params[s.id]) for s in result.items]
+    data = {"items": items, "total": result.total}
+
+    def text() -> str:
+        lines = [f"{i['id']:>6}  {i['status']:<7} {i['priority']:<7} {i['name']}" for i in items]
+        return "\n".join([*lines, f"({len(items)} of {result.total})"])
+
+    emit(data, as_json, text)
+
+
+@session.command("show")
+@click.argument("session_id", type=int)
+@json_option
+@handles_errors
+def show(session_id: int, as_json: bool) -> None:
+    """Show a session with its parameters, messages and history."""
+    with transaction() as db:
+        data = session_details(db, get_session(db, session_id))
+    emit(data, as_json, None)
+
+
+def _assignments(pairs: tuple[str, ...]) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError(
+                f"invalid assignment {pair!r}: use KEY=VALUE", {"assignment": pair}
+            )
+        changes[key] = value
+    return changes
+
+
+@session.command("set")
+@click.argument("session_id", type=int)
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--as", "as_user", required=True, help="The user making the change.")
+@json_option
+@handles_errors
+def set_(session_id: int, assignments: tuple[str, ...], as_user: str, as_json: bool) -> None:
+    """Set custom parameters: KEY=VALUE ... (all or nothing; KEY= empties)."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        applied = set_parameters(db, target, _assignments(assignments), user_actor(actor))
+        data = {"changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()}}
+    emit(data, as_json, f"{len(applied)} parameter(s) changed")
+
+
+@session.command("rename")
+@click.argument("session_id", type=int)
+@click.argument("name")
+@click.option("--as", "as_user", required=True, help="The user renaming the session.")
+@json_option
+@handles_errors
+def rename(session_id: int, name: str, as_user: str, as_json: bool) -> None:
+    """Give a session a name by hand."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        rename_session(db, target, name, actor)
+        data = {"id": target.id, "name": target.name}
+    emit(data, as_json, f"session {session_id} renamed: {target.name}")

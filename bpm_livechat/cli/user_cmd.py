@@ -1,0 +1,57 @@
+"""`bpm-livechat user ...`: create users and put them into live chats."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..livechats import add_member, get_live_chat
+from ..models import MemberRole, Role
+from ..users import create_user
+from .common import emit, fail, handles_errors, json_option, transaction
+
+
+@click.group()
+def user() -> None:
+    """Users and their live chats."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", help="The password (prefer --password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--live-chat", "live_chats", multiple=True, help="A live chat the user works in.")
+@json_option
+@handles_errors
+def create(
+    username: str,
+    role: str,
+    password: str | None,
+    password_stdin: bool,
+    display_name: str | None,
+    live_chats: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a user; operators and supervisors join the given live chats in that role."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        fail("a password is needed: --password or --password-stdin")
+    membership = {
+        Role.OPERATOR.value: MemberRole.OPERATOR,
+        Role.SUPERVISOR.value: MemberRole.SUPERVISOR,
+    }.get(role, MemberRole.READER)
+    with transaction() as db:
+        new = create_user(db, username, role, password, display_name)
+        for name in live_chats:
+            add_member(db, get_live_chat(db, name), new, membership)
+        data = {
+            "id": new.id,
+            "username": new.username,
+            "role": new.role,
+            "live_chats": list(live_chats),
+        }
+    emit(data, as_json, f"user {new.username!r} created ({new.role})")

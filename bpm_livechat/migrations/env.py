@@ -1,0 +1,18 @@
+"""Alembic environment: runs migrations on the engine handed over by bpm_livechat.db."""
+
+from alembic import context
+
+from bpm_livechat.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

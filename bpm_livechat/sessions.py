@@ -1,0 +1,274 @@
+"""Support sessions: creation with a rendered name, renaming, closing, messages and snapshots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .access import require_session_access
+from .errors import NotFoundError, ValidationError
+from .models import (
+    AuthorKind,
+    Client,
+    LiveChat,
+    Message,
+    Priority,
+    Status,
+    SupportSession,
+    User,
+    utcnow,
+)
+from .naming import MAX_NAME_LENGTH, NameContext, parse_template, render_name
+from .param_types import ParamType, format_value, normalize
+from .parameters import definitions
+from .values import get_parameters
+
+MAX_MESSAGE_LENGTH = 20_000
+RECENT_MESSAGES = 50
+
+
+def get_session(db: Session, session_id: int, user: User | None = None) -> SupportSession:
+    """The session `session_id`; with `user`, only when that user has access (else AccessDeniedError)."""
+    session = db.get(SupportSession, session_id)
+    if session is None:
+        raise NotFoundError("session", session_id)
+    if user is not None:
+        require_session_access(db, user, session)
+    return session
+
+
+def _choice(value: str, allowed: type[Priority] | type[Status], field: str) -> str:
+    try:
+        return allowed(value).value
+    except ValueError:
+        valid = ", ".join(v.value for v in allowed)
+        raise ValidationError(
+            f"invalid {field} {value!r} (one of: {valid})", {field: "invalid"}
+        ) from None
+
+
+def _find_or_create_client(db: Session, name: str, email: str | None, phone: str | None) -> Client:
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise ValidationError(
+            "client name must have 1 to 255 characters", {"client_name": "1 to 255 characters"}
+        )
+    email_n = normalize("client_email", ParamType.EMAIL, email) if email else None
+    phone_n = normalize("client_phone", ParamType.PHONE, phone) if phone else None
+    if email_n is not None:
+        client = db.scalar(
+            select(Client).where(Client.email == email_n).order_by(Client.id).limit(1)
+        )
+        if client is not None:
+            client.phone = client.phone or (str(phone_n) if phone_n else None)
+            return client
+    client = Client(name=name, email=email_n, phone=phone_n)
+    db.add(client)
+    return client
+
+
+def create_session(
+    db: Session,
+    chat: LiveChat,
+    *,
+    client_name: str,
+    subject: str,
+    client_email: str | None = None,
+    client_phone: str | None = None,
+    channel_name: str | None = None,
+    priority: str = Priority.NORMAL.value,
+    operator: User | None = None,
+    created_at: datetime | None = None,
+) -> SupportSession:
+    """Open a session in `chat`; its name is rendered from the chat's template."""
+    if not chat.channels:
+        raise ValidationError(f"live chat {chat.name!r} has no channel", {"channel": "no channel"})
+    channel = chat.channels[0]
+    if channel_name is not None:
+        found = [c for c in chat.channels if c.name == channel_name]
+        if not found:
+            raise ValidationError(
+                f"live chat {chat.name!r} has no channel {channel_name!r}", {"channel": "unknown"}
+            )
+        channel = found[0]
+    subject = subject.strip()
+    if len(subject) > 255:
+        raise ValidationError(
+            "subject is longer than 255 characters", {"subject": "longer than 255 characters"}
+        )
+    session = SupportSession(
+        live_chat=chat,
+        channel=channel,
+        client=_find_or_create_client(db, client_name, client_email, client_phone),
+        operator=operator,
+        subject=subject,
+        priority=_choice(priority, Priority, "priority"),
+        status=Status.ACTIVE.value if operator else Status.QUEUED.value,
+        created_at=created_at or utcnow(),
+    )
+    db.add(session)
+    db.flush()
+    session.name = template_name(db, session)
+    db.flush()
+    return session
+
+
+def name_context(db: Session, session: SupportSession) -> NameContext:
+    """What a name template can show about this session."""
+    types = {d.key: ParamType(d.type) for d in definitions(db)}
+    params = {
+        key: format_value(types[key], value)
+        for key, value in get_parameters(db, session.id).items()
+        if key in types
+    }
+    return NameContext(
+        client_name=session.client.name,
+        client_email=session.client.email,
+        client_phone=session.client.phone,
+        created_at=session.created_at,
+        live_chat_name=session.live_chat.name,
+        channel_name=session.channel.name,
+        subject=session.subject,
+        operator_name=session.operator.display_name if session.operator else None,
+        params=params,
+    )
+
+
+def template_name(db: Session, session: SupportSession) -> str:
+    """The name the live chat's template gives this session now."""
+    template = parse_template(session.live_chat.name_template)
+    return render_name(template, name_context(db, session))
+
+
+def rename_session(db: Session, session: SupportSession, name: str, user: User) -> None:
+    """Give a session a name by hand; it is kept until reset to the template."""
+    require_session_access(db, user, session)
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError("name must not be empty", {"name": "must not be empty"})
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"name is longer than {MAX_NAME_LENGTH} characters",
+            {"name": f"longer than {MAX_NAME_LENGTH} characters"},
+        )
+    session.name = name
+    session.name_is_manual = True
+    db.flush()
+
+
+def reset_name(db: Session, session: SupportSession, user: User) -> None:
+    """Render the name from the live chat's template again and stop treating it as hand-given."""
+    require_session_access(db, user, session)
+    session.name = template_name(db, session)
+    session.name_is_manual = False
+    db.flush()
+
+
+def close_session(db: Session, session: SupportSession, user: User) -> None:
+    """Close a session; refused while a required-to-close parameter is empty, naming the keys."""
+    require_session_access(db, user, session)
+    if session.status == Status.CLOSED.value:
+        return
+    values = get_parameters(db, session.id)
+    missing = [d.key for d in definitions(db) if d.required_to_close and values.get(d.key) is None]
+    if missing:
+        raise ValidationError(
+            f"session {session.id} cannot be closed: required parameters are empty: {', '.join(missing)}",
+            {key: "required to close" for key in missing},
+        )
+    session.status = Status.CLOSED.value
+    session.closed_at = utcnow()
+    db.flush()
+
+
+def add_message(
+    db: Session,
+    session: SupportSession,
+    text: str,
+    author_kind: str = AuthorKind.CLIENT.value,
+    author: User | None = None,
+    sent_at: datetime | None = None,
+) -> Message:
+    """Append a message to the session's thread."""
+    try:
+        kind = AuthorKind(author_kind)
+    except ValueError:
+        raise ValidationError(
+            f"invalid author kind {author_kind!r}", {"author_kind": "invalid"}
+        ) from None
+    if not text.strip():
+        raise ValidationError("message text must not be empty", {"text": "must not be empty"})
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise ValidationError(
+            f"message is longer than {MAX_MESSAGE_LENGTH} characters", {"text": "too long"}
+        )
+    if kind is AuthorKind.CLIENT:
+        author_name = session.client.name
+    elif author is not None:
+        author_name = author.display_name
+    else:
+        author_name = "System"
+    message = Message(
+        session_id=session.id,
+        author_kind=kind.value,
+        author_name=author_name,
+        author_user_id=author.id if author else None,
+        text=text,
+        sent_at=sent_at or utcnow(),
+    )
+    db.add(message)
+    db.flush()
+    return message
+
+
+def messages(db: Session, session_id: int, limit: int | None = None) -> list[Message]:
+    """The session's messages, oldest first; with `limit`, only the newest ones."""
+    query = select(Message).where(Message.session_id == session_id)
+    if limit is None:
+        return list(db.scalars(query.order_by(Message.sent_at, Message.id)))
+    newest = db.scalars(query.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit))
+    return list(reversed(list(newest)))
+
+
+def system_values(session: SupportSession) -> dict[str, Any]:
+    """The system parameters of a session, as plain values."""
+    return {
+        "live_chat": session.live_chat.name,
+        "channel": session.channel.name,
+        "client": session.client.name,
+        "operator": session.operator.display_name if session.operator else None,
+        "priority": session.priority,
+        "status": session.status,
+        "subject": session.subject,
+        "created_at": session.created_at,
+        "closed_at": session.closed_at,
+        "name": session.name,
+    }
+
+
+def snapshot(db: Session, session: SupportSession) -> dict[str, Any]:
+    """The read-only view of a session that scripts receive (plain data, no ORM objects)."""
+    return {
+        "id": session.id,
+        "name": session.name,
+        "subject": session.subject,
+        "priority": session.priority,
+        "status": session.status,
+        "created_at": session.created_at,
+        "live_chat": {"name": session.live_chat.name},
+        "channel": {"name": session.channel.name},
+        "client": {
+            "name": session.client.name,
+            "email": session.client.email or "",
+            "phone": session.client.phone or "",
+        },
+        "operator": {"name": session.operator.display_name if session.operator else ""},
+        "params": get_parameters(db, session.id),
+        "messages": [
+            {"author": m.author_name, "text": m.text, "sent_at": m.sent_at}
+            for m in messages(db, session.id, RECENT_MESSAGES)
+        ],
+    }

@@ -232,13 +232,15 @@ class ParamValue(Base):
     __table_args__ = (
         Index("ix_param_values_text", "definition_id", "text_value", "session_id"),
         Index("ix_param_values_number", "definition_id", "number_value", "session_id"),
+        # Clustered by (session_id, definition_id) on SQLite: one seek per value when sorting.
+        {"sqlite_with_rowid": False},
     )
 
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("param_definitions.id"), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     text_value: Mapped[str | None] = mapped_column(String(255))
-    number_value: Mapped[Decimal | None] = mapped_column(Numeric(30, 6))
+    number_value: Mapped[Decimal | None] = mapped_column(Numeric(38, 10))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

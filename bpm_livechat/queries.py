@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -23,7 +23,7 @@ from .models import (
     SupportSession,
     User,
 )
-from .param_types import ParamType, from_json, index_values, normalize
+from .param_types import ParamType, from_json, index_text, index_values, normalize
 from .parameters import SYSTEM_KEYS
 
 OPERATORS = ("eq", "contains", "gte", "lte", "empty", "not_empty")
@@ -90,8 +90,8 @@ def parse_filter(text: str) -> Filter:
 _PRIORITY_RANK = case({p.value: i for i, p in enumerate(Priority)}, value=SupportSession.priority)
 
 
-def _system_column(key: str) -> ColumnElement[Any]:
-    columns: dict[str, ColumnElement[Any]] = {
+def _system_column(key: str) -> Any:
+    columns: dict[str, Any] = {
         "live_chat": LiveChat.name,
         "channel": Channel.name,
         "client": Client.name,
@@ -108,11 +108,17 @@ def _system_column(key: str) -> ColumnElement[Any]:
 
 
 def _system_filter(f: Filter) -> ColumnElement[bool]:
-    column = _system_column(f.key)
+    column: Any = _system_column(f.key)
     if f.op == "empty":
-        return column.is_(None) if f.key in {"operator", "closed_at"} else column == ""
+        return cast(
+            ColumnElement[bool],
+            column.is_(None) if f.key in {"operator", "closed_at"} else column == "",
+        )
     if f.op == "not_empty":
-        return column.is_not(None) if f.key in {"operator", "closed_at"} else column != ""
+        return cast(
+            ColumnElement[bool],
+            column.is_not(None) if f.key in {"operator", "closed_at"} else column != "",
+        )
     value: Any = f.value
     if f.key in {"created_at", "closed_at"}:
         value = _datetime_operand(f.key, str(value), f.op)
@@ -124,10 +130,10 @@ def _system_filter(f: Filter) -> ColumnElement[bool]:
     elif f.key == "id":
         value = _int_operand(f.key, value)
     if f.op == "eq":
-        return column == value
+        return cast(ColumnElement[bool], column == value)
     if f.op == "contains":
         return func.lower(column).contains(str(value).lower(), autoescape=True)
-    return column >= value if f.op == "gte" else column <= value
+    return cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
 
 
 def _int_operand(key: str, value: object) -> int:
@@ -173,11 +179,13 @@ def _value_condition(
             raise ValidationError(
                 f"filter on {key!r}: 'contains' needs a text parameter", {key: "not text"}
             )
-        return func.lower(pv.text_value).contains(str(f.value).lower(), autoescape=True)
+        return func.lower(pv.text_value).contains(index_text(str(f.value)), autoescape=True)
     if type_ is ParamType.MULTICHOICE and f.op == "eq":
         option = normalize(key, ParamType.CHOICE, f.value, definition.options)
         wrapped = literal("\n") + pv.text_value + literal("\n")
-        return wrapped.contains(f"\n{option}\n", autoescape=True)
+        return cast(
+            ColumnElement[bool], wrapped.contains(f"\n{index_text(str(option))}\n", autoescape=True)
+        )
     if f.op in {"gte", "lte"} and type_ is ParamType.DATETIME and len(str(f.value)) == 10:
         operand: Any = _datetime_operand(key, str(f.value), f.op)
     else:
@@ -187,17 +195,18 @@ def _value_condition(
         (pv.number_value, number_value) if type_ in _NUMBER_TYPES else (pv.text_value, text_value)
     )
     if f.op == "eq":
-        return column == value  # type: ignore[no-any-return]
+        return cast(ColumnElement[bool], column == value)
     if f.op in {"gte", "lte"} and type_ not in _NUMBER_TYPES | {ParamType.DATE, ParamType.DATETIME}:
         raise ValidationError(
             f"filter on {key!r}: ranges need a number or date parameter", {key: "no range"}
         )
-    return column >= value if f.op == "gte" else column <= value  # type: ignore[no-any-return]
+    return cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
 
 
 def _sorted(query: Select[Any], sort: str, by_key: dict[str, ParamDefinition]) -> Select[Any]:
     descending = sort.startswith("-")
     key = sort.lstrip("-")
+    column: Any
     if key in SYSTEM_KEYS:
         column = _system_column(key)
     elif key in by_key:

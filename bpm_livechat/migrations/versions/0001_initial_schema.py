@@ -198,7 +198,7 @@ def upgrade() -> None:
         sa.Column("definition_id", sa.Integer(), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
         sa.Column("text_value", sa.String(length=255), nullable=True),
-        sa.Column("number_value", sa.Numeric(precision=30, scale=6), nullable=True),
+        sa.Column("number_value", sa.Numeric(precision=38, scale=10), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["definition_id"],
@@ -209,6 +209,7 @@ def upgrade() -> None:
             ["session_id"], ["sessions.id"], name=op.f("fk_param_values_session_id_sessions")
         ),
         sa.PrimaryKeyConstraint("session_id", "definition_id", name=op.f("pk_param_values")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("param_values", schema=None) as batch_op:
         batch_op.create_index(
@@ -218,6 +219,12 @@ def upgrade() -> None:
             "ix_param_values_text", ["definition_id", "text_value", "session_id"], unique=False
         )
 
+    if op.get_bind().dialect.name == "postgresql":
+        # Values of all parameters share one index; joint statistics keep row estimates honest.
+        op.execute(
+            "CREATE STATISTICS st_param_values_text (mcv, dependencies) "
+            "ON definition_id, text_value FROM param_values"
+        )
     # ### end Alembic commands ###
 
 

@@ -194,13 +194,17 @@ def _value_condition(
     column, value = (
         (pv.number_value, number_value) if type_ in _NUMBER_TYPES else (pv.text_value, text_value)
     )
-    if f.op == "eq":
-        return cast(ColumnElement[bool], column == value)
     if f.op in {"gte", "lte"} and type_ not in _NUMBER_TYPES | {ParamType.DATE, ParamType.DATETIME}:
         raise ValidationError(
             f"filter on {key!r}: ranges need a number or date parameter", {key: "no range"}
         )
-    return cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
+    if f.op == "eq":
+        condition = cast(ColumnElement[bool], column == value)
+    else:
+        condition = cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
+    if type_ is ParamType.MONEY:  # amounts in different currencies are not comparable
+        condition = and_(condition, pv.text_value == text_value)
+    return condition
 
 
 def _sorted(query: Select[Any], sort: str, by_key: dict[str, ParamDefinition]) -> Select[Any]:

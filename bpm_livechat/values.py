@@ -157,7 +157,7 @@ def get_parameters(
     )
     if not include_archived:
         query = query.where(ParamDefinition.archived_at.is_(None))
-    return {d.key: from_json(ParamType(d.type), v.value) for d, v in db.execute(query).tuples()}
+    return {d.key: from_json(ParamType(d.type), v.value) for d, v in db.execute(query)}
 
 
 def parameter_history(db: Session, session_id: int, key: str | None = None) -> list[ParamHistory]:

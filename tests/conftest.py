@@ -65,13 +65,23 @@ def pg_engine() -> Iterator[Engine]:
 
 
 def _truncate_all(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # DELETE plus a sequence reset: on tables this small it is ~20x faster than TRUNCATE, which
+    # PostgreSQL implements by creating new files for every table (0.2 s per test).
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c:
+                conn.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)"),
+                    {"t": f'"{table.name}"'},
+                )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
     """A freshly migrated, empty database: a copied SQLite file, or the truncated PostgreSQL one."""
     if request.param == "sqlite":
         path = tmp_path / "db.sqlite3"

@@ -155,19 +155,24 @@ def _copy_value(column: str, value: object) -> object:
 
 
 HAND_COUNT = """
-SELECT count(*) FROM sessions s
-JOIN param_values f ON f.session_id = s.id AND f.definition_id = :filter_def AND f.text_value = :value
+SELECT count(*) FROM param_values f WHERE f.definition_id = :filter_def AND f.text_value = :value
 """
 HAND_PAGE = """
-SELECT s.id, s.name, s.subject, s.priority, s.status, s.created_at, c.name, lc.name, ch.name
+SELECT f.session_id FROM param_values f
+LEFT JOIN param_values o ON o.session_id = f.session_id AND o.definition_id = :sort_def
+WHERE f.definition_id = :filter_def AND f.text_value = :value
+ORDER BY o.number_value IS NULL, o.number_value, f.session_id
+LIMIT :limit OFFSET :offset
+"""
+HAND_ROWS = """
+SELECT s.id, s.name, s.subject, s.priority, s.status, s.created_at, s.closed_at,
+       c.name, c.email, lc.name, ch.name, u.display_name
 FROM sessions s
-JOIN param_values f ON f.session_id = s.id AND f.definition_id = :filter_def AND f.text_value = :value
-LEFT JOIN param_values o ON o.session_id = s.id AND o.definition_id = :sort_def
 JOIN clients c ON c.id = s.client_id
 JOIN live_chats lc ON lc.id = s.live_chat_id
 JOIN channels ch ON ch.id = s.channel_id
-ORDER BY o.number_value IS NULL, o.number_value, s.id
-LIMIT :limit OFFSET :offset
+LEFT JOIN users u ON u.id = s.operator_id
+WHERE s.id IN ({ids})
 """
 HAND_PARAMS = (
     "SELECT session_id, definition_id, value FROM param_values WHERE session_id IN ({ids})"
@@ -175,12 +180,13 @@ HAND_PARAMS = (
 
 
 def hand_written(db: Session, defs: dict[str, int], offset: int) -> list[int]:
-    """The same page by hand: count, page rows with their system fields, and their values."""
+    """The same page by hand: count, the page's ids, their rows and their values."""
     bind = {"filter_def": defs["segment"], "value": "enterprise", "sort_def": defs["order_value"]}
     db.execute(text(HAND_COUNT), bind).scalar_one()
-    rows = db.execute(text(HAND_PAGE), {**bind, "limit": 50, "offset": offset}).all()
-    ids = [r[0] for r in rows]
-    db.execute(text(HAND_PARAMS.format(ids=",".join(map(str, ids))))).all()
+    ids = list(db.execute(text(HAND_PAGE), {**bind, "limit": 50, "offset": offset}).scalars())
+    listed = ",".join(map(str, ids))
+    db.execute(text(HAND_ROWS.format(ids=listed))).all()
+    db.execute(text(HAND_PARAMS.format(ids=listed))).all()
     return ids
 
 

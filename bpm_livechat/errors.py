@@ -45,9 +45,7 @@ class ParameterValueError(ValidationError):
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        super().__init__(
-            f"parameter {key!r} ({type_name}): {reason}: {shown}", {key: reason}
-        )
+        super().__init__(f"parameter {key!r} ({type_name}): {reason}: {shown}", {key: reason})
         self.key = key
         self.type_name = type_name
         self.value = value
@@ -68,3 +66,39 @@ class TemplateError(ValidationError):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(f"{message} at position {position}", {"name_template": message})
         self.position = position
+
+
+class BpmnDocumentError(BpmLivechatError):
+    """An uploaded BPMN file is unsafe or not well-formed XML; `line` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.reason = message
+        self.line = line
+
+
+class ProcessStepError(BpmLivechatError):
+    """A process step failed (script error, limit, invalid changeset, runaway cap); roll it back.
+
+    `kind` is one of compile, policy, runtime, limit, changeset, cap, engine; `line` is the
+    script line (1-based) when a script or expression was at fault.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        element_id: str | None = None,
+        element_name: str | None = None,
+        line: int | None = None,
+        parameter_key: str | None = None,
+    ) -> None:
+        where = f" at {element_id}" if element_id else ""
+        super().__init__(f"{kind} error{where}: {message}")
+        self.kind = kind
+        self.reason = message
+        self.element_id = element_id
+        self.element_name = element_name
+        self.line = line
+        self.parameter_key = parameter_key

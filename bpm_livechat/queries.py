@@ -158,10 +158,12 @@ def _datetime_operand(key: str, value: str, op: str) -> Any:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _custom_filter(query: Select[Any], definition: ParamDefinition, f: Filter) -> Select[Any]:
+def _custom_filter(
+    query: Select[Any], definition: ParamDefinition, f: Filter, anchor: Any
+) -> Select[Any]:
     type_ = ParamType(definition.type)
     pv = aliased(ParamValue)
-    on = and_(pv.session_id == SupportSession.id, pv.definition_id == definition.id)
+    on = and_(pv.session_id == anchor, pv.definition_id == definition.id)
     if f.op == "empty":
         return query.outerjoin(pv, on).where(pv.session_id.is_(None))
     if f.op == "not_empty":
@@ -207,7 +209,9 @@ def _value_condition(
     return condition
 
 
-def _sorted(query: Select[Any], sort: str, by_key: dict[str, ParamDefinition]) -> Select[Any]:
+def _sorted(
+    query: Select[Any], sort: str, by_key: dict[str, ParamDefinition], anchor: Any
+) -> Select[Any]:
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column: Any
@@ -217,7 +221,7 @@ def _sorted(query: Select[Any], sort: str, by_key: dict[str, ParamDefinition]) -
         definition = by_key[key]
         pv = aliased(ParamValue)
         query = query.outerjoin(
-            pv, and_(pv.session_id == SupportSession.id, pv.definition_id == definition.id)
+            pv, and_(pv.session_id == anchor, pv.definition_id == definition.id)
         )
         numeric = ParamType(definition.type) in _NUMBER_TYPES
         column = pv.number_value if numeric else pv.text_value
@@ -226,16 +230,31 @@ def _sorted(query: Select[Any], sort: str, by_key: dict[str, ParamDefinition]) -
             f"cannot sort by unknown parameter {key!r}", {"sort": "unknown parameter"}
         )
     ordered = column.desc() if descending else column.asc()
-    tiebreak = SupportSession.id.desc() if descending else SupportSession.id.asc()
+    tiebreak = anchor.desc() if descending else anchor.asc()
     return query.order_by(column.is_(None), ordered, tiebreak)
 
 
 def _base(
     db: Session, user: User, q: SessionQuery
-) -> tuple[Select[Any], dict[str, ParamDefinition]]:
+) -> tuple[Select[Any], Any, dict[str, ParamDefinition]]:
+    """The filtered id query and its id column (the anchor the sort joins on)."""
     by_key = {d.key: d for d in db.scalars(select(ParamDefinition))}
+    for f in q.filters:
+        if f.op not in OPERATORS:
+            raise ValidationError(
+                f"unknown filter operator {f.op!r}", {"filter": "unknown operator"}
+            )
+        if f.key not in SYSTEM_KEYS and f.key not in by_key:
+            raise ValidationError(
+                f"cannot filter on unknown parameter {f.key!r}", {f.key: "unknown parameter"}
+            )
+    chats = visible_live_chat_ids(db, user)
+    if chats is not None and chats >= set(db.scalars(select(LiveChat.id))):
+        chats = None  # sees every live chat: no need to scope
     used = {f.key for f in q.filters} | {q.sort.lstrip("-")}
-    query = select(SupportSession.id)
+    query, anchor, custom = _start(
+        q, by_key, needs_sessions=bool(chats is not None or q.search or used & SYSTEM_KEYS)
+    )
     if "live_chat" in used:
         query = query.join(LiveChat, LiveChat.id == SupportSession.live_chat_id)
     if "channel" in used:
@@ -244,22 +263,13 @@ def _base(
         query = query.join(Client, Client.id == SupportSession.client_id)
     if "operator" in used:
         query = query.outerjoin(User, User.id == SupportSession.operator_id)
-    chats = visible_live_chat_ids(db, user)
     if chats is not None:
         query = query.where(SupportSession.live_chat_id.in_(chats))
     for f in q.filters:
-        if f.op not in OPERATORS:
-            raise ValidationError(
-                f"unknown filter operator {f.op!r}", {"filter": "unknown operator"}
-            )
         if f.key in SYSTEM_KEYS:
             query = query.where(_system_filter(f))
-        elif f.key in by_key:
-            query = _custom_filter(query, by_key[f.key], f)
-        else:
-            raise ValidationError(
-                f"cannot filter on unknown parameter {f.key!r}", {f.key: "unknown parameter"}
-            )
+        elif f is not custom:
+            query = _custom_filter(query, by_key[f.key], f, anchor)
     if q.search:
         needle = q.search.strip().lower()
         query = query.where(
@@ -270,7 +280,26 @@ def _base(
                 func.lower(Client.email).contains(needle, autoescape=True),
             )
         )
-    return query, by_key
+    return query, anchor, by_key
+
+
+def _start(
+    q: SessionQuery, by_key: dict[str, ParamDefinition], needs_sessions: bool
+) -> tuple[Select[Any], Any, Filter | None]:
+    """Start from sessions, or, when nothing else needs them, from the first custom filter's values.
+
+    Values reference existing sessions (a foreign key), so the second form returns the same ids
+    while sparing one session lookup per matching row.
+    """
+    first = next((f for f in q.filters if f.key in by_key and f.op not in {"empty"}), None)
+    if needs_sessions or first is None:
+        return select(SupportSession.id), SupportSession.id, None
+    definition = by_key[first.key]
+    pv = aliased(ParamValue)
+    query = select(pv.session_id).where(pv.definition_id == definition.id)
+    if first.op != "not_empty":
+        query = query.where(_value_condition(pv, definition, ParamType(definition.type), first))
+    return query, pv.session_id, first
 
 
 def search_sessions(db: Session, user: User, q: SessionQuery) -> SessionPage:
@@ -279,9 +308,10 @@ def search_sessions(db: Session, user: User, q: SessionQuery) -> SessionPage:
         raise ValidationError(
             f"page must be >= 1 and per_page 1 to {MAX_PER_PAGE}", {"page": "out of range"}
         )
-    query, by_key = _base(db, user, q)
+    query, anchor, by_key = _base(db, user, q)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ids_query = _sorted(query, q.sort, by_key).limit(q.per_page).offset((q.page - 1) * q.per_page)
+    ids_query = _sorted(query, q.sort, by_key, anchor)
+    ids_query = ids_query.limit(q.per_page).offset((q.page - 1) * q.per_page)
     ids = list(db.scalars(ids_query))
     loaded = db.scalars(
         select(SupportSession)

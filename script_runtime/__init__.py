@@ -1,0 +1,38 @@
+"""script_runtime: run admin-written Python (script tasks, gateway conditions) in a trusted sandbox.
+
+`compile_restricted` with real guards, module facades, a warm pool of isolated worker processes
+with CPU, wall-clock, memory and output limits. Imports only the standard library and
+RestrictedPython, and knows nothing of sessions or databases: the session arrives as data.
+"""
+
+from script_runtime.api import check, default_pool, evaluate, run_script, shutdown
+from script_runtime.errors import (
+    Problem,
+    ScriptCompileError,
+    ScriptError,
+    ScriptLimitExceeded,
+    ScriptPolicyViolation,
+    ScriptRuntimeError,
+)
+from script_runtime.policy import DEFAULT_POLICY, Limits, Policy
+from script_runtime.pool import ScriptPool
+from script_runtime.protocol import ScriptResult
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Limits",
+    "Policy",
+    "Problem",
+    "ScriptCompileError",
+    "ScriptError",
+    "ScriptLimitExceeded",
+    "ScriptPolicyViolation",
+    "ScriptPool",
+    "ScriptResult",
+    "ScriptRuntimeError",
+    "check",
+    "default_pool",
+    "evaluate",
+    "run_script",
+    "shutdown",
+]

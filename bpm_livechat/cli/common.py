@@ -14,7 +14,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..config import database_url
@@ -35,8 +35,10 @@ class CliState:
 
     @property
     def engine(self) -> Engine:
+        """The engine, made on first use and disposed when the command ends."""
         if self._engine is None:
             self._engine = make_engine(database_url(self.url))
+            click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
 
@@ -64,6 +66,8 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except BpmLivechatError as exc:
             fail(exc.message)
+        except IntegrityError as exc:
+            fail(f"conflicting change, nothing was written: {exc.orig}")
         except OperationalError as exc:
             fail(f"database error: {exc.orig}")
 

@@ -1,0 +1,119 @@
+"""What parent and worker say to each other: request building and reply -> result or exception."""
+
+from __future__ import annotations
+
+import json
+import marshal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from keyword import iskeyword
+from typing import Any
+
+from script_runtime.codec import decode, encode
+from script_runtime.errors import (
+    Problem,
+    ScriptCompileError,
+    ScriptError,
+    ScriptLimitExceeded,
+    ScriptPolicyViolation,
+    ScriptRuntimeError,
+)
+from script_runtime.policy import Limits
+
+RESERVED_NAMES = frozenset({"session"})
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """What a script produced: new task data, recorded parameter writes, printed log, duration."""
+
+    data: dict[str, object]
+    changes: dict[str, object]
+    log: str
+    duration_ms: float
+
+
+def is_script_variable(key: object) -> bool:
+    """True when a task-data key is visible to scripts as a variable."""
+    return (
+        type(key) is str
+        and key.isidentifier()
+        and not iskeyword(key)
+        and not key.startswith("_")
+        and key not in RESERVED_NAMES
+    )
+
+
+def build_request(
+    op: str,
+    source: str,
+    data: Mapping[str, object],
+    session: Mapping[str, object] | None,
+    limits: Limits,
+) -> bytes:
+    """Encode a run/eval request; raise TypeError naming the variable if data is not plain."""
+    if not isinstance(source, str):
+        raise TypeError("source must be a str")
+    visible = {}
+    for key, value in data.items():
+        if type(key) is not str:
+            raise TypeError(f"task data keys must be str, got {key!r}")
+        if is_script_variable(key):
+            visible[key] = encode(value, f"task data {key!r}")
+    snapshot = encode(dict(session), "session snapshot") if session else {}
+    request = {
+        "op": op,
+        "source": source,
+        "data": visible,
+        "session": snapshot,
+        "limits": limits.to_dict(),
+    }
+    # Parent -> worker only (the parent is trusted); replies come back as JSON, never marshal.
+    return marshal.dumps(request)
+
+
+def parse_reply(raw: bytes) -> dict[str, Any]:
+    """Decode a worker reply."""
+    reply: dict[str, Any] = json.loads(raw.decode("utf-8", "surrogatepass"))
+    return reply
+
+
+def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResult:
+    """Build the ScriptResult of a successful run: input data plus created/changed variables."""
+    merged = dict(data)
+    for name in reply.get("deleted", ()):
+        merged.pop(name, None)
+    for name, wire in reply["set"].items():
+        merged[name] = decode(wire)
+    changes = {key: decode(wire) for key, wire in reply["changes"].items()}
+    return ScriptResult(merged, changes, reply.get("log", ""), float(reply.get("duration_ms", 0.0)))
+
+
+def _problems(raw: list[dict[str, Any]]) -> list[Problem]:
+    return [Problem(p["line"], p["column"], p["message"], p["kind"], p.get("name")) for p in raw]
+
+
+def error_from_reply(reply: dict[str, Any]) -> ScriptError:
+    """Turn a failed reply into the matching exception of the family."""
+    error: dict[str, Any] = reply["error"]
+    log: str = reply.get("log", "")
+    kind = error["kind"]
+    line = error.get("line")
+    if kind == "compile":
+        return ScriptCompileError(_problems(error.get("problems", [])), log=log)
+    if kind == "policy":
+        problems = _problems(error.get("problems", []))
+        return ScriptPolicyViolation(
+            error.get("name"), error["message"], line=line, problems=problems, log=log
+        )
+    if kind == "limit":
+        return ScriptLimitExceeded(
+            error["limit"], error["value"], error.get("detail", ""), line=line, log=log
+        )
+    return ScriptRuntimeError(
+        error["type"],
+        error["message"],
+        line=line,
+        traceback_lines=error.get("traceback", []),
+        log=log,
+    )

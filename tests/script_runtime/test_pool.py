@@ -1,0 +1,104 @@
+"""The warm pool: threads, replaced workers, no hang, compile cache, lazy default pool."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from script_runtime import Limits, ScriptLimitExceeded, ScriptPool, ScriptRuntimeError
+from tests.script_runtime.conftest import SMALL, assert_pool_serves
+
+
+def test_threads_share_the_pool(pool: ScriptPool) -> None:
+    def one(i: int) -> object:
+        return pool.run("y = x * 2", data={"x": i}).data["y"]
+
+    with ThreadPoolExecutor(max_workers=6) as executor:
+        results = list(executor.map(one, range(60)))
+    assert results == [i * 2 for i in range(60)]
+
+
+def test_cached_code_is_not_recompiled() -> None:
+    with ScriptPool(1) as single:
+        for i in range(20):
+            assert single.run("y = x + 1", data={"x": i}).data["y"] == i + 1
+        assert single.stats["compilations"] == 1
+        single.evaluate("x > 1", data={"x": 2})
+        assert single.stats["compilations"] == 2
+
+
+def test_killed_worker_gives_clear_error_and_is_replaced() -> None:
+    with ScriptPool(1) as single:
+        single.run("x = 1", data={})
+        (worker,) = single._workers
+        timer = threading.Timer(0.3, os.kill, (worker.process.pid, signal.SIGKILL))
+        timer.start()
+        with pytest.raises(ScriptRuntimeError) as caught:
+            single.run("while True:\n    pass", data={}, limits=SMALL)
+        timer.join()
+        assert caught.value.type_name == "WorkerKilled"
+        assert "SIGKILL" in str(caught.value)
+        assert_pool_serves(single)
+        assert single.stats["workers_replaced"] == 1
+
+
+def test_idle_worker_that_died_is_replaced_before_use() -> None:
+    with ScriptPool(1) as single:
+        single.run("x = 1", data={})
+        (worker,) = single._workers
+        worker.process.kill()
+        worker.process.wait()
+        assert single.run("x = 2", data={}).data == {"x": 2}
+
+
+def test_caller_never_hangs_on_many_runaways(pool: ScriptPool) -> None:
+    limits = Limits(cpu_seconds=5, wall_seconds=0.5, memory_mb=128)
+    started = time.monotonic()
+
+    def runaway(_: int) -> str:
+        try:
+            pool.run("while True:\n    pass", data={}, limits=limits)
+        except ScriptLimitExceeded as exc:
+            return exc.limit
+        return "no error"
+
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        outcomes = list(executor.map(runaway, range(4)))
+    assert outcomes == ["wall_seconds"] * 4
+    assert time.monotonic() - started < 10
+    assert_pool_serves(pool)
+
+
+def test_closed_pool_refuses_work() -> None:
+    single = ScriptPool(1)
+    single.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        single.run("x = 1", data={})
+
+
+def test_import_starts_nothing_and_default_pool_is_lazy() -> None:
+    code = (
+        "import script_runtime, script_runtime.api as api, multiprocessing\n"
+        "assert api._pool is None\n"
+        "assert multiprocessing.active_children() == []\n"
+        "r = script_runtime.run_script('y = x + 1', data={'x': 1})\n"
+        "assert r.data == {'x': 1, 'y': 2}, r\n"
+        "assert script_runtime.evaluate('x > 0', data={'x': 1}) is True\n"
+        "assert script_runtime.check('import os')[0].name == 'os'\n"
+        "assert api._pool is not None and api._pool.size == (__import__('os').cpu_count() or 2)\n"
+        "script_runtime.shutdown()\n"
+        "assert api._pool is None\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout == "ok\n", done.stderr
+    assert done.returncode == 0

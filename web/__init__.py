@@ -1,0 +1,1 @@
+"""web: the Flask UI and REST API; thin, calls bpm_livechat."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .choices import parse_choice
 from .errors import NotFoundError, SystemParameterError, ValidationError
 from .models import ParamDefinition, ParamValue, Priority, Status, utcnow
 from .param_types import ParamType, convert, from_json, index_values, to_json, validate_options
@@ -95,13 +96,7 @@ def get_definition(db: Session, key: str, action: str = "changed") -> ParamDefin
 
 def parse_type(type_name: str) -> ParamType:
     """The ParamType named `type_name`, or a ValidationError listing the valid ones."""
-    try:
-        return ParamType(type_name)
-    except ValueError:
-        valid = ", ".join(t.value for t in ParamType)
-        raise ValidationError(
-            f"unknown parameter type {type_name!r} (one of: {valid})", {"type": "unknown type"}
-        ) from None
+    return parse_choice(ParamType, type_name, "type", "parameter type")
 
 
 def _check_label(label: str) -> str:

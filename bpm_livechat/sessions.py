@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import require_session_access
+from .choices import parse_choice
 from .errors import NotFoundError, ValidationError
 from .models import (
     AuthorKind,
@@ -38,16 +39,6 @@ def get_session(db: Session, session_id: int, user: User | None = None) -> Suppo
     if user is not None:
         require_session_access(db, user, session)
     return session
-
-
-def _choice(value: str, allowed: type[Priority] | type[Status], field: str) -> str:
-    try:
-        return allowed(value).value
-    except ValueError:
-        valid = ", ".join(v.value for v in allowed)
-        raise ValidationError(
-            f"invalid {field} {value!r} (one of: {valid})", {field: "invalid"}
-        ) from None
 
 
 def _find_or_create_client(db: Session, name: str, email: str | None, phone: str | None) -> Client:
@@ -105,7 +96,7 @@ def create_session(
         client=_find_or_create_client(db, client_name, client_email, client_phone),
         operator=operator,
         subject=subject,
-        priority=_choice(priority, Priority, "priority"),
+        priority=parse_choice(Priority, priority, "priority").value,
         status=Status.ACTIVE.value if operator else Status.QUEUED.value,
         created_at=created_at or utcnow(),
     )
@@ -193,12 +184,7 @@ def add_message(
     sent_at: datetime | None = None,
 ) -> Message:
     """Append a message to the session's thread."""
-    try:
-        kind = AuthorKind(author_kind)
-    except ValueError:
-        raise ValidationError(
-            f"invalid author kind {author_kind!r}", {"author_kind": "invalid"}
-        ) from None
+    kind = parse_choice(AuthorKind, author_kind, "author_kind", "author kind")
     if not text.strip():
         raise ValidationError("message text must not be empty", {"text": "must not be empty"})
     if len(text) > MAX_MESSAGE_LENGTH:

@@ -12,6 +12,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .choices import parse_choice
 from .errors import NotFoundError, ValidationError
 from .models import Role, User
 
@@ -54,13 +55,7 @@ def _check_password(password: str) -> None:
 
 def parse_role(role: str) -> Role:
     """The Role named `role`, or a ValidationError listing the valid roles."""
-    try:
-        return Role(role)
-    except ValueError:
-        valid = ", ".join(r.value for r in Role)
-        raise ValidationError(
-            f"unknown role {role!r} (one of: {valid})", {"role": "unknown role"}
-        ) from None
+    return parse_choice(Role, role, "role")
 
 
 def create_user(

@@ -180,7 +180,7 @@ def test_definition_input_errors(db_session: Session) -> None:
     with pytest.raises(ValidationError) as caught:
         add_parameter(db_session, "colour", "colour", "Colour")
     assert caught.value.message.startswith("unknown parameter type 'colour' (one of: string, text,")
-    assert caught.value.fields == {"type": "unknown type"}
+    assert caught.value.fields == {"type": "unknown parameter type"}
     with pytest.raises(ValidationError) as caught:
         add_parameter(db_session, "tier", "choice", "Tier")
     assert caught.value.fields == {"options": "at least one option is needed"}

@@ -198,7 +198,7 @@ def test_messages_in_order_with_authors(
     for text, kind, reason in (
         ("   ", "client", {"text": "must not be empty"}),
         ("x" * 20_001, "client", {"text": "too long"}),
-        ("hi", "robot", {"author_kind": "invalid"}),
+        ("hi", "robot", {"author_kind": "unknown author kind"}),
     ):
         with pytest.raises(ValidationError) as caught:
             add_message(db, session, text, kind)
@@ -220,7 +220,7 @@ def test_creation_rules(db_session: Session, desk: Desk) -> None:
     assert (again.client.name, again.client.phone) == ("Jane", "+442079460958")
     for kwargs, fields in (
         ({"channel_name": "Fax"}, {"channel": "unknown"}),
-        ({"priority": "asap"}, {"priority": "invalid"}),
+        ({"priority": "asap"}, {"priority": "unknown priority"}),
         ({"subject": "s" * 256}, {"subject": "longer than 255 characters"}),
         ({"client": "  "}, {"client_name": "1 to 255 characters"}),
         ({"client_email": "nope"}, {"client_email": "not a valid email address"}),

@@ -6,11 +6,13 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .actors import user_actor
+from .deployments import deploy
 from .livechats import add_channel, add_member, create_live_chat
 from .models import AuthorKind, LiveChat, MemberRole, ParamDefinition, SupportSession, User, utcnow
 from .parameters import add_parameter
@@ -58,6 +60,13 @@ DEMO_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...], bool, bool], ...] =
     ("summary", "text", "Summary", (), False, False),
     ("outcome", "choice", "Outcome", ("resolved", "follow_up", "escalated"), False, True),
     ("request_number", "string", "Request number", (), True, False),
+    ("follow_up_label", "string", "Follow-up", (), True, False),
+)
+PROCESSES = Path(__file__).resolve().parent.parent / "processes"
+BUNDLED_PROCESSES = (
+    "collect_contact_details.bpmn",
+    "summarize_session.bpmn",
+    "register_request.bpmn",
 )
 
 _CLIENTS = (
@@ -121,6 +130,7 @@ class DemoSummary:
     live_chats: int
     sessions: int
     parameters: int
+    processes: tuple[str, ...] = ()
 
 
 def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
@@ -153,6 +163,7 @@ def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
         add_member(db, chat, users["supervisor"], MemberRole.SUPERVISOR)
         add_member(db, chat, users["sales"], MemberRole.READER)
     add_member(db, support, users["operator"], MemberRole.OPERATOR)
+    processes = _deploy_bundled(db, users["admin"], [support, sales])
     rng = random.Random(42)
     for chat in (support, sales):
         if not db.scalar(select(func.count()).where(SupportSession.live_chat_id == chat.id)):
@@ -164,7 +175,19 @@ def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
         live_chats=2,
         sessions=total_sessions,
         parameters=len(DEMO_PARAMETERS),
+        processes=processes,
     )
+
+
+def _deploy_bundled(db: Session, admin: User, chats: list[LiveChat]) -> tuple[str, ...]:
+    """Deploy the example processes in processes/ and offer them in the demo live chats."""
+    if not PROCESSES.is_dir():  # an installed copy without the repository's processes/ folder
+        return ()
+    deployed: list[str] = []
+    for name in BUNDLED_PROCESSES:
+        result = deploy(db, (PROCESSES / name).read_bytes(), admin, chats)
+        deployed += [p.name for p in result.processes]
+    return tuple(deployed)
 
 
 def _ensure_user(db: Session, username: str, role: str, name: str, password: str) -> User:

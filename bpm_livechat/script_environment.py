@@ -51,7 +51,7 @@ class StepState:
     def session_view(self) -> dict[str, Any]:
         """The snapshot as scripts see it: earlier writes of this step already in `params`."""
         view = dict(self.session)
-        params = dict(view.get("params") or {})
+        params = {key: _plain(value) for key, value in (view.get("params") or {}).items()}
         params.update({key: _plain(value) for key, value in self.changes.items()})
         view["params"] = params
         return view

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.db import make_engine, session_factory, upgrade
-from bpm_livechat.models import Base
+from bpm_livechat.schema import metadata
 
 PG_ADMIN_URL = os.environ.get(
     "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,9 +68,9 @@ def _truncate_all(engine: Engine) -> None:
     # DELETE plus a sequence reset: on tables this small it is ~20x faster than TRUNCATE, which
     # PostgreSQL implements by creating new files for every table (0.2 s per test).
     with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             if "id" in table.c:
                 conn.execute(
                     text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)"),

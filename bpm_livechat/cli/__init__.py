@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import click
 
 from .common import CliState
 from .livechat_cmd import livechat
 from .param_cmd import param
+from .process_cmd import instance, process, task
 from .session_cmd import session
 from .setup_cmd import demo, init
 from .user_cmd import user
@@ -25,10 +28,21 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = CliState(url=database_url)
 
 
-for command in (init, demo, user, livechat, param, session):
+for command in (init, demo, user, livechat, param, session, process, task, instance):
     cli.add_command(command)
+
+
+def _add_plugin_commands() -> None:
+    # Outer layers (web: `serve`) register commands by entry point, keeping imports one-way.
+    for entry in entry_points(group="bpm_livechat.commands"):
+        try:
+            command = entry.load()
+        except ImportError:
+            continue
+        cli.add_command(command, entry.name)
 
 
 def main() -> None:
     """Console entry point."""
+    _add_plugin_commands()
     cli(prog_name="bpm-livechat")

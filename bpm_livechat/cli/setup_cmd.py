@@ -37,12 +37,13 @@ def demo(state: CliState, as_json: bool) -> None:
         "live_chats": summary.live_chats,
         "sessions": summary.sessions,
         "parameters": summary.parameters,
+        "processes": list(summary.processes),
     }
 
     def text() -> str:
         lines = [
             f"demo ready: {summary.live_chats} live chats, {summary.sessions} sessions, "
-            f"{summary.parameters} custom parameters",
+            f"{summary.parameters} custom parameters, processes: {', '.join(summary.processes)}",
             "demo logins (username / password):",
         ]
         lines += [f"  {u:<11} {p:<22} ({r})" for u, r, p in summary.users]

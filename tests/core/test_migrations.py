@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from bpm_livechat.db import alembic_config, make_engine, upgrade
-from bpm_livechat.models import Base
+from bpm_livechat.schema import metadata
 from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
 
 
@@ -59,11 +59,11 @@ def test_upgrade_from_empty_twice_and_schema_matches_models(empty_engine: Engine
     with empty_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert context.get_current_revision() == first == _head()
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, metadata) == []
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     assert versions == [(first,)]
     tables = set(inspect(empty_engine).get_table_names())
-    assert tables == {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"}
+    assert tables == {t.name for t in metadata.sorted_tables} | {"alembic_version"}
 
 
 def test_upgrade_keeps_data(empty_engine: Engine) -> None:

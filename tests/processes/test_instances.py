@@ -1,0 +1,233 @@
+"""Starting and completing processes from sessions, on the real engine and sandbox, both databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bpm_livechat.deployments import deploy
+from bpm_livechat.errors import AccessDeniedError, ConflictError, ValidationError
+from bpm_livechat.instance_tasks import my_tasks
+from bpm_livechat.instances import (
+    complete_task,
+    get_instance,
+    start_form,
+    start_process,
+)
+from bpm_livechat.models import ParamHistory
+from bpm_livechat.process_models import ProcessInstance, UserTask
+from bpm_livechat.sessions import get_session
+from bpm_livechat.users import get_user
+from bpm_livechat.values import get_parameters, parameter_history
+
+from .conftest import Desk, count, new_session, open_session, read_bpmn
+
+
+def _history(db: Session, session_id: int) -> list[tuple[object, ...]]:
+    return [
+        (h.key, h.old_value, h.new_value, h.task_id, h.task_name)
+        for h in parameter_history(db, session_id)
+    ]
+
+
+def _authors(db: Session, session_id: int) -> set[tuple[object, ...]]:
+    return {
+        (h.actor_user_id, h.process_id, h.process_version, h.instance_id)
+        for h in parameter_history(db, session_id)
+    }
+
+
+def test_start_form_errors_are_all_reported_and_nothing_is_created(
+    db_session: Session, deployed: Desk
+) -> None:
+    db = db_session
+    session = new_session(db, deployed)
+    with pytest.raises(ValidationError) as caught:
+        start_process(
+            db,
+            session,
+            "case_review",
+            {"contact_email": "not-an-email", "amount": "-5"},
+            deployed.operator,
+        )
+    db.commit()
+    assert set(caught.value.fields) == {"contact_email", "amount"}
+    assert caught.value.fields["amount"] == "less than the minimum 0"
+    assert (count(db, ProcessInstance), count(db, ParamHistory)) == (0, 0)
+
+
+def test_start_form_is_prefilled_from_the_session(db_session: Session, deployed: Desk) -> None:
+    db = db_session
+    session = new_session(db, deployed)
+    fields, values = start_form(db, session, "case_review", deployed.operator)
+    assert [f.id for f in fields] == ["contact_email", "amount"]
+    assert values == {"contact_email": None, "amount": 0}
+
+
+def test_start_waits_on_the_review_then_completion_finishes_with_history(
+    factory: sessionmaker[Session], deployed: Desk
+) -> None:
+    with factory() as db:
+        session_id = new_session(db, deployed).id
+        olga = get_user(db, "olga")
+        outcome = start_process(
+            db,
+            get_session(db, session_id),
+            "case_review",
+            {"contact_email": " Jane@Example.COM ", "amount": "2500"},
+            olga,
+        )
+        db.commit()
+        instance_id = outcome.instance.id
+        assert outcome.instance.status == "waiting"
+        assert {k: (c.old, c.new) for k, c in outcome.changes.items()} == {
+            "contact_email": (None, "Jane@example.com"),
+            "segment": (None, "vip"),
+        }
+        assert [(t.element_id, t.name, t.assignee_id) for t in outcome.tasks] == [
+            ("review", "Review the case", olga.id)
+        ]
+        task_id = outcome.tasks[0].task_id
+        assert [f["id"] for f in outcome.tasks[0].form] == ["summary", "outcome"]
+
+    # A new database session: the workflow is restored from its saved JSON.
+    with factory() as db:
+        olga = get_user(db, "olga")
+        assert [t.task_id for t in my_tasks(db, olga)] == [task_id]
+        assert my_tasks(db, get_user(db, "sam")) == []
+        instance = get_instance(db, instance_id, olga)
+        with pytest.raises(ValidationError) as caught:
+            complete_task(db, instance, task_id, {"outcome": "maybe"}, olga)
+        assert caught.value.fields == {
+            "summary": "required",
+            "outcome": "not one of: resolved, escalated",
+        }
+        done = complete_task(
+            db, instance, task_id, {"summary": "Refund agreed", "outcome": "resolved"}, olga
+        )
+        db.commit()
+        assert done.instance.status == "completed"
+        assert done.instance.finished_at is not None
+        assert done.tasks == []
+
+    with factory() as db:
+        assert get_parameters(db, session_id) == {
+            "contact_email": "Jane@example.com",
+            "segment": "vip",
+            "summary": "Refund agreed",
+            "outcome": "resolved",
+        }
+        olga_id = get_user(db, "olga").id
+        assert _history(db, session_id) == [
+            ("contact_email", None, "Jane@example.com", "classify", "Classify case"),
+            ("segment", None, "vip", "classify", "Classify case"),
+            ("summary", None, "Refund agreed", "record", "Record the review"),
+            ("outcome", None, "resolved", "record", "Record the review"),
+        ]
+        assert _authors(db, session_id) == {(olga_id, "case_review", 1, instance_id)}
+        task = db.get(UserTask, 1)
+        assert task is not None
+        assert (task.state, task.completed_by_id) == ("completed", olga_id)
+        assert my_tasks(db, get_user(db, "olga")) == []
+        with pytest.raises(ConflictError):
+            complete_task(
+                db,
+                get_instance(db, instance_id),
+                task_id,
+                {"summary": "x", "outcome": "resolved"},
+                get_user(db, "olga"),
+            )
+
+
+def test_gateway_skips_the_review_for_small_amounts(db_session: Session, deployed: Desk) -> None:
+    db = db_session
+    session = new_session(db, deployed)
+    outcome = start_process(
+        db, session, "case_review", {"contact_email": "a@b.io"}, deployed.operator
+    )
+    db.commit()
+    assert (outcome.instance.status, outcome.tasks) == ("completed", [])
+    assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
+
+
+def test_access_binding_and_assignment_are_checked(db_session: Session, deployed: Desk) -> None:
+    db = db_session
+    session = new_session(db, deployed)
+    with pytest.raises(AccessDeniedError):
+        start_process(db, session, "case_review", {"contact_email": "a@b.io"}, deployed.seller)
+    sales_session = open_session(db, deployed.sales, operator=deployed.seller)
+    db.commit()
+    with pytest.raises(ValidationError) as caught:
+        start_process(
+            db, sales_session, "case_review", {"contact_email": "a@b.io"}, deployed.seller
+        )
+    assert caught.value.message == "process 'case_review' is not offered in live chat 'Sales'"
+    outcome = start_process(
+        db, session, "case_review", {"contact_email": "a@b.io", "amount": 5000}, deployed.operator
+    )
+    db.commit()
+    task_id = outcome.tasks[0].task_id
+    # The app user reads the chat but works nothing; the supervisor may complete anyone's task.
+    with pytest.raises(AccessDeniedError):
+        complete_task(db, outcome.instance, task_id, {}, deployed.app_user)
+    done = complete_task(
+        db,
+        outcome.instance,
+        task_id,
+        {"summary": "ok", "outcome": "escalated"},
+        deployed.supervisor,
+    )
+    assert done.instance.status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "assignee", "roles", "sam_sees", "olga_sees"),
+    [
+        ('camunda:candidateGroups="supervisors"', None, ["supervisors"], True, False),
+        ('camunda:assignee="sam"', "sam", [], True, False),
+        ('camunda:assignee="nobody"', "olga", [], False, True),
+    ],
+)
+def test_user_tasks_follow_assignee_and_candidate_groups(
+    db_session: Session,
+    deployed: Desk,
+    attributes: str,
+    assignee: str | None,
+    roles: list[str],
+    sam_sees: bool,
+    olga_sees: bool,
+) -> None:
+    db = db_session
+    bpmn = read_bpmn("case_review.bpmn").replace(
+        b'name="Review the case">', f'name="Review the case" {attributes}>'.encode()
+    )
+    deploy(db, bpmn, deployed.admin)
+    session = new_session(db, deployed)
+    form = {"contact_email": "a@b.io", "amount": 5000}
+    [task] = start_process(db, session, "case_review", form, deployed.operator).tasks
+    db.commit()
+    assert (task.assignee.username if task.assignee else None, task.candidate_roles) == (
+        assignee,
+        roles,
+    )
+    assert (my_tasks(db, deployed.supervisor) == [task]) is sam_sees
+    assert (my_tasks(db, deployed.operator) == [task]) is olga_sees
+    assert my_tasks(db, deployed.seller) == []
+    if not olga_sees:
+        with pytest.raises(AccessDeniedError):
+            complete_task(db, task.instance, task.task_id, {}, deployed.operator)
+
+
+def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
+    db_session: Session, deployed: Desk
+) -> None:
+    db = db_session
+    session = open_session(db, deployed.support)
+    db.commit()
+    assert session.operator_id is None
+    form = {"contact_email": "a@b.io", "amount": 5000}
+    [task] = start_process(db, session, "case_review", form, deployed.supervisor).tasks
+    db.commit()
+    assert task.assignee_id == deployed.supervisor.id
+    assert my_tasks(db, deployed.supervisor) == [task]
+    assert my_tasks(db, deployed.operator) == []

@@ -1,0 +1,120 @@
+"""Retrying a failed instance after deploying a fixed version moves it to that version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bpm_livechat.deployments import deploy
+from bpm_livechat.instance_failures import ProcessFailed, run_step
+from bpm_livechat.instance_supervision import retry_instance
+from bpm_livechat.instances import StepOutcome, complete_task, get_instance, start_process
+from bpm_livechat.sessions import get_session
+from bpm_livechat.users import get_user
+from bpm_livechat.values import get_parameters, parameter_history
+
+from .conftest import Desk, new_session, read_bpmn
+
+GOOD_RECORD = b'session.params["outcome"] = outcome'
+BAD_RECORD = b'session.params["outcome"] = outcome + 1'
+
+
+def _retry(instance_id: int) -> Callable[[Session], StepOutcome]:
+    def retry(db: Session) -> StepOutcome:
+        return retry_instance(db, get_instance(db, instance_id), get_user(db, "sam"))
+
+    return retry
+
+
+def _deploy(factory: sessionmaker[Session], bpmn: bytes) -> int:
+    with factory() as db:
+        result = deploy(db, bpmn, get_user(db, "admin"))
+        db.commit()
+        return result.processes[0].version
+
+
+def test_failed_start_retried_on_the_fixed_version(
+    factory: sessionmaker[Session], deployed: Desk
+) -> None:
+    with factory() as db:
+        session_id = new_session(db, deployed).id
+
+    def start(db: Session) -> StepOutcome:
+        session = get_session(db, session_id)
+        return start_process(db, session, "fragile", {"mode": "crash"}, get_user(db, "olga"))
+
+    with pytest.raises(ProcessFailed) as caught:
+        run_step(factory, start)
+    fixed = read_bpmn("fragile.bpmn").replace(
+        b'label = session.params["summary"].upper()', b'label = "no summary needed"'
+    )
+    assert _deploy(factory, fixed) == 2
+    instance_id = caught.value.recorded_instance_id or 0
+    outcome = run_step(factory, _retry(instance_id))
+    assert (outcome.instance.status, outcome.instance.process_version.number) == ("completed", 2)
+
+
+def test_failed_task_completion_retried_on_the_fixed_version(
+    factory: sessionmaker[Session], deployed: Desk
+) -> None:
+    broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
+    assert _deploy(factory, broken) == 2
+    with factory() as db:
+        session = new_session(db, deployed)
+        form = {"contact_email": "a@b.io", "amount": 5000}
+        started = start_process(db, session, "case_review", form, get_user(db, "olga"))
+        db.commit()
+        session_id, instance_id = session.id, started.instance.id
+        task_id = started.tasks[0].task_id
+
+    def complete(db: Session) -> StepOutcome:
+        review = {"summary": "Checked", "outcome": "resolved"}
+        return complete_task(
+            db, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
+        )
+
+    with pytest.raises(ProcessFailed) as caught:
+        run_step(factory, complete)
+    assert caught.value.error["kind"] == "runtime"
+    assert (caught.value.error["element_id"], caught.value.error["line"]) == ("record", 2)
+    assert _deploy(factory, read_bpmn("case_review.bpmn")) == 3
+    outcome = run_step(factory, _retry(instance_id))
+    assert (outcome.instance.status, outcome.instance.process_version.number) == ("completed", 3)
+    with factory() as db:
+        assert get_parameters(db, session_id)["outcome"] == "resolved"
+        last = parameter_history(db, session_id)[-1]
+        assert (last.key, last.process_version, last.task_id) == ("outcome", 3, "record")
+
+
+def test_a_version_without_the_failed_task_is_not_used(
+    factory: sessionmaker[Session], deployed: Desk
+) -> None:
+    broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
+    assert _deploy(factory, broken) == 2
+    with factory() as db:
+        session = new_session(db, deployed)
+        form = {"contact_email": "a@b.io", "amount": 5000}
+        started = start_process(db, session, "case_review", form, get_user(db, "olga"))
+        db.commit()
+        instance_id, task_id = started.instance.id, started.tasks[0].task_id
+
+    def complete(db: Session) -> StepOutcome:
+        review = {"summary": "Checked", "outcome": "resolved"}
+        return complete_task(
+            db, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
+        )
+
+    with pytest.raises(ProcessFailed):
+        run_step(factory, complete)
+    renamed = read_bpmn("case_review.bpmn").replace(b'"review"', b'"second_look"')
+    renamed = renamed.replace(b'targetRef="review"', b'targetRef="second_look"')
+    renamed = renamed.replace(b'sourceRef="review"', b'sourceRef="second_look"')
+    assert _deploy(factory, renamed) == 3
+    with pytest.raises(ProcessFailed) as again:
+        run_step(factory, _retry(instance_id))
+    assert again.value.error["element_id"] == "record"
+    with factory() as db:
+        instance = get_instance(db, instance_id)
+        assert (instance.status, instance.process_version.number) == ("failed", 2)

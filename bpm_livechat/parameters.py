@@ -76,12 +76,31 @@ def list_parameters(db: Session, include_archived: bool = True) -> list[Paramete
     return [*SYSTEM_PARAMETERS, *(info(d) for d in definitions(db, include_archived))]
 
 
+_CACHE_KEY = "bpm_livechat.param_definitions"
+
+
 def definitions(db: Session, include_archived: bool = False) -> list[ParamDefinition]:
-    """Custom parameter definitions in their order; archived ones only when asked."""
-    query = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
-    if not include_archived:
-        query = query.where(ParamDefinition.archived_at.is_(None))
-    return list(db.scalars(query))
+    """Custom parameter definitions in their order; archived ones only when asked.
+
+    Read once per transaction: a step validates, applies and shows parameters several times.
+    """
+    cached = db.info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not db.get_transaction():
+        query = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
+        rows = list(db.scalars(query))
+        cached = db.info[_CACHE_KEY] = (db.get_transaction(), rows)
+    every: list[ParamDefinition] = cached[1]
+    return list(every) if include_archived else [d for d in every if d.archived_at is None]
+
+
+def definitions_by_key(db: Session) -> dict[str, ParamDefinition]:
+    """Every custom definition, archived ones included, by key."""
+    return {d.key: d for d in definitions(db, include_archived=True)}
+
+
+def _forget_definitions(db: Session) -> None:
+    # A definition was added, archived, restored or moved: read them again.
+    db.info.pop(_CACHE_KEY, None)
 
 
 def get_definition(db: Session, key: str, action: str = "changed") -> ParamDefinition:
@@ -145,6 +164,7 @@ def add_parameter(
     )
     db.add(definition)
     db.flush()
+    _forget_definitions(db)
     return definition
 
 
@@ -187,6 +207,7 @@ def update_parameter(
     if position is not None:
         _move(db, definition, position)
     db.flush()
+    _forget_definitions(db)
     return definition
 
 
@@ -261,6 +282,7 @@ def archive_parameter(db: Session, key: str) -> ParamDefinition:
     if definition.archived_at is None:
         definition.archived_at = utcnow()
     db.flush()
+    _forget_definitions(db)
     return definition
 
 
@@ -269,4 +291,5 @@ def restore_parameter(db: Session, key: str) -> ParamDefinition:
     definition = get_definition(db, key, "restored")
     definition.archived_at = None
     db.flush()
+    _forget_definitions(db)
     return definition

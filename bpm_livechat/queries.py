@@ -24,7 +24,7 @@ from .models import (
     User,
 )
 from .param_types import ParamType, from_json, index_text, index_values, normalize
-from .parameters import SYSTEM_KEYS
+from .parameters import SYSTEM_KEYS, definitions_by_key
 
 OPERATORS = ("eq", "contains", "gte", "lte", "empty", "not_empty")
 _FILTER_SYNTAX = re.compile(
@@ -238,7 +238,7 @@ def _base(
     db: Session, user: User, q: SessionQuery
 ) -> tuple[Select[Any], Any, dict[str, ParamDefinition]]:
     """The filtered id query and its id column (the anchor the sort joins on)."""
-    by_key = {d.key: d for d in db.scalars(select(ParamDefinition))}
+    by_key = definitions_by_key(db)
     for f in q.filters:
         if f.op not in OPERATORS:
             raise ValidationError(
@@ -333,7 +333,7 @@ def params_of(
 ) -> dict[int, dict[str, object]]:
     """Typed custom parameter values of several sessions in one query."""
     if by_key is None:
-        by_key = {d.key: d for d in db.scalars(select(ParamDefinition))}
+        by_key = definitions_by_key(db)
     by_id = {d.id: d for d in by_key.values()}
     result: dict[int, dict[str, object]] = {sid: {} for sid in session_ids}
     if not session_ids:

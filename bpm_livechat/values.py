@@ -12,7 +12,7 @@ from .actors import Actor
 from .errors import SystemParameterError, ValidationError
 from .models import ParamDefinition, ParamHistory, ParamValue, SupportSession, utcnow
 from .param_types import ParamType, from_json, index_values, normalize, to_json
-from .parameters import SYSTEM_KEYS
+from .parameters import SYSTEM_KEYS, definitions, definitions_by_key
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def normalize_changes(
     db: Session, changes: Mapping[str, object], actor: Actor | None = None
 ) -> dict[str, object]:
     """Validate and normalise a changeset; every problem is reported at once, by key."""
-    by_key = {d.key: d for d in db.scalars(select(ParamDefinition))}
+    by_key = definitions_by_key(db)
     normalized: dict[str, object] = {}
     errors: list[ValidationError] = []
     for key, raw in changes.items():
@@ -80,7 +80,7 @@ def apply_normalized(
 ) -> dict[str, ParamChange]:
     """Write an already-validated changeset; unchanged values write no history."""
     lock_session(db, session.id)
-    definitions = {d.key: d for d in db.scalars(select(ParamDefinition))}
+    definitions = definitions_by_key(db)
     rows = {
         row.definition_id: row
         for row in db.scalars(select(ParamValue).where(ParamValue.session_id == session.id))
@@ -149,15 +149,17 @@ def get_parameters(
     db: Session, session_id: int, include_archived: bool = False
 ) -> dict[str, object]:
     """The session's custom parameter values, typed, keyed by parameter key, in catalogue order."""
-    query = (
-        select(ParamDefinition, ParamValue)
-        .join(ParamValue, ParamValue.definition_id == ParamDefinition.id)
-        .where(ParamValue.session_id == session_id)
-        .order_by(ParamDefinition.position, ParamDefinition.id)
+    rows = db.execute(
+        select(ParamValue.definition_id, ParamValue.value).where(
+            ParamValue.session_id == session_id
+        )
     )
-    if not include_archived:
-        query = query.where(ParamDefinition.archived_at.is_(None))
-    return {d.key: from_json(ParamType(d.type), v.value) for d, v in db.execute(query)}
+    stored: dict[int, object] = {definition_id: value for definition_id, value in rows}
+    return {
+        d.key: from_json(ParamType(d.type), stored[d.id])
+        for d in definitions(db, include_archived)
+        if d.id in stored
+    }
 
 
 def parameter_history(db: Session, session_id: int, key: str | None = None) -> list[ParamHistory]:

@@ -1,0 +1,131 @@
+"""Process benchmark: 1,000 instances of *Collect contact details* through the product, next to raw
+SpiffWorkflow on the same BPMN in the same run.
+
+Run: .venv/bin/python -m benchmarks.bench_processes [--postgres] [--instances N]
+
+The product path is what an operator's "Start process" does: one transaction per instance with
+access checks, start-form validation, the script in the sandbox's worker pool, the changeset
+validated and applied with history, the workflow serialized and stored. The baseline parses the
+BPMN once with SpiffWorkflow's own parser and, per instance, creates the workflow, runs it with
+SpiffWorkflow's in-process script engine (plain `exec`, no sandbox, no database) and serializes
+it to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bpm_livechat.db import session_factory, unit_of_work
+from bpm_livechat.deployments import deploy
+from bpm_livechat.instance_failures import run_step
+from bpm_livechat.instances import start_process
+from bpm_livechat.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.models import MemberRole
+from bpm_livechat.parameters import add_parameter
+from bpm_livechat.sessions import create_session, get_session
+from bpm_livechat.users import create_user, get_user
+
+from .bench_sessions import database
+
+BPMN = Path(__file__).resolve().parents[1] / "processes" / "collect_contact_details.bpmn"
+PROCESS_ID = "collect_contact_details"
+FORM = {
+    "contact_email": " Ann.Lee@Example.com ",
+    "contact_phone": "+49 30 1234-5678",
+    "preferred_contact_time": "morning",
+}
+
+
+def prepare(engine: Engine, instances: int) -> list[int]:
+    """Users, a live chat, the parameters, the deployed process and one session per instance."""
+    with unit_of_work(session_factory(engine)) as db:
+        admin = create_user(db, "admin", "admin", "bench-password")
+        operator = create_user(db, "operator", "operator", "bench-password")
+        chat = create_live_chat(db, "Bench", "{client.name}: {subject}")
+        add_channel(db, chat, "Web", "web")
+        add_member(db, chat, operator, MemberRole.OPERATOR)
+        add_parameter(db, "contact_email", "email", "Email", read_only=True)
+        add_parameter(db, "contact_phone", "phone", "Phone", read_only=True)
+        options = ("morning", "afternoon", "evening")
+        add_parameter(db, "preferred_contact_time", "choice", "Time", options=options)
+        add_parameter(db, "contact_summary", "string", "Summary", read_only=True)
+        deploy(db, BPMN.read_bytes(), admin, [chat])
+        sessions = [
+            create_session(db, chat, client_name=f"Client {i}", subject="Call me back")
+            for i in range(instances)
+        ]
+        return [s.id for s in sessions]
+
+
+def product(engine: Engine, session_ids: list[int]) -> list[float]:
+    """Seconds per instance started through the product, each in its own transaction."""
+    factory = session_factory(engine)
+    samples = []
+    for session_id in session_ids:
+
+        def step(db: Session, sid: int = session_id) -> Any:
+            user = get_user(db, "operator")
+            return start_process(db, get_session(db, sid, user), PROCESS_ID, FORM, user)
+
+        started = time.perf_counter()
+        outcome = run_step(factory, step)
+        samples.append(time.perf_counter() - started)
+        assert outcome.instance.status == "completed"
+    return samples
+
+
+def raw_spiff(instances: int) -> list[float]:
+    """Seconds per instance with raw SpiffWorkflow: parsed once; create, run, serialize."""
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(BPMN))
+    spec = parser.get_spec(PROCESS_ID)
+    serializer = BpmnWorkflowSerializer()
+    samples = []
+    for i in range(instances):
+        started = time.perf_counter()
+        session = SimpleNamespace(params={}, client=SimpleNamespace(name=f"Client {i}"))
+        script_engine = PythonScriptEngine(environment=TaskDataEnvironment({"session": session}))
+        workflow = BpmnWorkflow(spec, script_engine=script_engine)
+        workflow.task_tree.data.update(FORM)
+        workflow.do_engine_steps()
+        serializer.serialize_json(workflow)
+        samples.append(time.perf_counter() - started)
+        assert workflow.is_completed() and session.params["contact_email"] == "ann.lee@example.com"
+    return samples
+
+
+def main() -> None:
+    """Parse arguments, run both, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--postgres", action="store_true", help="use the local PostgreSQL")
+    parser.add_argument("--instances", type=int, default=1000)
+    args = parser.parse_args()
+    with database(args.postgres) as engine:
+        ids = prepare(engine, args.instances)
+        product(engine, ids[:20])  # warm up: worker pool, parser cache
+        ours = product(engine, ids[20:]) if len(ids) > 20 else product(engine, ids)
+        dialect = engine.dialect.name
+    raw_spiff(20)
+    raw = raw_spiff(len(ours))
+    ours_p50, raw_p50 = statistics.median(ours) * 1000, statistics.median(raw) * 1000
+    print(f"\n{len(ours)} instances of {PROCESS_ID} ({dialect})")
+    print(f"{'':<22} {'per second':>11} {'p50':>9}")
+    print(f"{'product':<22} {len(ours) / sum(ours):>11.1f} {ours_p50:>7.2f}ms")
+    print(f"{'raw SpiffWorkflow':<22} {len(raw) / sum(raw):>11.1f} {raw_p50:>7.2f}ms")
+    print(f"ratio p50 (target <= 4x on SQLite): {ours_p50 / raw_p50:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@ throws the workflow object away (it may be half-run) and rolls back.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -105,6 +106,12 @@ class ProcessEngine:
 
     def parse(self, bpmn: bytes) -> ParsedBpmn:
         """Parse a (deployed, validated) BPMN file, reusing the result for identical content."""
+        raw_key = "raw:" + hashlib.sha256(bpmn).hexdigest()  # a hit costs no XML parsing
+        with self._lock:
+            hit = self._cache.get(raw_key)
+            if hit is not None:
+                self._cache.move_to_end(raw_key)
+                return hit
         try:
             document = parse_bpmn_xml(bpmn)
         except BpmnDocumentError as exc:
@@ -113,6 +120,7 @@ class ProcessEngine:
             cached = self._cache.get(document.content_hash)
             if cached is not None:
                 self._cache.move_to_end(document.content_hash)
+                self._cache[raw_key] = cached
                 return cached
         parser = self.parser_factory()
         try:
@@ -125,6 +133,7 @@ class ProcessEngine:
         parsed = ParsedBpmn(document.content_hash, process_ids, parser)
         with self._lock:
             self._cache[document.content_hash] = parsed
+            self._cache[raw_key] = parsed
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return parsed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -87,6 +87,8 @@ def apply_normalized(
     }
     applied: dict[str, ParamChange] = {}
     now = utcnow()
+    inserts: list[dict[str, object]] = []
+    history: list[dict[str, object]] = []
     for key, new in normalized.items():
         definition = definitions[key]
         type_ = ParamType(definition.type)
@@ -100,24 +102,29 @@ def apply_normalized(
                 db.delete(row)
         elif row is None:
             text_value, number_value = index_values(type_, new)
-            db.add(
-                ParamValue(
-                    session_id=session.id,
-                    definition_id=definition.id,
-                    value=new_json,
-                    text_value=text_value,
-                    number_value=number_value,
-                    updated_at=now,
-                )
+            inserts.append(
+                {
+                    "session_id": session.id,
+                    "definition_id": definition.id,
+                    "value": new_json,
+                    "text_value": text_value,
+                    "number_value": number_value,
+                    "updated_at": now,
+                }
             )
         else:
             row.value = new_json
             row.text_value, row.number_value = index_values(type_, new)
             row.updated_at = now
-        db.add(_history(session, definition, old_json, new_json, actor, now))
+        history.append(_history(session, definition, old_json, new_json, actor, now))
         old = from_json(type_, old_json) if old_json is not None else None
         applied[key] = ParamChange(key, old, new)
     db.flush()
+    # One multi-row INSERT each instead of one statement per value and per history entry.
+    if inserts:
+        db.execute(insert(ParamValue), inserts)
+    if history:
+        db.execute(insert(ParamHistory), history)
     return applied
 
 
@@ -128,21 +135,21 @@ def _history(
     new_json: object,
     actor: Actor,
     now: object,
-) -> ParamHistory:
-    return ParamHistory(
-        session_id=session.id,
-        definition_id=definition.id,
-        key=definition.key,
-        old_value=old_json,
-        new_value=new_json,
-        actor_user_id=actor.user.id if actor.user is not None else None,
-        instance_id=actor.instance_id,
-        process_id=actor.process_id,
-        process_version=actor.process_version,
-        task_id=actor.task_id,
-        task_name=actor.task_name,
-        changed_at=now,
-    )
+) -> dict[str, object]:
+    return {
+        "session_id": session.id,
+        "definition_id": definition.id,
+        "key": definition.key,
+        "old_value": old_json,
+        "new_value": new_json,
+        "actor_user_id": actor.user.id if actor.user is not None else None,
+        "instance_id": actor.instance_id,
+        "process_id": actor.process_id,
+        "process_version": actor.process_version,
+        "task_id": actor.task_id,
+        "task_name": actor.task_name,
+        "changed_at": now,
+    }
 
 
 def get_parameters(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -107,14 +108,18 @@ def create_session(
     return session
 
 
-def name_context(db: Session, session: SupportSession) -> NameContext:
-    """What a name template can show about this session."""
-    types = {d.key: ParamType(d.type) for d in definitions(db)}
-    params = {
-        key: format_value(types[key], value)
-        for key, value in get_parameters(db, session.id).items()
-        if key in types
-    }
+def name_context(
+    db: Session, session: SupportSession, param_keys: Collection[str] | None = None
+) -> NameContext:
+    """What a name template can show about this session (only `param_keys` when given)."""
+    params: dict[str, str] = {}
+    if param_keys is None or param_keys:
+        types = {d.key: ParamType(d.type) for d in definitions(db)}
+        params = {
+            key: format_value(types[key], value)
+            for key, value in get_parameters(db, session.id).items()
+            if key in types and (param_keys is None or key in param_keys)
+        }
     return NameContext(
         client_name=session.client.name,
         client_email=session.client.email,
@@ -131,7 +136,7 @@ def name_context(db: Session, session: SupportSession) -> NameContext:
 def template_name(db: Session, session: SupportSession) -> str:
     """The name the live chat's template gives this session now."""
     template = parse_template(session.live_chat.name_template)
-    return render_name(template, name_context(db, session))
+    return render_name(template, name_context(db, session, template.param_keys))
 
 
 def rename_session(db: Session, session: SupportSession, name: str, user: User) -> None:

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from .errors import AccessDeniedError
 from .models import LiveChatMember, MemberRole, Role, SupportSession, User
+from .tx_cache import cached
 
+ACCESS_CACHE = "bpm_livechat.access."
 _WORKING_ROLES = (MemberRole.OPERATOR.value, MemberRole.SUPERVISOR.value)
 
 
@@ -17,12 +19,10 @@ def visible_live_chat_ids(db: Session, user: User) -> set[int] | None:
         return None
     if user.role == Role.USER.value:
         return set()
-    rows = db.scalars(
-        select(LiveChatMember.live_chat_id).where(
-            LiveChatMember.user_id == user.id, LiveChatMember.role.in_(_WORKING_ROLES)
-        )
+    query = select(LiveChatMember.live_chat_id).where(
+        LiveChatMember.user_id == user.id, LiveChatMember.role.in_(_WORKING_ROLES)
     )
-    return set(rows)
+    return set(cached(db, f"{ACCESS_CACHE}{user.id}", lambda: list(db.scalars(query))))
 
 
 def can_access_live_chat(db: Session, user: User, live_chat_id: int) -> bool:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import ACCESS_CACHE
 from .errors import NotFoundError, ValidationError
 from .models import Channel, LiveChat, LiveChatMember, MemberRole, Role, User
 from .naming import DEFAULT_TEMPLATE, NameTemplate, parse_template
 from .parameters import definitions
+from .tx_cache import forget
 
 CHANNEL_KINDS = ("web", "telegram", "whatsapp", "email", "phone", "api", "other")
 _MEMBER_USER_ROLES = {
@@ -91,6 +93,7 @@ def add_member(db: Session, chat: LiveChat, user: User, role: MemberRole) -> Non
     if db.get(LiveChatMember, (chat.id, user.id, role.value)) is None:
         db.add(LiveChatMember(live_chat_id=chat.id, user_id=user.id, role=role.value))
         db.flush()
+        forget(db, ACCESS_CACHE)
 
 
 def members(db: Session, chat: LiveChat, role: MemberRole) -> list[User]:

@@ -14,6 +14,7 @@ from .choices import parse_choice
 from .errors import NotFoundError, SystemParameterError, ValidationError
 from .models import ParamDefinition, ParamValue, Priority, Status, utcnow
 from .param_types import ParamType, convert, from_json, index_values, to_json, validate_options
+from .tx_cache import cached, forget
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -84,12 +85,8 @@ def definitions(db: Session, include_archived: bool = False) -> list[ParamDefini
 
     Read once per transaction: a step validates, applies and shows parameters several times.
     """
-    cached = db.info.get(_CACHE_KEY)
-    if cached is None or cached[0] is not db.get_transaction():
-        query = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
-        rows = list(db.scalars(query))
-        cached = db.info[_CACHE_KEY] = (db.get_transaction(), rows)
-    every: list[ParamDefinition] = cached[1]
+    query = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
+    every = cached(db, _CACHE_KEY, lambda: list(db.scalars(query)))
     return list(every) if include_archived else [d for d in every if d.archived_at is None]
 
 
@@ -100,7 +97,7 @@ def definitions_by_key(db: Session) -> dict[str, ParamDefinition]:
 
 def _forget_definitions(db: Session) -> None:
     # A definition was added, archived, restored or moved: read them again.
-    db.info.pop(_CACHE_KEY, None)
+    forget(db, _CACHE_KEY)
 
 
 def get_definition(db: Session, key: str, action: str = "changed") -> ParamDefinition:

@@ -1,0 +1,53 @@
+"""Values cached per transaction are read again after a change and in the next transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bpm_livechat.access import visible_live_chat_ids
+from bpm_livechat.livechats import add_member, create_live_chat
+from bpm_livechat.models import MemberRole
+from bpm_livechat.parameters import add_parameter, archive_parameter, definitions
+from bpm_livechat.users import create_user
+
+
+def _count_selects(db: Session) -> list[str]:
+    seen: list[str] = []
+    bind = db.get_bind()
+
+    def log(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(bind, "before_cursor_execute", log)
+    return seen
+
+
+def test_definitions_are_read_once_per_transaction_and_again_after_a_change(
+    db_session: Session,
+) -> None:
+    add_parameter(db_session, "tier", "string", "Tier")
+    selects = _count_selects(db_session)
+    assert [d.key for d in definitions(db_session)] == ["tier"]
+    assert [d.key for d in definitions(db_session)] == ["tier"]
+    assert len(selects) == 1  # read once after the add, then from the cache
+    add_parameter(db_session, "segment", "choice", "Segment", options=["a", "b"])
+    assert [d.key for d in definitions(db_session)] == ["tier", "segment"]
+    archive_parameter(db_session, "tier")
+    assert [d.key for d in definitions(db_session)] == ["segment"]
+    db_session.commit()
+    before = len(selects)
+    assert [d.key for d in definitions(db_session)] == ["segment"]
+    assert len(selects) == before + 1  # a new transaction reads again
+
+
+def test_live_chats_of_a_user_follow_membership_changes(db_session: Session) -> None:
+    operator = create_user(db_session, "sam", "supervisor", "long-password")
+    first = create_live_chat(db_session, "First")
+    second = create_live_chat(db_session, "Second")
+    assert visible_live_chat_ids(db_session, operator) == set()
+    add_member(db_session, first, operator, MemberRole.OPERATOR)
+    assert visible_live_chat_ids(db_session, operator) == {first.id}
+    add_member(db_session, second, operator, MemberRole.SUPERVISOR)
+    assert visible_live_chat_ids(db_session, operator) == {first.id, second.id}

@@ -67,18 +67,24 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def commit(db: Session) -> None:
+    """Commit; a lost optimistic-locking race becomes a ConflictError (after rolling back)."""
+    try:
+        db.commit()
+    except StaleDataError as exc:
+        db.rollback()
+        raise ConflictError(
+            "someone else changed the same record first; reload and try again"
+        ) from exc
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session and transaction: commits on success, rolls back on error, maps lost races."""
     with factory() as db:
         try:
             yield db
-            db.commit()
-        except StaleDataError as exc:
-            db.rollback()
-            raise ConflictError(
-                "someone else changed the same record first; reload and try again"
-            ) from exc
         except BaseException:
             db.rollback()
             raise
+        commit(db)

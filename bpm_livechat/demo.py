@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .actors import user_actor
-from .deployments import deploy
+from .autostart import SessionEvent, bind_event
+from .deployments import deploy, get_process
 from .livechats import add_channel, add_member, create_live_chat
 from .models import AuthorKind, LiveChat, MemberRole, ParamDefinition, SupportSession, User, utcnow
 from .parameters import add_parameter
@@ -187,6 +188,9 @@ def _deploy_bundled(db: Session, admin: User, chats: list[LiveChat]) -> tuple[st
     for name in BUNDLED_PROCESSES:
         result = deploy(db, (PROCESSES / name).read_bytes(), admin, chats)
         deployed += [p.name for p in result.processes]
+    register = get_process(db, "register_request")
+    mapping = {"subject": "session.subject", "client_name": "client.name"}
+    bind_event(db, register, SessionEvent.SESSION_CLOSED, admin, mapping)
     return tuple(deployed)
 
 

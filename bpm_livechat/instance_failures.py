@@ -63,10 +63,23 @@ class ProcessFailed(BpmLivechatError):
 
 
 def pending_input(
-    step: str, task_id: str | None, form_data: Mapping[str, object], user: User
+    step: str,
+    task_id: str | None,
+    form_data: Mapping[str, object],
+    user: User,
+    variables: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
-    """What a retry needs to run a step again: which step, which task, the form, and who."""
-    return {"step": step, "task_id": task_id, "data": _plain(dict(form_data)), "user_id": user.id}
+    """What a retry needs to run a step again: which step, which task, the form, the variables
+    an event mapped in (auto-start), and who."""
+    pending = {
+        "step": step,
+        "task_id": task_id,
+        "data": _plain(dict(form_data)),
+        "user_id": user.id,
+    }
+    if variables:
+        pending["variables"] = _plain(dict(variables))
+    return pending
 
 
 def _plain(value: object) -> Any:

@@ -66,7 +66,9 @@ def retry_instance(
     if pending["step"] == "start":
         if newest is not None:
             instance.process_version = newest
-        return run_start_step(db, instance, pending["data"], actor, engine)
+        return run_start_step(
+            db, instance, pending["data"], actor, engine, pending.get("variables")
+        )
     task = find_task(db, instance, str(pending["task_id"]))
     if task is None or task.state != TaskState.READY.value:
         raise ConflictError(f"task {pending['task_id']} of instance {instance.id} is not ready")

@@ -102,16 +102,18 @@ def start_process(
     user: User,
     *,
     engine: ProcessEngine | None = None,
+    variables: Mapping[str, object] | None = None,
 ) -> StepOutcome:
     """Start a process from a session with a start form; runs until it waits on a user task or ends.
 
     An invalid form raises ValidationError (every field at once) before anything is created.
+    `variables` (an auto-start's input mapping) become task data beside the form's values.
     """
     version = _startable_version(db, session, process_id, user)
     engine = engine or default_engine()
-    pending = pending_input("start", None, form_data, user)
+    pending = pending_input("start", None, form_data, user, variables)
     try:
-        parsed, values = _start_values(db, version, session, form_data, engine)
+        parsed, values = _start_values(db, version, session, form_data, engine, variables)
     except ProcessStepError as exc:
         raise ProcessFailed(
             exc,
@@ -143,12 +145,13 @@ def run_start_step(
     form_data: Mapping[str, object],
     user: User,
     engine: ProcessEngine,
+    variables: Mapping[str, object] | None = None,
 ) -> StepOutcome:
     """Validate the start form and run a new workflow for an existing (failed) instance."""
-    pending = pending_input("start", None, form_data, user)
+    pending = pending_input("start", None, form_data, user, variables)
     try:
         parsed, values = _start_values(
-            db, instance.process_version, instance.session, form_data, engine
+            db, instance.process_version, instance.session, form_data, engine, variables
         )
     except ProcessStepError as exc:
         raise step_failed(instance, exc, pending) from exc
@@ -161,12 +164,15 @@ def _start_values(
     session: SupportSession,
     form_data: Mapping[str, object],
     engine: ProcessEngine,
+    variables: Mapping[str, object] | None = None,
 ) -> tuple[ParsedBpmn, dict[str, object]]:
-    """The parsed BPMN and the typed start form values (ValidationError on a bad form)."""
+    """The parsed BPMN and the start data: mapped variables, then the typed start form values
+    (ValidationError on a bad form)."""
     parsed = engine.parse(version.bpmn)
     fields = engine.start_form(parsed, version.process.bpmn_id)
     shown = prefill(fields, get_parameters(db, session.id))
-    return parsed, validate_form(fields, form_data, param_specs(db), shown=shown)
+    values = validate_form(fields, form_data, param_specs(db), shown=shown)
+    return parsed, {**(variables or {}), **values}
 
 
 def _run_start(

@@ -147,3 +147,21 @@ class UserTask(Base):
 
     instance: Mapped[ProcessInstance] = relationship(back_populates="tasks")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class EventBinding(Base):
+    """A process started automatically on a session event, with variables mapped from the session."""
+
+    __tablename__ = "process_event_bindings"
+    __table_args__ = (
+        UniqueConstraint("process_id", "event", name="uq_process_event_bindings_process_event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    # Process variable name -> source ("session.subject", "client.email", "param.KEY", "message.text").
+    input_mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    process: Mapped[Process] = relationship()

@@ -7,7 +7,10 @@ rather than `models.Base.metadata`, which only knows the modules imported so far
 from __future__ import annotations
 
 from . import (
-    process_models,  # noqa: F401  (the process tables)
+    idempotency,  # noqa: F401  (the idempotency key table)
+    preferences,  # noqa: F401  (the user preferences table)
+    process_models,  # noqa: F401  (the process tables, event bindings included)
+    tokens,  # noqa: F401  (the API token table)
 )
 from .models import Base
 

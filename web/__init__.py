@@ -1,1 +1,64 @@
 """web: the Flask UI and REST API; thin, calls bpm_livechat."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app; `config` may set DATABASE_URL, SECRET_KEY, TESTING, INSTANCE_PATH..."""
+    from bpm_livechat.config import database_url, instance_path
+
+    settings = dict(config or {})
+    folder = Path(settings.pop("INSTANCE_PATH", None) or instance_path())
+    app = Flask(__name__, instance_path=str(folder.resolve()))
+    app.config.from_mapping(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        LOGIN_MAX_FREE_FAILURES=3,
+        LOGIN_MAX_DELAY_SECONDS=300,
+        SESSIONS_PER_PAGE=25,
+    )
+    app.config.from_prefixed_env("BPM_LIVECHAT_WEB")
+    app.config.update(settings)
+    app.config["DATABASE_URL"] = database_url(app.config.get("DATABASE_URL"))
+
+    from . import auth, db, errors, security
+
+    app.url_map.converters["id"] = _id_converter()
+    security.init_app(app)
+    db.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+
+    from web.api import init_api
+
+    init_api(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import filters, processes, session_page, sessions_list
+
+    filters.init_app(app)
+    app.register_blueprint(sessions_list.bp)
+    app.register_blueprint(session_page.bp)
+    app.register_blueprint(processes.bp)
+
+
+def _id_converter() -> type:
+    """`<id:name>`: a positive 64-bit integer, so huge numbers in URLs are a 404, not a crash."""
+    from werkzeug.routing import IntegerConverter, Map
+
+    class IdConverter(IntegerConverter):
+        def __init__(self, url_map: Map) -> None:
+            super().__init__(url_map, min=1, max=2**63 - 1)
+
+    return IdConverter

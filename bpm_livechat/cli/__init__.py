@@ -7,11 +7,13 @@ from importlib.metadata import entry_points
 import click
 
 from .common import CliState
+from .event_cmd import bind_event_cmd
 from .livechat_cmd import livechat
 from .param_cmd import param
 from .process_cmd import instance, process, task
 from .session_cmd import session
 from .setup_cmd import demo, init
+from .token_cmd import token
 from .user_cmd import user
 
 
@@ -28,8 +30,9 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = CliState(url=database_url)
 
 
-for command in (init, demo, user, livechat, param, session, process, task, instance):
+for command in (init, demo, user, livechat, param, session, process, task, instance, token):
     cli.add_command(command)
+process.add_command(bind_event_cmd)
 
 
 def _add_plugin_commands() -> None:

@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from ..autostart import SessionEvent, fire_event
 from ..config import database_url
 from ..db import make_engine, session_factory, unit_of_work
 from ..errors import BpmLivechatError
@@ -102,3 +103,11 @@ def emit(data: Any, as_json: bool, text: Callable[[], str] | str | None = None) 
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def fire(event: SessionEvent, session_id: int, message_text: str | None = None) -> list[Any]:
+    """Run the automatic starts of a committed session event; their results as plain data."""
+    state = click.get_current_context().find_object(CliState)
+    assert state is not None
+    results = fire_event(session_factory(state.engine), event, session_id, message_text)
+    return [asdict(result) for result in results]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import click
 
 from ..actors import user_actor
+from ..autostart import SessionEvent
 from ..errors import ValidationError
 from ..livechats import get_live_chat
+from ..models import AuthorKind
 from ..queries import SessionQuery, parse_filter, search_sessions
 from ..session_data import session_details, session_summary
-from ..sessions import create_session, get_session, rename_session
+from ..sessions import add_message, close_session, create_session, get_session, rename_session
 from ..users import get_user
 from ..values import set_parameters
-from .common import emit, handles_errors, json_option, transaction
+from .common import emit, fire, handles_errors, json_option, transaction
 
 
 @click.group()
@@ -53,6 +55,7 @@ def create(
             priority=priority,
         )
         data = session_summary(new, {})
+    data["autostart"] = fire(SessionEvent.SESSION_CREATED, new.id)
     emit(data, as_json, f"session {new.id} created: {new.name}")
 
 
@@ -151,3 +154,48 @@ def rename(session_id: int, name: str, as_user: str, as_json: bool) -> None:
         rename_session(db, target, name, actor)
         data = {"id": target.id, "name": target.name}
     emit(data, as_json, f"session {session_id} renamed: {target.name}")
+
+
+@session.command("close")
+@click.argument("session_id", type=int)
+@click.option("--as", "as_user", required=True, help="The user closing the session.")
+@json_option
+@handles_errors
+def close(session_id: int, as_user: str, as_json: bool) -> None:
+    """Close a session (refused while a required-to-close parameter is empty)."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        close_session(db, get_session(db, session_id, actor), actor)
+    data = {"id": session_id, "status": "closed"}
+    data["autostart"] = fire(SessionEvent.SESSION_CLOSED, session_id)
+    emit(data, as_json, f"session {session_id} closed")
+
+
+@session.command("message")
+@click.argument("session_id", type=int)
+@click.argument("text")
+@click.option(
+    "--author",
+    type=click.Choice([k.value for k in AuthorKind]),
+    default=AuthorKind.CLIENT.value,
+    show_default=True,
+)
+@click.option(
+    "--as", "as_user", default=None, help="The operator writing (with --author operator)."
+)
+@json_option
+@handles_errors
+def message(session_id: int, text: str, author: str, as_user: str | None, as_json: bool) -> None:
+    """Append a message to a session's thread (a client message fires its automatic starts)."""
+    with transaction() as db:
+        writer = get_user(db, as_user) if as_user else None
+        target = get_session(db, session_id, writer)
+        added = add_message(db, target, text, author, writer)
+        data: dict[str, object] = {
+            "id": added.id,
+            "session_id": session_id,
+            "author": added.author_name,
+        }
+    if author == AuthorKind.CLIENT.value:
+        data["autostart"] = fire(SessionEvent.MESSAGE_RECEIVED, session_id, text)
+    emit(data, as_json, f"message {data['id']} added to session {session_id}")

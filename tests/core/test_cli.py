@@ -343,7 +343,8 @@ def test_session_commands_json_shapes(run: Run, desk: Desk, factory: sessionmake
             "--json",
         )
     )
-    assert set(created) == SUMMARY_FIELDS
+    assert set(created) == SUMMARY_FIELDS | {"autostart"}
+    assert created["autostart"] == []
     sid = created["id"]
     assert {k: created[k] for k in SUMMARY_FIELDS - {"id", "created_at"}} == {
         "live_chat": "Support",

@@ -1,0 +1,291 @@
+"""Message ingest and session creation through the REST API, served by gunicorn (2 workers).
+
+Run: .venv/bin/python -m benchmarks.bench_api [--postgres] [--messages N] [--sessions N]
+
+A bounded load generator (threads + http.client, a fixed number of requests, 127.0.0.1 only)
+times each request; a trivial endpoint on the same server (GET /api/v1/health, no token, no
+database) is the baseline measured in the same run. Afterwards the messages are counted in the
+database: none may be lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, func, select, text
+
+from bpm_livechat.db import make_engine, session_factory, upgrade
+from bpm_livechat.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.models import MemberRole, Message, SupportSession
+from bpm_livechat.tokens import create_token
+from bpm_livechat.users import create_user
+
+PG_ADMIN = os.environ.get(
+    "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+HOST = "127.0.0.1"
+Request = tuple[str, str, bytes | None, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Result:
+    """Throughput and latency of one phase."""
+
+    label: str
+    requests: int
+    errors: int
+    seconds: float
+    p50: float
+    p99: float
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second over the phase's wall-clock time."""
+        return self.requests / self.seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _call(port: int, request: Request) -> tuple[int, bytes]:
+    method, path, body, headers = request
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def run_load(
+    label: str, port: int, requests: list[Request], threads: int, expect: int
+) -> tuple[Result, list[bytes]]:
+    """Send every request once from `threads` threads; time each; count unexpected statuses."""
+    work: queue.SimpleQueue[tuple[int, Request]] = queue.SimpleQueue()
+    for item in enumerate(requests):
+        work.put(item)
+    samples = [0.0] * len(requests)
+    bodies: list[bytes] = [b""] * len(requests)
+    errors: list[str] = []
+
+    def worker() -> None:
+        while True:
+            try:
+                index, request = work.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            try:
+                status, body = _call(port, request)
+            except OSError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            samples[index] = (time.perf_counter() - started) * 1000
+            bodies[index] = body
+            if status != expect:
+                errors.append(f"{status}: {body[:200]!r}")
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    seconds = time.perf_counter() - started
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    if errors:
+        print(f"{label}: {len(errors)} errors, first: {errors[0]}", file=sys.stderr)
+    result = Result(
+        label, len(requests), len(errors), seconds, statistics.median(samples), cuts[98]
+    )
+    return result, bodies
+
+
+def seed(engine: Engine) -> str:
+    """A live chat with a channel, an operator working it, and the operator's API token."""
+    with session_factory(engine)() as db:
+        operator = create_user(db, "bench", "operator", "bench-pass-1")
+        chat = create_live_chat(db, "Support", "{client.name} — {subject}")
+        add_channel(db, chat, "Website", "web")
+        add_member(db, chat, operator, MemberRole.OPERATOR)
+        _token, plaintext = create_token(db, operator, "benchmark")
+        db.commit()
+    return plaintext
+
+
+@contextmanager
+def database(postgres: bool) -> Iterator[Engine]:
+    """A scratch database: a temporary SQLite file (WAL), or a new PostgreSQL database."""
+    if not postgres:
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+            upgrade(engine)
+            yield engine
+            engine.dispose()
+        return
+    name = f"bench_api_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def gunicorn(url: str, workers: int = 2) -> Iterator[int]:
+    """The product's app (web.create_app) under gunicorn on 127.0.0.1; yields the port."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as instance:
+        env = {
+            **os.environ,
+            "BPM_LIVECHAT_DATABASE_URL": url,
+            "BPM_LIVECHAT_INSTANCE_PATH": instance,
+            "BPM_LIVECHAT_SECRET_KEY": "benchmark-only",
+        }
+        command = [
+            sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+            f"{HOST}:{port}", "--log-level", "warning", "web:create_app()",
+        ]  # fmt: skip
+        server = subprocess.Popen(command, env=env)
+        try:
+            _wait_until_up(port, server)
+            yield port
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited before serving")
+        try:
+            if _call(port, ("GET", "/api/v1/health", None, {}))[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def _requests(token: str, sessions: int, messages: int, ids: list[int]) -> dict[str, list[Request]]:
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def create(i: int) -> Request:
+        body = {
+            "live_chat": "Support",
+            "client": {"name": f"Client {i}", "email": f"client{i}@example.com"},
+            "subject": f"Question {i}",
+            "message": "Hello, I need help with my order.",
+        }
+        key = {"Idempotency-Key": f"create-{i}"}
+        return ("POST", "/api/v1/sessions", json.dumps(body).encode(), {**auth, **key})
+
+    def message(i: int) -> Request:
+        path = f"/api/v1/sessions/{ids[i % len(ids)]}/messages"
+        body = json.dumps({"text": f"Message number {i} from the client."}).encode()
+        return ("POST", path, body, {**auth, "Idempotency-Key": f"message-{i}"})
+
+    trivial: Callable[[int], Request] = lambda i: ("GET", "/api/v1/health", None, {})  # noqa: E731
+    return {
+        "trivial": [trivial(i) for i in range(messages)],
+        "create": [create(i) for i in range(sessions)],
+        "message": [message(i) for i in range(messages)] if ids else [],
+    }
+
+
+def run(postgres: bool, sessions: int, messages: int, threads: int) -> list[Result]:
+    """All phases against one database; asserts zero errors and exact counts afterwards."""
+    with database(postgres) as engine:
+        token = seed(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        with gunicorn(url) as port:
+            warm = _requests(token, 0, 50, [])
+            run_load("warm-up", port, warm["trivial"], threads, 200)
+            trivial_before, _ = run_load(
+                "trivial GET /health", port, _requests(token, 0, messages, [])["trivial"],
+                threads, 200,
+            )  # fmt: skip
+            create, bodies = run_load(
+                "POST /sessions (with first message)", port,
+                _requests(token, sessions, 0, [])["create"], threads, 201,
+            )  # fmt: skip
+            ids = [json.loads(body)["id"] for body in bodies if body]
+            ingest, _ = run_load(
+                "POST /sessions/{id}/messages", port,
+                _requests(token, 0, messages, ids)["message"], threads, 201,
+            )  # fmt: skip
+            trivial_after, _ = run_load(
+                "trivial GET /health (again)", port,
+                _requests(token, 0, messages, [])["trivial"], threads, 200,
+            )  # fmt: skip
+        with session_factory(engine)() as db:
+            stored_sessions = db.scalar(select(func.count()).select_from(SupportSession))
+            stored_messages = db.scalar(select(func.count()).select_from(Message))
+            distinct = db.scalar(select(func.count(func.distinct(Message.text))))
+    expected_messages = sessions + messages
+    print(
+        f"database check: {stored_sessions} sessions (expected {sessions}), {stored_messages} "
+        f"messages (expected {expected_messages}), {distinct} distinct texts "
+        f"(expected {messages + 1})"
+    )
+    assert stored_sessions == sessions and stored_messages == expected_messages
+    assert distinct == messages + 1
+    return [trivial_before, create, ingest, trivial_after]
+
+
+def main() -> None:
+    """Parse arguments, run, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--postgres", action="store_true", help="use the local PostgreSQL")
+    parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    results = run(args.postgres, args.sessions, args.messages, args.threads)
+    baseline = results[0]
+    name = "PostgreSQL" if args.postgres else "SQLite (WAL)"
+    print(f"\n{name}, gunicorn 2 workers, {args.threads} client threads, 127.0.0.1\n")
+    print("| phase | requests | errors | req/s | p50 | p99 | p50 vs trivial |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        ratio = r.p50 / baseline.p50
+        print(
+            f"| {r.label} | {r.requests:,} | {r.errors} | {r.per_second:,.0f} | "
+            f"{r.p50:.1f} ms | {r.p99:.1f} ms | {ratio:.2f}x |"
+        )
+    if any(r.errors for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

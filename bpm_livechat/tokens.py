@@ -1,0 +1,94 @@
+"""Personal API tokens: shown once at creation, stored as a SHA-256 hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+
+from .errors import AccessDeniedError, NotFoundError, ValidationError
+from .models import Base, Role, User, utcnow
+
+PREFIX = "bpm_"
+MAX_NAME_LENGTH = 64
+# Tokens carry 256 random bits, so an unsalted fast hash is enough: nothing to brute-force.
+_TOKEN_BYTES = 32
+
+
+class ApiToken(Base):
+    """A user's personal API token; only its hash and a short visible prefix are kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+def hash_token(plaintext: str) -> str:
+    """The stored form of a token: the hex SHA-256 of its text."""
+    return hashlib.sha256(plaintext.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(db: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for `user`; the plaintext is returned here once and never stored."""
+    name = " ".join(name.split()) or "API token"
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"token name is longer than {MAX_NAME_LENGTH} characters",
+            {"name": f"longer than {MAX_NAME_LENGTH} characters"},
+        )
+    plaintext = PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(plaintext),
+        hint=plaintext[: len(PREFIX) + 4],
+        created_at=utcnow(),
+    )
+    db.add(token)
+    db.flush()
+    return token, plaintext
+
+
+def list_tokens(db: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, revoked ones included, oldest first."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+    return list(db.scalars(query))
+
+
+def revoke_token(db: Session, token_id: int, user: User) -> ApiToken:
+    """Revoke a token of `user` (admins may revoke anyone's); revoking twice is harmless."""
+    token = db.get(ApiToken, token_id)
+    if token is None:
+        raise NotFoundError("token", token_id)
+    if token.user_id != user.id and user.role != Role.ADMIN.value:
+        raise AccessDeniedError(f"token {token_id} belongs to another user")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.flush()
+    return token
+
+
+def authenticate_token(db: Session, plaintext: str) -> User | None:
+    """The user a live token belongs to, or None for an unknown, malformed or revoked one."""
+    if not plaintext.startswith(PREFIX) or len(plaintext) > 128:
+        return None
+    digest = hash_token(plaintext)
+    query = select(ApiToken).where(ApiToken.token_hash == digest).options(joinedload(ApiToken.user))
+    token = db.scalar(query)
+    if token is None or token.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(token.token_hash, digest):  # belt and braces: the index matched
+        return None
+    return token.user

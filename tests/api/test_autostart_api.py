@@ -1,0 +1,120 @@
+"""Sessions and client messages created through the API fire their automatic starts (issue 4)."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bpm_livechat.autostart import bind_event
+from bpm_livechat.db import unit_of_work
+from bpm_livechat.demo import load_demo
+from bpm_livechat.deployments import deploy, get_process
+from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.process_models import ProcessInstance
+from bpm_livechat.tokens import create_token
+from bpm_livechat.users import get_user
+from bpm_livechat.values import get_parameters
+
+pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+TAGGER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  id="tagger_definitions" targetNamespace="http://example/tests">
+  <bpmn:process id="tag_message" name="Tag message" isExecutable="true">
+    <bpmn:startEvent id="received"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="tag" name="Tag" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>session.params["summary"] = who + " wrote: " + text</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="received" targetRef="tag" />
+    <bpmn:sequenceFlow id="f2" sourceRef="tag" targetRef="done" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def operator_headers(factory: sessionmaker[Session]) -> dict[str, str]:
+    """Demo data, the tagger bound to client messages in Customer Support, an operator token."""
+    with unit_of_work(factory) as db:
+        load_demo(db, sessions_per_chat=1)
+        admin = get_user(db, "admin")
+        deploy(db, TAGGER, admin, [get_live_chat(db, "Customer Support")])
+        mapping = {"text": "message.text", "who": "client.name"}
+        bind_event(db, get_process(db, "tag_message"), "message_received", admin, mapping)
+        _token, plaintext = create_token(db, get_user(db, "operator"))
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+def test_first_and_later_client_messages_start_the_bound_process(
+    client: FlaskClient, operator_headers: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    body = {
+        "live_chat": "Customer Support",
+        "client": {"name": "Zoe"},
+        "subject": "Parcel",
+        "message": "Where is my parcel?",
+    }
+    created = client.post("/api/v1/sessions", json=body, headers=operator_headers)
+    assert created.status_code == 201, created.get_json()
+    session_id = created.get_json()["id"]
+    with unit_of_work(factory) as db:
+        assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Where is my parcel?"
+    url = f"/api/v1/sessions/{session_id}/messages"
+    client.post(url, json={"text": "Any news?"}, headers=operator_headers)
+    client.post(url, json={"text": "Checking", "author_kind": "operator"}, headers=operator_headers)
+    with unit_of_work(factory) as db:
+        assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Any news?"
+        started = db.scalar(
+            select(func.count())
+            .select_from(ProcessInstance)
+            .where(ProcessInstance.session_id == session_id)
+        )
+        assert started == 2  # the operator's reply starts nothing
+    got = client.get(f"/api/v1/sessions/{session_id}", headers=operator_headers).get_json()
+    assert got["params"]["summary"] == "Zoe wrote: Any news?"
+
+
+def test_event_bindings_through_the_api(
+    client: FlaskClient, operator_headers: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(factory) as db:
+        _token, plaintext = create_token(db, get_user(db, "admin"))
+    admin = {"Authorization": f"Bearer {plaintext}"}
+    listed = client.get("/api/v1/event-bindings", headers=operator_headers).get_json()["items"]
+    assert {"process": "tag_message", "event": "message_received",
+            "input_mapping": {"text": "message.text", "who": "client.name"}} in listed  # fmt: skip
+    url = "/api/v1/processes/tag_message/events"
+    bad = client.post(
+        url,
+        json={"event": "session_created", "input_mapping": {"t": "message.text"}},
+        headers=admin,
+    )
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["fields"] == {
+        "t": "message.text exists only for message_received"
+    }
+    body = {
+        "event": "session_created",
+        "input_mapping": {"who": "client.name", "text": "session.subject"},
+    }
+    assert client.post(url, json=body, headers=operator_headers).status_code == 403
+    added = client.post(url, json=body, headers=admin)
+    assert added.status_code == 200
+    events = {b["event"] for b in added.get_json()["items"] if b["process"] == "tag_message"}
+    assert events == {"message_received", "session_created"}
+    removed = client.post(f"{url}/remove", json={"event": "message_received"}, headers=admin)
+    events = {b["event"] for b in removed.get_json()["items"] if b["process"] == "tag_message"}
+    assert events == {"session_created"}
+    created = client.post(
+        "/api/v1/sessions",
+        json={"live_chat": "Customer Support", "client": {"name": "Ida"}, "subject": "Hi"},
+        headers=operator_headers,
+    )
+    with unit_of_work(factory) as db:
+        summary = get_parameters(db, created.get_json()["id"])["summary"]
+    assert summary == "Ida wrote: Hi"
+    assert client.post("/api/v1/processes/nope/events", json=body, headers=admin).status_code == 404

@@ -1,0 +1,132 @@
+"""Idempotency-Key: a channel that retries after a timeout creates nothing twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bpm_livechat.idempotency import IdempotencyRecord, purge_expired
+from bpm_livechat.models import Message, SupportSession, utcnow
+
+from .conftest import Tokens
+
+NEW = {"live_chat": "Support", "client": {"name": "Jane"}, "subject": "Hi", "message": "Hello"}
+
+
+def count(db: Session, model: type[SupportSession] | type[Message]) -> int:
+    """Rows in a table; ends the read so the app's writers are not kept waiting (SQLite)."""
+    rows = db.scalar(select(func.count()).select_from(model)) or 0
+    db.rollback()
+    return rows
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_retried_create_returns_the_first_result_and_creates_nothing(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    headers = {**tokens.operator, "Idempotency-Key": "widget-42-a"}
+    first = client.post("/api/v1/sessions", json=NEW, headers=headers)
+    again = client.post("/api/v1/sessions", json=NEW, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert count(db_session, SupportSession) == 1
+    assert count(db_session, Message) == 1
+
+    url = f"/api/v1/sessions/{first.get_json()['id']}/messages"
+    key = {**tokens.operator, "Idempotency-Key": "msg-1"}
+    m1 = client.post(url, json={"text": "More"}, headers=key)
+    m2 = client.post(url, json={"text": "More"}, headers=key)
+    assert m1.get_json() == m2.get_json()
+    assert count(db_session, Message) == 2
+    # The same text under a new key is a new message; without a key, every call creates.
+    client.post(url, json={"text": "More"}, headers={**tokens.operator, "Idempotency-Key": "msg-2"})
+    client.post(url, json={"text": "More"}, headers=tokens.operator)
+    assert count(db_session, Message) == 4
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_reused_key_with_another_body_is_422_and_keys_are_per_user(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    headers = {**tokens.operator, "Idempotency-Key": "k1"}
+    assert client.post("/api/v1/sessions", json=NEW, headers=headers).status_code == 201
+    other = client.post("/api/v1/sessions", json={**NEW, "subject": "Other"}, headers=headers)
+    assert other.status_code == 422
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert list(other.get_json()["error"]["fields"]) == ["Idempotency-Key"]
+    # Same body with keys reordered is the same request.
+    reordered = dict(reversed(list(NEW.items())))
+    assert client.post("/api/v1/sessions", json=reordered, headers=headers).status_code == 201
+    # Another user's identical key is a different key.
+    supervisor = {**tokens.supervisor, "Idempotency-Key": "k1"}
+    assert client.post("/api/v1/sessions", json=NEW, headers=supervisor).status_code == 201
+    assert count(db_session, SupportSession) == 2
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_failed_requests_are_not_remembered_and_bad_keys_are_400(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    headers = {**tokens.operator, "Idempotency-Key": "k2"}
+    failed = client.post("/api/v1/sessions", json={**NEW, "live_chat": "Nope"}, headers=headers)
+    assert failed.status_code == 422
+    fixed = client.post("/api/v1/sessions", json=NEW, headers=headers)
+    assert fixed.status_code == 201
+    for bad in ("", "has space", "x" * 256, "ключ"):
+        response = client.post(
+            "/api/v1/sessions", json=NEW, headers={**tokens.operator, "Idempotency-Key": bad}
+        )
+        assert response.status_code == 400, bad
+        assert response.get_json()["error"]["code"] == "bad_header"
+    assert count(db_session, SupportSession) == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_expired_records_are_purged(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    client.post("/api/v1/sessions", json=NEW, headers={**tokens.operator, "Idempotency-Key": "old"})
+    assert purge_expired(db_session) == 0
+    assert purge_expired(db_session, now=utcnow() + timedelta(hours=25)) == 1
+    db_session.commit()
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_concurrent_retries_with_one_key_create_one_session(
+    app: Flask, tokens: Tokens, db_session: Session
+) -> None:
+    headers = {**tokens.operator, "Idempotency-Key": "race-1"}
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+    bodies: list[object] = []
+
+    def send() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/api/v1/sessions", json=NEW, headers=headers)
+        statuses.append(response.status_code)
+        bodies.append(response.get_json())
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert count(db_session, SupportSession) == 1
+    assert count(db_session, Message) == 1
+    assert 201 in statuses and set(statuses) <= {201, 409}
+    created = [b for b, s in zip(bodies, statuses, strict=True) if s == 201]
+    assert all(b == created[0] for b in created)

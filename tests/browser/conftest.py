@@ -1,0 +1,116 @@
+"""Browser tests: the app served by a real server thread on 127.0.0.1, driven by Debian Chromium."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bpm_livechat.db import make_engine, session_factory, unit_of_work, upgrade
+from bpm_livechat.demo import load_demo
+from bpm_livechat.deployments import deploy
+from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.models import SupportSession
+from bpm_livechat.users import get_user
+from tests.conftest import IN_CI
+from web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The served product: its URL, Customer Support session ids and one Sales session id."""
+
+    url: str
+    support: tuple[int, ...]
+    sales: int
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The product on a fresh SQLite database with the demo data, served from a thread.
+
+    Besides the bundled processes, "Escalate with summary" is deployed: its script fails while
+    the session's Summary is empty, which a supervisor can fix and retry.
+    """
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'db.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with unit_of_work(session_factory(engine)) as db:
+        load_demo(db, sessions_per_chat=12)
+        support, sales = get_live_chat(db, "Customer Support"), get_live_chat(db, "Sales")
+        bpmn = (Path(__file__).with_name("bpmn") / "needs_summary.bpmn").read_bytes()
+        deploy(db, bpmn, get_user(db, "admin"), [support])
+        ids = select(SupportSession.id).order_by(SupportSession.id)
+        support_ids = tuple(db.scalars(ids.where(SupportSession.live_chat_id == support.id)))
+        sales_id = db.scalars(ids.where(SupportSession.live_chat_id == sales.id)).first()
+        assert sales_id is not None
+    engine.dispose()
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "browser-tests", "INSTANCE_PATH": str(folder)}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Site(f"http://127.0.0.1:{server.server_port}", support_ids, sales_id)
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the run (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI=true: browser tests must run")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, with the app's base URL."""
+    context = browser.new_context(base_url=site.url, viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot to test-artifacts/ (kept by CI, ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page: Any, username: str, password: str) -> None:
+    """Log in through the form, as a person would."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/sessions**")

@@ -1,0 +1,92 @@
+"""ORM objects and typed values into the API's response models (plain JSON, no ORM leaks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpm_livechat.models import Message, ParamDefinition, ParamHistory, SupportSession
+from bpm_livechat.param_types import JSONValue, ParamType, to_json
+from bpm_livechat.parameters import ParameterInfo
+
+from .schemas import ClientOut, HistoryEntryOut, MessageOut, ParameterOut, SessionOut
+
+
+def param_types(db: Session) -> dict[str, ParamType]:
+    """Every custom parameter's type by key, archived ones included."""
+    rows = db.execute(select(ParamDefinition.key, ParamDefinition.type))
+    return {key: ParamType(type_) for key, type_ in rows}
+
+
+def values_json(
+    types: Mapping[str, ParamType], values: Mapping[str, object]
+) -> dict[str, JSONValue]:
+    """Typed values in their JSON form (decimals as text, money as {amount, currency})."""
+    return {key: to_json(types[key], value) for key, value in values.items() if key in types}
+
+
+def session_out(session: SupportSession, params: dict[str, JSONValue]) -> SessionOut:
+    """The API view of one session."""
+    return SessionOut(
+        id=session.id,
+        name=session.name,
+        name_is_manual=session.name_is_manual,
+        subject=session.subject,
+        status=session.status,
+        priority=session.priority,
+        live_chat=session.live_chat.name,
+        channel=session.channel.name,
+        client=ClientOut(
+            name=session.client.name, email=session.client.email, phone=session.client.phone
+        ),
+        operator=session.operator.display_name if session.operator else None,
+        created_at=session.created_at,
+        closed_at=session.closed_at,
+        version=session.version,
+        params=params,
+    )
+
+
+def message_out(message: Message) -> MessageOut:
+    """The API view of one message."""
+    return MessageOut(
+        id=message.id,
+        session_id=message.session_id,
+        author_kind=message.author_kind,
+        author_name=message.author_name,
+        text=message.text,
+        sent_at=message.sent_at,
+    )
+
+
+def parameter_out(info: ParameterInfo) -> ParameterOut:
+    """The API view of one catalogue entry."""
+    return ParameterOut(
+        key=info.key,
+        label=info.label,
+        type=info.type,
+        system=info.system,
+        archived=info.archived,
+        description=info.description,
+        options=list(info.options),
+        position=info.position,
+        read_only=info.read_only,
+        required_to_close=info.required_to_close,
+    )
+
+
+def history_out(entry: ParamHistory) -> HistoryEntryOut:
+    """The API view of one parameter change."""
+    return HistoryEntryOut(
+        key=entry.key,
+        old=entry.old_value,
+        new=entry.new_value,
+        user=entry.actor_user.username if entry.actor_user else None,
+        instance_id=entry.instance_id,
+        process=entry.process_id,
+        process_version=entry.process_version,
+        task=entry.task_name or entry.task_id,
+        changed_at=entry.changed_at,
+    )

@@ -1,0 +1,168 @@
+"""Turns a declared operation into a Flask view: auth, validation, idempotency, commit, JSON out."""
+
+from __future__ import annotations
+
+import fcntl
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, get_origin
+
+from flask import Response, current_app, g, jsonify, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bpm_livechat.idempotency import (
+    IdempotencyKeyError,
+    IdempotencyKeyReused,
+    fingerprint,
+    remember,
+    replay,
+)
+from bpm_livechat.models import User
+from bpm_livechat.tokens import authenticate_token
+from web.db import commit, get_db
+
+from .errors import ApiError, from_pydantic
+from .spec import INT64_MAX, Operation
+
+# Where web.db.init_app keeps the app's sessionmaker and engine.
+_FACTORY = "bpm_livechat.session_factory"
+_ENGINE = "bpm_livechat.engine"
+
+
+def session_maker() -> sessionmaker[Session]:
+    """The app's sessionmaker, for work that needs transactions of its own (automatic starts)."""
+    factory: sessionmaker[Session] = current_app.extensions[_FACTORY]
+    return factory
+
+
+def after_commit(action: Callable[[], object]) -> None:
+    """Run `action` once the request's transaction has committed (events fire on saved data)."""
+    g.setdefault("api_after_commit", []).append(action)
+
+
+def current_user(db: Session) -> User:
+    """The user of the request's bearer token, or a 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if not header:
+        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
+    user = authenticate_token(db, credentials.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "unknown or revoked API token")
+    return user
+
+
+def _query(model: type[BaseModel]) -> BaseModel:
+    raw: dict[str, Any] = {}
+    for name in request.args:
+        info = model.model_fields.get(name)
+        repeatable = info is not None and get_origin(info.annotation) is list
+        raw[name] = request.args.getlist(name) if repeatable else request.args[name]
+    try:
+        return model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise from_pydantic(exc, "query string") from None
+
+
+def _body(model: type[BaseModel]) -> BaseModel:
+    raw = request.get_data(cache=True)  # 413 past the API's max_content_length
+    try:
+        return model.model_validate_json(raw)
+    except PydanticValidationError as exc:
+        raise from_pydantic(exc, "request body") from None
+
+
+def _check_ids(op: Operation, path: dict[str, Any]) -> None:
+    for param in op.params:
+        if param.kind == "int" and not 1 <= path[param.name] <= INT64_MAX:
+            raise ApiError(404, "not_found", f"{param.name} {path[param.name]} not found")
+
+
+def _json(data: Any, status: int, replayed: bool = False) -> Response:
+    response = jsonify(data)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@contextmanager
+def writer_queue() -> Iterator[None]:
+    """On SQLite, queue this worker's requests on an OS file lock while they use the database.
+
+    SQLite has one writer at a time (the core begins every transaction IMMEDIATE), and a waiting
+    connection polls with sleeps of up to 100 ms; an flock waiter wakes the moment the lock is
+    released. The request's transaction is ended before the lock is let go.
+    """
+    engine: Engine = current_app.extensions[_ENGINE]
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        yield
+        return
+    with open(engine.url.database + ".api-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            get_db().rollback()  # a no-op after a commit; ends a read's transaction
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _idempotency_print(op: Operation, body: BaseModel | None) -> str:
+    canonical = json.dumps(body.model_dump(mode="json") if body else None, sort_keys=True)
+    return fingerprint(op.method, request.path, canonical)
+
+
+def _replay(db: Session, user: User, key: str, print_: str) -> Response | None:
+    try:
+        stored = replay(db, user, key, print_)
+    except IdempotencyKeyReused as exc:
+        raise ApiError(
+            422, "idempotency_key_reused", f"Idempotency-Key {exc.message}", exc.fields
+        ) from None
+    except IdempotencyKeyError as exc:
+        raise ApiError(400, "bad_header", f"Idempotency-Key {exc.message}", exc.fields) from None
+    return None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
+def make_view(op: Operation) -> Callable[..., Response]:
+    """The Flask view function of `op`."""
+    wanted = set(inspect.signature(op.handler).parameters)
+    uses_db = op.auth or "db" in wanted
+
+    def view(**path: Any) -> Response:
+        _check_ids(op, path)
+        available: dict[str, Any] = dict(path)
+        if op.query is not None:
+            available["query"] = _query(op.query)
+        body = available["body"] = _body(op.body) if op.body is not None else None
+        key = request.headers.get("Idempotency-Key") if op.idempotent else None
+        print_ = _idempotency_print(op, body) if key is not None else ""
+        if not uses_db:  # the health probe: no token, no database
+            result = op.handler(**{name: available[name] for name in wanted})
+            return _json(result.model_dump(mode="json"), op.status)
+        with writer_queue():
+            db = available["db"] = get_db()
+            user = available["user"] = current_user(db) if op.auth else None
+            if key is not None and user is not None:
+                replayed = _replay(db, user, key, print_)
+                if replayed is not None:
+                    return replayed
+            result = op.handler(**{name: available[name] for name in wanted})
+            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            if key is not None and user is not None:
+                remember(db, user, key, print_, op.status, data)
+            if op.writes:
+                commit()
+                for action in g.pop("api_after_commit", []):
+                    action()
+        return _json(data, op.status)
+
+    view.__name__ = op.operation_id
+    return view

@@ -1,0 +1,94 @@
+"""The interactive documentation page: server-rendered from the OpenAPI document, no scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+
+_STYLE = """
+body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h2{border-bottom:1px solid #ccc;margin-top:2rem}
+details{border:1px solid #ddd;border-radius:4px;margin:.5rem 0;padding:.25rem .75rem}
+summary{cursor:pointer}
+code,pre{font:13px/1.4 ui-monospace,monospace;background:#f6f6f6}
+pre{padding:.5rem;overflow:auto}
+.m{display:inline-block;min-width:4.5rem;font-weight:bold}
+.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#b26a00}.delete{color:#c62828}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
+"""
+
+
+def _schema(doc: dict[str, Any], schema: dict[str, Any]) -> Markup:
+    ref = schema.get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    if name:
+        resolved = doc["components"]["schemas"].get(name, {})
+        body = json.dumps(resolved, indent=2, ensure_ascii=False)
+        return Markup("<p>Schema <code>{}</code></p><pre>{}</pre>").format(name, body)
+    return Markup("<pre>{}</pre>").format(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+def _operation(doc: dict[str, Any], path: str, method: str, op: dict[str, Any]) -> Markup:
+    parts = [
+        Markup(
+            '<details id="{}"><summary><span class="m {}">{}</span> <code>{}</code> — {}</summary>'
+        ).format(op["operationId"], method, method.upper(), path, op.get("summary", ""))
+    ]
+    if op.get("parameters"):
+        rows = Markup("").join(
+            Markup("<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+                p["name"],
+                p["in"],
+                "yes" if p.get("required") else "no",
+                json.dumps(p.get("schema", {}), ensure_ascii=False),
+            )
+            for p in op["parameters"]
+        )
+        parts.append(
+            Markup("<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th>")
+            + Markup("<th>schema</th></tr>{}</table>").format(rows)
+        )
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body:
+        parts.append(Markup("<h4>Request body (JSON)</h4>") + _schema(doc, body["schema"]))
+    parts.append(Markup("<h4>Responses</h4><ul>"))
+    for code, response in op["responses"].items():
+        parts.append(Markup("<li><b>{}</b> {}</li>").format(code, response["description"]))
+    parts.append(Markup("</ul>"))
+    success: dict[str, Any] = next((r for c, r in op["responses"].items() if c.startswith("2")), {})
+    content = success.get("content", {}).get("application/json")
+    if content:
+        parts.append(Markup("<h4>Success body</h4>") + _schema(doc, content["schema"]))
+    parts.append(Markup("</details>"))
+    return Markup("").join(parts)
+
+
+def render_docs(doc: dict[str, Any]) -> str:
+    """A self-contained HTML page: every operation, its parameters, bodies and responses."""
+    by_tag: dict[str, list[Markup]] = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            by_tag.setdefault(op["tags"][0], []).append(_operation(doc, path, method, op))
+    sections = Markup("").join(
+        Markup("<h2>{}</h2>").format(tag) + Markup("").join(ops) for tag, ops in by_tag.items()
+    )
+    info = doc["info"]
+    return str(
+        Markup(
+            "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} — API</title>"
+            "<style>{}</style></head><body><h1>{} <small>v{}</small></h1><p>{}</p>"
+            "<p>Base URL <code>{}</code>. Machine-readable document: "
+            '<a href="openapi.json">openapi.json</a> (OpenAPI {}).</p>{}</body></html>'
+        ).format(
+            info["title"],
+            Markup(_STYLE),
+            info["title"],
+            info["version"],
+            info["description"],
+            doc["servers"][0]["url"],
+            doc["openapi"],
+            sections,
+        )
+    )

@@ -1,0 +1,186 @@
+"""Sessions and their messages: what chat channels call to feed conversations in."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpm_livechat.access import can_access_live_chat
+from bpm_livechat.autostart import SessionEvent, fire_event
+from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
+from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.models import AuthorKind, Status, User
+from bpm_livechat.process_models import EventBinding
+from bpm_livechat.queries import SessionQuery, parse_filter, search_sessions
+from bpm_livechat.sessions import (
+    add_message,
+    close_session,
+    create_session,
+    get_session,
+    messages,
+    rename_session,
+)
+from bpm_livechat.values import get_parameters
+
+from .convert import message_out, param_types, session_out, values_json
+from .dispatch import after_commit, session_maker
+from .schemas import (
+    MessageCreate,
+    MessageOut,
+    MessagePageOut,
+    PageQuery,
+    SessionCreate,
+    SessionListQuery,
+    SessionOut,
+    SessionPageOut,
+    SessionRename,
+)
+from .spec import Registry
+
+api = Registry()
+TAG = "sessions"
+
+
+def has_bindings(db: Session, event: SessionEvent) -> bool:
+    """True when some process is bound to `event` (one indexed row, no ORM objects)."""
+    query = select(EventBinding.process_id).where(EventBinding.event == event.value).limit(1)
+    return db.execute(query).first() is not None
+
+
+def _fire_after_commit(
+    db: Session, event: SessionEvent, session_id: int, text: str | None = None
+) -> None:
+    """Automatic starts (issue 4) run after the event commits, each in its own transaction;
+    a failing start is recorded as a failed instance and never undoes the event."""
+    if not has_bindings(db, event):  # the common case: no process listens, no extra transaction
+        return
+    factory = session_maker()
+    after_commit(lambda: fire_event(factory, event, session_id, text))
+
+
+def _out(db: Session, session_id: int, user: User) -> SessionOut:
+    session = get_session(db, session_id, user)
+    return session_out(session, values_json(param_types(db), get_parameters(db, session.id)))
+
+
+@api.operation(
+    "POST", "/sessions", summary="Create a session from a channel", tag=TAG,
+    body=SessionCreate, response=SessionOut, status=201, idempotent=True,
+)  # fmt: skip
+def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionOut:
+    """A new session in a live chat the user works, with the client's first message."""
+    try:
+        chat = get_live_chat(db, body.live_chat)
+    except NotFoundError:
+        raise ValidationError(
+            f"unknown live chat {body.live_chat!r}", {"live_chat": "unknown live chat"}
+        ) from None
+    if not can_access_live_chat(db, user, chat.id):
+        raise AccessDeniedError(f"user {user.username!r} does not work live chat {chat.name!r}")
+    session = create_session(
+        db,
+        chat,
+        client_name=body.client.name,
+        client_email=body.client.email,
+        client_phone=body.client.phone,
+        subject=body.subject,
+        channel_name=body.channel,
+        priority=body.priority,
+    )
+    if body.message is not None:
+        add_message(db, session, body.message)
+    _fire_after_commit(db, SessionEvent.SESSION_CREATED, session.id)
+    if body.message is not None:
+        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session.id, body.message)
+    return session_out(session, {})
+
+
+@api.operation(
+    "GET", "/sessions", summary="List sessions: filters, search, sort, pages", tag=TAG,
+    query=SessionListQuery, response=SessionPageOut,
+)  # fmt: skip
+def list_sessions_api(db: Session, user: User, query: SessionListQuery) -> SessionPageOut:
+    """The sessions the user may see, with the same filters and sort as the UI."""
+    filters = [parse_filter(text) for text in query.filter]
+    page = search_sessions(
+        db,
+        user,
+        SessionQuery(
+            filters=filters,
+            search=query.q or None,
+            sort=query.sort,
+            page=query.page,
+            per_page=query.per_page,
+        ),
+    )
+    types = param_types(db)
+    return SessionPageOut(
+        items=[session_out(s, values_json(types, page.params.get(s.id, {}))) for s in page.items],
+        total=page.total,
+        page=page.page,
+        per_page=page.per_page,
+    )
+
+
+@api.operation(
+    "GET", "/sessions/<int:session_id>", summary="Get a session with its typed parameters",
+    tag=TAG, response=SessionOut,
+)  # fmt: skip
+def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
+    """One session the user may see."""
+    return _out(db, session_id, user)
+
+
+@api.operation(
+    "PATCH", "/sessions/<int:session_id>", summary="Rename a session", tag=TAG,
+    body=SessionRename, response=SessionOut,
+)  # fmt: skip
+def rename_session_api(db: Session, user: User, session_id: int, body: SessionRename) -> SessionOut:
+    """Give the session a name by hand."""
+    rename_session(db, get_session(db, session_id, user), body.name, user)
+    return _out(db, session_id, user)
+
+
+@api.operation(
+    "POST", "/sessions/<int:session_id>/close", tag=TAG, response=SessionOut,
+    summary="Close a session (422 naming the empty required-to-close parameters)",
+)  # fmt: skip
+def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
+    """Close the session; refused while a required-to-close parameter is empty."""
+    session = get_session(db, session_id, user)
+    was_open = session.status != Status.CLOSED.value
+    close_session(db, session, user)
+    if was_open:
+        _fire_after_commit(db, SessionEvent.SESSION_CLOSED, session.id)
+    return _out(db, session_id, user)
+
+
+@api.operation(
+    "POST", "/sessions/<int:session_id>/messages", summary="Append a message", tag=TAG,
+    body=MessageCreate, response=MessageOut, status=201, idempotent=True,
+)  # fmt: skip
+def add_message_api(db: Session, user: User, session_id: int, body: MessageCreate) -> MessageOut:
+    """A client message (from a channel) or an operator's or the system's message."""
+    session = get_session(db, session_id, user)
+    author = user if body.author_kind != "client" else None
+    message = add_message(db, session, body.text, body.author_kind, author)
+    if message.author_kind == AuthorKind.CLIENT.value:
+        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session.id, message.text)
+    return message_out(message)
+
+
+@api.operation(
+    "GET", "/sessions/<int:session_id>/messages", summary="List messages, oldest first",
+    tag=TAG, query=PageQuery, response=MessagePageOut,
+)  # fmt: skip
+def list_messages_api(db: Session, user: User, session_id: int, query: PageQuery) -> MessagePageOut:
+    """One page of the session's thread."""
+    session = get_session(db, session_id, user)
+    thread = messages(db, session.id)
+    start = (query.page - 1) * query.per_page
+    return MessagePageOut(
+        items=[message_out(m) for m in thread[start : start + query.per_page]],
+        total=len(thread),
+        page=query.page,
+        per_page=query.per_page,
+    )

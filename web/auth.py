@@ -1,0 +1,135 @@
+"""Login and logout with Flask-Login; passwords are checked by the core (scrypt hashes)."""
+
+from __future__ import annotations
+
+from typing import cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from bpm_livechat.errors import AccessDeniedError
+from bpm_livechat.models import Role, User
+from bpm_livechat.users import authenticate
+
+from .db import get_db
+from .throttle import LoginThrottle
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to continue."
+login_manager.session_protection = "strong"
+
+
+class AppUser:
+    """The logged-in user for Flask-Login; the id carries a password fingerprint, so changing
+    the password ends every other login."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.password_hash[-12:]}"
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Login, the login throttle and the auth routes."""
+    login_manager.init_app(app)
+    login_manager.user_loader(_load_user)
+    app.extensions["bpm_livechat.login_throttle"] = LoginThrottle(
+        free=app.config["LOGIN_MAX_FREE_FAILURES"], max_delay=app.config["LOGIN_MAX_DELAY_SECONDS"]
+    )
+    app.register_blueprint(bp)
+
+
+def _load_user(user_id: str) -> AppUser | None:
+    ident, _sep, fingerprint = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = get_db().get(User, int(ident))
+    if user is None or user.password_hash[-12:] != fingerprint:
+        return None
+    return AppUser(user)
+
+
+def acting_user() -> User:
+    """The logged-in core user (views behind `login_required` only)."""
+    return cast(AppUser, current_user._get_current_object()).user
+
+
+def require_staff() -> ResponseReturnValue | None:
+    """Before-request guard: log in first; app users (role "user") have no business here."""
+    if not current_user.is_authenticated:
+        return cast(ResponseReturnValue, login_manager.unauthorized())
+    if acting_user().role == Role.USER.value:
+        raise AccessDeniedError("app users read sessions from app item pages, not here")
+    return None
+
+
+def _throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions["bpm_livechat.login_throttle"]
+    return throttle
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a fresh login to another host."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("sessions.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Show the login form; check the password; slow down repeated failures."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("sessions.index"))
+        return render_template("login.html", username="", next=request.args.get("next", ""))
+    username = request.form.get("username", "").strip().lower()[:64]
+    password = request.form.get("password", "")
+    target = request.form.get("next", "")
+    address = request.remote_addr or "unknown"
+    wait = _throttle().wait_seconds(username, address)
+    if wait:
+        message = f"Too many failed attempts. Try again in {wait} seconds."
+        return render_template("login.html", username=username, next=target, error=message), 429
+    user = authenticate(get_db(), username, password) if username and password else None
+    if user is None:
+        _throttle().failed(username, address)
+        message = "Wrong username or password."
+        return render_template("login.html", username=username, next=target, error=message), 401
+    _throttle().succeeded(username, address)
+    session.clear()  # no fixation: a fresh session for the logged-in user
+    login_user(AppUser(user))
+    return redirect(_safe_next(target))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Log out (a POST with the CSRF token, so other sites cannot log people out)."""
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("auth.login"))

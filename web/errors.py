@@ -1,0 +1,71 @@
+"""The one place where domain errors and HTTP errors become error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from bpm_livechat.errors import (
+    AccessDeniedError,
+    BpmLivechatError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
+
+_TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Someone else was quicker",
+    413: "Too large",
+    422: "Please check your input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def error_page(status: int, message: str) -> ResponseReturnValue:
+    """An error page with a title for the status and a plain-words message."""
+    title = _TITLES.get(status, "Error")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _domain(exc: BpmLivechatError) -> ResponseReturnValue:
+    if isinstance(exc, NotFoundError):
+        return error_page(404, f"The {exc.kind} you asked for does not exist.")
+    if isinstance(exc, AccessDeniedError):
+        return error_page(403, "You do not have access to this page.")
+    if isinstance(exc, ConflictError):
+        return error_page(409, f"{exc.message[:1].upper()}{exc.message[1:]}.")
+    if isinstance(exc, ValidationError):
+        return error_page(422, exc.message)
+    return error_page(422, exc.message)
+
+
+def _csrf(exc: CSRFError) -> ResponseReturnValue:
+    return error_page(400, "The form expired or was not sent from this site. Reload and try again.")
+
+
+def _http(exc: HTTPException) -> ResponseReturnValue:
+    status = exc.code or 500
+    return error_page(status, exc.description or _TITLES.get(status, "Error"))
+
+
+def _unexpected(exc: Exception) -> ResponseReturnValue:
+    if isinstance(exc, HTTPException):
+        return _http(exc)
+    current_app.logger.exception("unhandled error")
+    return error_page(500, "An unexpected error happened. It has been logged.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers: domain errors, CSRF failures, HTTP errors, and a last resort."""
+    app.register_error_handler(BpmLivechatError, _domain)
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)

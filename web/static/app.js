@@ -1,0 +1,34 @@
+// Progressive enhancement: pencils open their edit form in place; without JavaScript the
+// pencil links open the same form through a page load.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const wire = (rootSel, toggleSel, viewSel, formSel, cancelSel) => {
+    document.querySelectorAll(rootSel).forEach((root) => {
+      const toggle = root.querySelector(toggleSel);
+      const view = root.querySelector(viewSel);
+      const form = root.querySelector(formSel);
+      const cancel = root.querySelector(cancelSel);
+      if (!toggle || !form) return;
+      const show = (open) => {
+        form.hidden = !open;
+        if (view) view.hidden = open;
+        toggle.setAttribute("aria-expanded", String(open));
+        if (open) {
+          const input = form.querySelector("input:not([type=hidden]), select, textarea");
+          if (input) { input.focus(); if (input.select) input.select(); }
+        } else {
+          toggle.focus();
+        }
+      };
+      toggle.addEventListener("click", (event) => { event.preventDefault(); show(form.hidden); });
+      if (cancel) cancel.addEventListener("click", (event) => { event.preventDefault(); show(false); });
+      form.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") { event.preventDefault(); show(false); }
+      });
+    });
+  };
+  // The thread shows the newest message at the bottom: start there.
+  document.querySelectorAll(".thread").forEach((thread) => { thread.scrollTop = thread.scrollHeight; });
+  wire("[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
+  wire("[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
+});

@@ -45,12 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import filters, processes, session_page, sessions_list
+    from . import filters, processes, session_page, sessions_list, tokens
 
     filters.init_app(app)
     app.register_blueprint(sessions_list.bp)
     app.register_blueprint(session_page.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(tokens.bp)
 
 
 def _id_converter() -> type:

@@ -73,6 +73,13 @@ def acting_user() -> User:
     return cast(AppUser, current_user._get_current_object()).user
 
 
+def require_login() -> ResponseReturnValue | None:
+    """Before-request guard: any logged-in user."""
+    if not current_user.is_authenticated:
+        return cast(ResponseReturnValue, login_manager.unauthorized())
+    return None
+
+
 def require_staff() -> ResponseReturnValue | None:
     """Before-request guard: log in first; app users (role "user") have no business here."""
     if not current_user.is_authenticated:

@@ -1,14 +1,12 @@
-"""Session queries: filter on any system or custom parameter, search, typed sort, pages; scoped by access."""
+"""Session queries: filters, search, typed sort and pages over sessions, scoped by access."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from .access import visible_live_chat_ids
@@ -19,29 +17,25 @@ from .models import (
     LiveChat,
     ParamDefinition,
     ParamValue,
-    Priority,
     SupportSession,
     User,
 )
-from .param_types import ParamType, from_json, index_text, index_values, normalize
+from .param_types import ParamType, from_json
 from .parameters import SYSTEM_KEYS, definitions_by_key
-
-OPERATORS = ("eq", "contains", "gte", "lte", "empty", "not_empty")
-_FILTER_SYNTAX = re.compile(
-    r"^(?P<key>[a-z_][a-z0-9_]*)(?P<op>~|>=|<=|!=|=)(?P<value>.*)$", re.DOTALL
+from .session_filters import (
+    NUMBER_TYPES,
+    OPERATORS,
+    Filter,
+    custom_filter,
+    parse_filter,
+    system_column,
+    system_filter,
+    value_condition,
 )
-_TEXT_TYPES = {ParamType.STRING, ParamType.TEXT, ParamType.EMAIL, ParamType.PHONE, ParamType.URL}
-_NUMBER_TYPES = {ParamType.INTEGER, ParamType.DECIMAL, ParamType.MONEY, ParamType.BOOLEAN}
+
+__all__ = ["Filter", "SessionPage", "SessionQuery", "params_of", "parse_filter", "search_sessions"]
+
 MAX_PER_PAGE = 200
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One condition on a parameter: eq, contains, gte, lte, empty or not_empty."""
-
-    key: str
-    op: str
-    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -66,149 +60,6 @@ class SessionPage:
     params: dict[int, dict[str, object]] = field(default_factory=dict)
 
 
-def parse_filter(text: str) -> Filter:
-    """Parse `KEY=VALUE` (equals; empty VALUE means 'is empty'), `KEY!=` (not empty), `KEY~TEXT`, `KEY>=V`, `KEY<=V`."""
-    match = _FILTER_SYNTAX.match(text.strip())
-    if not match:
-        raise ValidationError(
-            f"invalid filter {text!r}: use KEY=VALUE, KEY~TEXT, KEY>=VALUE, KEY<=VALUE, KEY= or KEY!=",
-            {"filter": "invalid syntax"},
-        )
-    key, op, value = match["key"], match["op"], match["value"]
-    if op == "=":
-        return Filter(key, "eq", value) if value != "" else Filter(key, "empty")
-    if op == "!=":
-        if value:
-            raise ValidationError(
-                f"invalid filter {text!r}: only KEY!= (not empty) is supported",
-                {"filter": "invalid"},
-            )
-        return Filter(key, "not_empty")
-    return Filter(key, {"~": "contains", ">=": "gte", "<=": "lte"}[op], value)
-
-
-_PRIORITY_RANK = case({p.value: i for i, p in enumerate(Priority)}, value=SupportSession.priority)
-
-
-def _system_column(key: str) -> Any:
-    columns: dict[str, Any] = {
-        "live_chat": LiveChat.name,
-        "channel": Channel.name,
-        "client": Client.name,
-        "operator": User.display_name,
-        "priority": _PRIORITY_RANK,
-        "status": SupportSession.status,
-        "subject": SupportSession.subject,
-        "created_at": SupportSession.created_at,
-        "closed_at": SupportSession.closed_at,
-        "name": SupportSession.name,
-        "id": SupportSession.id,
-    }
-    return columns[key]
-
-
-def _system_filter(f: Filter) -> ColumnElement[bool]:
-    column: Any = _system_column(f.key)
-    if f.op == "empty":
-        return cast(
-            ColumnElement[bool],
-            column.is_(None) if f.key in {"operator", "closed_at"} else column == "",
-        )
-    if f.op == "not_empty":
-        return cast(
-            ColumnElement[bool],
-            column.is_not(None) if f.key in {"operator", "closed_at"} else column != "",
-        )
-    value: Any = f.value
-    if f.key in {"created_at", "closed_at"}:
-        value = _datetime_operand(f.key, str(value), f.op)
-    elif f.key == "priority":
-        try:
-            value = list(Priority).index(Priority(str(value)))
-        except ValueError:
-            raise ValidationError(f"invalid priority {value!r}", {f.key: "invalid"}) from None
-    elif f.key == "id":
-        value = _int_operand(f.key, value)
-    if f.op == "eq":
-        return cast(ColumnElement[bool], column == value)
-    if f.op == "contains":
-        return func.lower(column).contains(str(value).lower(), autoescape=True)
-    return cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
-
-
-def _int_operand(key: str, value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise ValidationError(
-            f"filter on {key!r}: {value!r} is not a number", {key: "not a number"}
-        ) from None
-
-
-def _datetime_operand(key: str, value: str, op: str) -> Any:
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day, time.max if op == "lte" else time.min, UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"filter on {key!r}: {value!r} is not a date", {key: "not a date"}
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _custom_filter(
-    query: Select[Any], definition: ParamDefinition, f: Filter, anchor: Any
-) -> Select[Any]:
-    type_ = ParamType(definition.type)
-    pv = aliased(ParamValue)
-    on = and_(pv.session_id == anchor, pv.definition_id == definition.id)
-    if f.op == "empty":
-        return query.outerjoin(pv, on).where(pv.session_id.is_(None))
-    if f.op == "not_empty":
-        return query.join(pv, on)
-    condition = _value_condition(pv, definition, type_, f)
-    return query.join(pv, and_(on, condition))
-
-
-def _value_condition(
-    pv: Any, definition: ParamDefinition, type_: ParamType, f: Filter
-) -> ColumnElement[bool]:
-    key = definition.key
-    if f.op == "contains":
-        if type_ not in _TEXT_TYPES and type_ not in {ParamType.CHOICE, ParamType.MULTICHOICE}:
-            raise ValidationError(
-                f"filter on {key!r}: 'contains' needs a text parameter", {key: "not text"}
-            )
-        return func.lower(pv.text_value).contains(index_text(str(f.value)), autoescape=True)
-    if type_ is ParamType.MULTICHOICE and f.op == "eq":
-        option = normalize(key, ParamType.CHOICE, f.value, definition.options)
-        wrapped = literal("\n") + pv.text_value + literal("\n")
-        return cast(
-            ColumnElement[bool], wrapped.contains(f"\n{index_text(str(option))}\n", autoescape=True)
-        )
-    if f.op in {"gte", "lte"} and type_ is ParamType.DATETIME and len(str(f.value)) == 10:
-        operand: Any = _datetime_operand(key, str(f.value), f.op)
-    else:
-        operand = normalize(key, type_, f.value, definition.options)
-    text_value, number_value = index_values(type_, operand)
-    column, value = (
-        (pv.number_value, number_value) if type_ in _NUMBER_TYPES else (pv.text_value, text_value)
-    )
-    if f.op in {"gte", "lte"} and type_ not in _NUMBER_TYPES | {ParamType.DATE, ParamType.DATETIME}:
-        raise ValidationError(
-            f"filter on {key!r}: ranges need a number or date parameter", {key: "no range"}
-        )
-    if f.op == "eq":
-        condition = cast(ColumnElement[bool], column == value)
-    else:
-        condition = cast(ColumnElement[bool], column >= value if f.op == "gte" else column <= value)
-    if type_ is ParamType.MONEY:  # amounts in different currencies are not comparable
-        condition = and_(condition, pv.text_value == text_value)
-    return condition
-
-
 def _sorted(
     query: Select[Any], sort: str, by_key: dict[str, ParamDefinition], anchor: Any
 ) -> Select[Any]:
@@ -216,14 +67,14 @@ def _sorted(
     key = sort.lstrip("-")
     column: Any
     if key in SYSTEM_KEYS:
-        column = _system_column(key)
+        column = system_column(key)
     elif key in by_key:
         definition = by_key[key]
         pv = aliased(ParamValue)
         query = query.outerjoin(
             pv, and_(pv.session_id == anchor, pv.definition_id == definition.id)
         )
-        numeric = ParamType(definition.type) in _NUMBER_TYPES
+        numeric = ParamType(definition.type) in NUMBER_TYPES
         column = pv.number_value if numeric else pv.text_value
     else:
         raise ValidationError(
@@ -267,9 +118,9 @@ def _base(
         query = query.where(SupportSession.live_chat_id.in_(chats))
     for f in q.filters:
         if f.key in SYSTEM_KEYS:
-            query = query.where(_system_filter(f))
+            query = query.where(system_filter(f))
         elif f is not custom:
-            query = _custom_filter(query, by_key[f.key], f, anchor)
+            query = custom_filter(query, by_key[f.key], f, anchor)
     if q.search:
         needle = q.search.strip().lower()
         query = query.where(
@@ -298,7 +149,7 @@ def _start(
     pv = aliased(ParamValue)
     query = select(pv.session_id).where(pv.definition_id == definition.id)
     if first.op != "not_empty":
-        query = query.where(_value_condition(pv, definition, ParamType(definition.type), first))
+        query = query.where(value_condition(pv, definition, ParamType(definition.type), first))
     return query, pv.session_id, first
 
 

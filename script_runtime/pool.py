@@ -172,7 +172,8 @@ class ScriptPool:
         self.size = size or os.cpu_count() or 2
         self.start_timeout = start_timeout
         self._init = json.dumps({"policy": policy.to_dict()}).encode()
-        self._idle: queue.Queue[Worker] = queue.Queue()
+        # Last in, first out: the most recently used worker is the one with warm caches.
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._workers: set[Worker] = set()
         self._closed = False

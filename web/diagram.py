@@ -14,6 +14,7 @@ from bpm_livechat.bpmn_diagram import Diagram, Edge, Shape
 from bpm_livechat.instance_progress import Progress
 
 MARGIN = 24
+LABEL_OVERHANG = 44  # labels under events and gateways are wider than their shapes
 _STATE_WORDS = {"done": "completed", "current": "current step", "failed": "failed here"}
 
 
@@ -75,8 +76,8 @@ def diagram_svg(diagram: Diagram, progress: Progress, title: str, ident: str) ->
     its ids unique on a page with several diagrams."""
     marker = f"arrow-{escape(ident)}"
     x0, y0, x1, y1 = diagram.bounds
-    x0, y0 = x0 - MARGIN, y0 - MARGIN
-    width, height = x1 - x0 + MARGIN, y1 - y0 + MARGIN + 20
+    x0, y0 = x0 - MARGIN - LABEL_OVERHANG, y0 - MARGIN
+    width, height = x1 - x0 + MARGIN + LABEL_OVERHANG, y1 - y0 + MARGIN + 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn" role="img" '
         f'viewBox="{_num(x0)} {_num(y0)} {_num(width)} {_num(height)}" '

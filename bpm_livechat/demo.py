@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .actors import user_actor
 from .autostart import SessionEvent, bind_event
+from .demo_apps import load_demo_apps
 from .deployments import deploy, get_process
 from .livechats import add_channel, add_member, create_live_chat
 from .models import AuthorKind, LiveChat, MemberRole, ParamDefinition, SupportSession, User, utcnow
@@ -170,6 +171,7 @@ def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
         if not db.scalar(select(func.count()).where(SupportSession.live_chat_id == chat.id)):
             for index in range(sessions_per_chat):
                 _demo_session(db, chat, users, rng, index)
+    load_demo_apps(db)
     total_sessions = db.scalar(select(func.count()).select_from(SupportSession)) or 0
     return DemoSummary(
         users=tuple((u, role, pw) for u, role, _name, pw in DEMO_USERS),

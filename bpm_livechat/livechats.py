@@ -13,7 +13,7 @@ from .parameters import definitions
 from .tx_cache import forget
 
 CHANNEL_KINDS = ("web", "telegram", "whatsapp", "email", "phone", "api", "other")
-_MEMBER_USER_ROLES = {
+MEMBER_USER_ROLES = {
     MemberRole.OPERATOR: {Role.OPERATOR.value, Role.SUPERVISOR.value, Role.ADMIN.value},
     MemberRole.SUPERVISOR: {Role.SUPERVISOR.value, Role.ADMIN.value},
     MemberRole.READER: {r.value for r in Role},
@@ -85,7 +85,7 @@ def add_channel(db: Session, chat: LiveChat, name: str, kind: str) -> Channel:
 
 def add_member(db: Session, chat: LiveChat, user: User, role: MemberRole) -> None:
     """Make `user` an operator, supervisor or reader of the live chat (idempotent)."""
-    if user.role not in _MEMBER_USER_ROLES[role]:
+    if user.role not in MEMBER_USER_ROLES[role]:
         raise ValidationError(
             f"user {user.username!r} with role {user.role} cannot be a {role.value} of a live chat",
             {"role": "role does not allow this membership"},

@@ -52,6 +52,19 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(session_page.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(tokens.bp)
+    from . import apps, apps_session
+
+    app.register_blueprint(apps.bp)
+    apps_session.init_app(app)  # the session page's items card and its routes
+    from . import admin_livechats, admin_params, admin_users
+
+    app.register_blueprint(admin_params.bp)
+    app.register_blueprint(admin_livechats.bp)
+    app.register_blueprint(admin_users.bp)
+    from . import admin_processes, script_bench
+
+    app.register_blueprint(admin_processes.bp)
+    app.register_blueprint(script_bench.bp)
 
 
 def _id_converter() -> type:

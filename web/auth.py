@@ -94,7 +94,12 @@ def _throttle() -> LoginThrottle:
     return throttle
 
 
-def _safe_next(target: str | None) -> str:
+def home_url(user: User) -> str:
+    """Where a user starts: app users (who read sessions from app items) on the apps, staff on sessions."""
+    return url_for("apps.index" if user.role == Role.USER.value else "sessions.index")
+
+
+def _safe_next(target: str | None, user: User) -> str:
     """Only same-site paths: never redirect a fresh login to another host."""
     if (
         target
@@ -104,7 +109,7 @@ def _safe_next(target: str | None) -> str:
         and not urlsplit(target).netloc
     ):
         return target
-    return url_for("sessions.index")
+    return home_url(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -112,7 +117,7 @@ def login() -> ResponseReturnValue:
     """Show the login form; check the password; slow down repeated failures."""
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(url_for("sessions.index"))
+            return redirect(home_url(acting_user()))
         return render_template("login.html", username="", next=request.args.get("next", ""))
     username = request.form.get("username", "").strip().lower()[:64]
     password = request.form.get("password", "")
@@ -130,7 +135,7 @@ def login() -> ResponseReturnValue:
     _throttle().succeeded(username, address)
     session.clear()  # no fixation: a fresh session for the logged-in user
     login_user(AppUser(user))
-    return redirect(_safe_next(target))
+    return redirect(_safe_next(target, user))
 
 
 @bp.post("/logout")

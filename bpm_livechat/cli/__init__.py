@@ -6,11 +6,13 @@ from importlib.metadata import entry_points
 
 import click
 
+from .app_cmd import app_group
 from .common import CliState
 from .event_cmd import bind_event_cmd
 from .livechat_cmd import livechat
 from .param_cmd import param
 from .process_cmd import instance, process, task
+from .script_cmd import script
 from .session_cmd import session
 from .setup_cmd import demo, init
 from .token_cmd import token
@@ -30,9 +32,10 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = CliState(url=database_url)
 
 
-for command in (init, demo, user, livechat, param, session, process, task, instance, token):
+for command in (init, demo, user, livechat, param, session, process, task, instance, token, script):
     cli.add_command(command)
 process.add_command(bind_event_cmd)
+cli.add_command(app_group)
 
 
 def _add_plugin_commands() -> None:

@@ -1,0 +1,73 @@
+"""Apps in the browser: an app user reads a session's messages on an item page, others are
+refused; an operator creates a Clients item from a session."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.browser.conftest import Site, login, shot
+
+OPERATOR = ("operator", "operator-demo-pass")
+APP_USER = ("sales", "sales-demo-pass")
+
+
+def _login_to_apps(page: Any, username: str, password: str) -> None:
+    """App users have no sessions list: log in with "next" set to the apps page."""
+    page.goto("/login?next=/apps")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/apps")
+
+
+def _first_client_item(page: Any) -> str:
+    page.get_by_role("link", name="Clients").click()
+    page.locator(".app-items a").first.click()
+    page.wait_for_url(re.compile(r"/apps/items/\d+"))
+    return str(page.url)
+
+
+def test_app_user_reads_messages_and_operator_is_refused(
+    page: Any, browser: Any, site: Site
+) -> None:
+    _login_to_apps(page, *APP_USER)
+    item_url = _first_client_item(page)
+    widget = page.get_by_role("region", name=re.compile("Live Chat Messages"))
+    assert widget.locator(".msg").count() > 0
+    page.get_by_role("link", name="All sessions of this client").click()
+    assert (
+        page.get_by_role("link", name="All sessions of this client").get_attribute("aria-current")
+        == "true"
+    )
+    shot(page, "apps-item-app-user")
+    assert page.request.get(item_url + "/messages").status == 200
+
+    other = browser.new_context(base_url=site.url)
+    refused = other.new_page()
+    login(refused, *OPERATOR)
+    refused.goto(item_url)
+    assert refused.get_by_role("alert").inner_text().startswith("403")
+    assert refused.locator(".live-chat-messages .msg").count() == 0
+    assert refused.request.get(item_url + "/messages").status == 403
+    other.close()
+
+
+def test_operator_creates_an_item_from_a_session(page: Any, site: Site) -> None:
+    login(page, *OPERATOR)
+    page.goto(f"/sessions/{site.support[-1]}")
+    client = page.locator(".facts div", has_text="Client").first.locator("dd").inner_text()
+    page.get_by_role("link", name="Create Clients item").click()
+    assert page.get_by_label("Name").input_value() == client
+    page.get_by_label("Website").fill("not a url")
+    page.get_by_role("button", name="Create and link").click()
+    assert page.locator("#item-website-error").is_visible()
+    page.get_by_label("Website").fill("https://example.test")
+    page.get_by_role("button", name="Create and link").click()
+    page.wait_for_url(re.compile(rf"/sessions/{site.support[-1]}"))
+    shot(page, "apps-session-items")
+    items = page.get_by_role("region", name=re.compile("Clients"))
+    items.get_by_role("link", name=client).click()
+    page.wait_for_url(re.compile(r"/apps/items/\d+"))
+    assert page.locator(".facts", has_text="https://example.test").count() == 1
+    shot(page, "apps-item-created")

@@ -100,6 +100,13 @@ def link_item(
 
 def link_requested(db: Session, session: SupportSession, app_name: str, item_id: object) -> bool:
     """Apply a script's `session.link_item(app, item_id)` request, validated like a changeset."""
+    return link_item(db, session, check_link_request(db, session, app_name, item_id))
+
+
+def check_link_request(
+    db: Session, session: SupportSession, app_name: str, item_id: object
+) -> AppItem:
+    """The item a `session.link_item(app, item_id)` request names, or a ValidationError (no write)."""
     app = bound_app(db, session.live_chat_id)
     if app is None or app.name != app_name:
         raise ValidationError(
@@ -115,7 +122,7 @@ def link_requested(db: Session, session: SupportSession, app_name: str, item_id:
         raise ValidationError(
             f"link_item: {app_name!r} has no item {item_id!r}", {"link_item": "no such item"}
         )
-    return link_item(db, session, item)
+    return item
 
 
 def unlink_item(db: Session, session: SupportSession, item: AppItem, user: User) -> None:

@@ -82,6 +82,7 @@ class StepResult:
     sources: dict[str, TaskRef]
     log: list[tuple[TaskRef, str]]
     workflow: BpmnWorkflow = field(repr=False)
+    links: list[tuple[TaskRef, str, int]] = field(default_factory=list)  # session.link_item
 
 
 class ProcessEngine:
@@ -257,6 +258,7 @@ class ProcessEngine:
             sources=dict(state.sources),
             log=list(state.logs),
             workflow=workflow,
+            links=list(state.links),
         )
 
     @staticmethod

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from .access import require_session_access
 from .actors import Actor
+from .app_links import link_requested
 from .deployments import get_process, is_bound, latest_version
 from .engine import ParsedBpmn, ProcessEngine, SerializedWorkflow, StepResult
 from .errors import (
@@ -265,6 +266,7 @@ def _run_step(
     except ProcessStepError as exc:
         raise step_failed(instance, exc, pending) from exc
     applied = _apply_changes(db, session, result, actor)
+    _apply_links(db, instance, session, result, pending)
     saved = engine.serialize(result.workflow)
     now = utcnow()
     if completed is not None:
@@ -281,6 +283,24 @@ def _run_step(
     tasks = sync_tasks(db, instance, result.tasks, session, user.id)
     db.flush()
     return StepOutcome(instance, tasks, applied, [text for _ref, text in result.log])
+
+
+def _apply_links(
+    db: Session,
+    instance: ProcessInstance,
+    session: SupportSession,
+    result: StepResult,
+    pending: dict[str, Any],
+) -> None:
+    """Link the app items scripts asked for; an invalid request fails the step at its task."""
+    for ref, app, item_id in result.links:
+        try:
+            link_requested(db, session, app, item_id)
+        except ValidationError as exc:
+            cause = ProcessStepError(
+                "changeset", exc.message, element_id=ref.element_id, element_name=ref.name
+            )
+            raise step_failed(instance, cause, pending) from exc
 
 
 def _apply_changes(

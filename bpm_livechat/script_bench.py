@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 import script_runtime
 
 from .actors import Actor
+from .app_links import check_link_request
 from .deployments import require_designer
 from .errors import ValidationError
-from .models import User
+from .models import SupportSession, User
 from .param_types import Money, ParamType, to_json
 from .parameters import definitions_by_key
 from .sessions import get_session, snapshot
@@ -59,6 +60,16 @@ class ScriptFailure:
 
 
 @dataclass(frozen=True)
+class WouldBeLink:
+    """An app item the script asked to link (`session.link_item`), and whether that is valid."""
+
+    app: str
+    item_id: int
+    valid: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class DryRun:
     """What a script would do to a session: new task data, changes, log, duration, or its failure."""
 
@@ -68,11 +79,13 @@ class DryRun:
     log: str
     duration_ms: float
     failure: ScriptFailure | None = None
+    links: list[WouldBeLink] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when the script ran and every would-be change is valid."""
-        return self.failure is None and all(change.valid for change in self.changes)
+        """True when the script ran and every would-be change and link is valid."""
+        valid = all(change.valid for change in self.changes)
+        return self.failure is None and valid and all(link.valid for link in self.links)
 
 
 def check_script(source: str) -> list[ScriptProblem]:
@@ -100,7 +113,18 @@ def dry_run(
         failure = ScriptFailure("runtime", f"cannot pass data to the sandbox: {exc}", None)
         return DryRun(session.id, dict(data or {}), [], "", 0.0, failure)
     changes = _judge(db, session.id, user, result.changes)
-    return DryRun(session.id, dict(result.data), changes, result.log, result.duration_ms)
+    links = [_judge_link(db, session, app, item_id) for app, item_id in result.links]
+    return DryRun(
+        session.id, dict(result.data), changes, result.log, result.duration_ms, links=links
+    )
+
+
+def _judge_link(db: Session, session: SupportSession, app: str, item_id: int) -> WouldBeLink:
+    try:
+        check_link_request(db, session, app, item_id)
+    except ValidationError as exc:
+        return WouldBeLink(app, item_id, False, exc.message)
+    return WouldBeLink(app, item_id, True)
 
 
 def _judge(

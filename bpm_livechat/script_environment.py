@@ -46,6 +46,7 @@ class StepState:
     changes: dict[str, object] = field(default_factory=dict)
     sources: dict[str, TaskRef] = field(default_factory=dict)
     logs: list[tuple[TaskRef, str]] = field(default_factory=list)
+    links: list[tuple[TaskRef, str, int]] = field(default_factory=list)
     current: TaskRef | None = None
 
     def session_view(self) -> dict[str, Any]:
@@ -159,6 +160,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             state.logs.append((ref, result.log))
         if result.changes:
             self._accept_changes(state, ref, dict(result.changes))
+        state.links.extend((ref, app, item_id) for app, item_id in result.links)
         new_data = {k: v for k, v in result.data.items() if k not in (external_context or {})}
         reserved = reserved_key_path(new_data)
         if reserved is not None:

@@ -157,7 +157,8 @@ class Executor:
                     LimitBreach("change_bytes", limits.change_bytes, f"session.params[{key!r}]")
                 )
             changes[key] = wire
-        return {"ok": True, "set": changed, "deleted": deleted, "changes": changes}
+        links = [[app, item_id] for app, item_id in session.collect_links()]
+        return {"ok": True, "set": changed, "deleted": deleted, "changes": changes, "links": links}
 
     def _arm(self, limits: Limits) -> None:
         used = resource.getrusage(resource.RUSAGE_SELF)

@@ -31,6 +31,7 @@ class ScriptResult:
     changes: dict[str, object]
     log: str
     duration_ms: float
+    links: tuple[tuple[str, int], ...] = ()  # session.link_item(app, item_id) requests
 
 
 def is_script_variable(key: object) -> bool:
@@ -86,7 +87,9 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
     for name, wire in reply["set"].items():
         merged[name] = decode(wire)
     changes = {key: decode(wire) for key, wire in reply["changes"].items()}
-    return ScriptResult(merged, changes, reply.get("log", ""), float(reply.get("duration_ms", 0.0)))
+    links = tuple((str(app), int(item_id)) for app, item_id in reply.get("links", ()))
+    duration = float(reply.get("duration_ms", 0.0))
+    return ScriptResult(merged, changes, reply.get("log", ""), duration, links)
 
 
 def _problems(raw: list[dict[str, Any]]) -> list[Problem]:

@@ -137,7 +137,8 @@ def _message(index: int, raw: object) -> ReadOnlyRecord:
 class SessionFacade(ReadOnlyRecord):
     """The script's `session`: each field is built from the snapshot on first use."""
 
-    __slots__ = ("_params", "_snapshot")
+    __slots__ = ("_links", "_params", "_snapshot")
+    _links: list[tuple[str, int]]
     _params: Params | None
     _snapshot: Mapping[str, Any]
 
@@ -145,8 +146,11 @@ class SessionFacade(ReadOnlyRecord):
         super().__init__("session", {})
         object.__setattr__(self, "_snapshot", snapshot)
         object.__setattr__(self, "_params", None)
+        object.__setattr__(self, "_links", [])
 
     def __getattr__(self, name: str) -> object:
+        if name == "link_item":
+            return self._request_link
         members = self._members
         if name not in members and name in _BUILDERS:
             members[name] = _BUILDERS[name](self._snapshot)
@@ -155,7 +159,25 @@ class SessionFacade(ReadOnlyRecord):
         return super().__getattr__(name)
 
     def __dir__(self) -> list[str]:
-        return sorted(_BUILDERS)
+        return sorted([*_BUILDERS, "link_item"])
+
+    def _request_link(self, app: object, item_id: object) -> None:
+        """`session.link_item(app, item_id)`: ask the host to link an app item (recorded only)."""
+        if type(app) is not str or not app or len(app) > 255:
+            raise ValueError(f"link_item: the app must be a name (text), got {app!r}")
+        if type(item_id) is not int:
+            raise ValueError(f"link_item: the item id must be a whole number, got {item_id!r}")
+        limits = current().limits
+        if (app, item_id) not in self._links:
+            if len(self._links) >= limits.max_changes:
+                raise current().record(
+                    LimitBreach("max_changes", limits.max_changes, "too many link requests")
+                )
+            self._links.append((app, item_id))
+
+    def collect_links(self) -> list[tuple[str, int]]:
+        """The recorded link requests, in order."""
+        return list(self._links)
 
     def collect_changes(self) -> dict[str, object]:
         """The recorded parameter writes (empty when the script never used `session.params`)."""

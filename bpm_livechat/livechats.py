@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .access import ACCESS_CACHE
 from .errors import NotFoundError, ValidationError
-from .models import Channel, LiveChat, LiveChatMember, MemberRole, Role, User
+from .models import Channel, LiveChat, LiveChatMember, MemberRole, Role, SupportSession, User
 from .naming import DEFAULT_TEMPLATE, NameTemplate, parse_template
 from .parameters import definitions
 from .tx_cache import forget
@@ -79,6 +79,22 @@ def add_channel(db: Session, chat: LiveChat, name: str, kind: str) -> Channel:
         )
     channel = Channel(live_chat=chat, name=name, kind=kind)
     db.add(channel)
+    db.flush()
+    return channel
+
+
+def remove_channel(db: Session, chat: LiveChat, channel_id: int) -> Channel:
+    """Remove a channel no session came through; one with sessions stays (they refer to it)."""
+    channel = next((c for c in chat.channels if c.id == channel_id), None)
+    if channel is None:
+        raise NotFoundError("channel", channel_id)
+    used = db.scalar(select(func.count()).where(SupportSession.channel_id == channel.id)) or 0
+    if used:
+        raise ValidationError(
+            f"channel {channel.name!r} cannot be removed: {used} sessions came through it",
+            {"channel": f"{used} sessions came through it"},
+        )
+    chat.channels.remove(channel)
     db.flush()
     return channel
 

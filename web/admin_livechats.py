@@ -16,6 +16,7 @@ from bpm_livechat.livechats import (
     create_live_chat,
     list_live_chats,
     members,
+    remove_channel,
     set_name_template,
 )
 from bpm_livechat.models import LiveChat, MemberRole
@@ -143,6 +144,20 @@ def new_channel(chat_id: int) -> ResponseReturnValue:
         form = {"channel_name": name, "kind": kind}
         return _settings(chat, 422, errors=errors, form=form)
     flash(f"Channel “{channel.name}” added.")
+    return redirect(url_for(".settings", chat_id=chat.id))
+
+
+@bp.post("/<id:chat_id>/channels/<id:channel_id>/remove")
+@writes
+def drop_channel(chat_id: int, channel_id: int) -> ResponseReturnValue:
+    """Remove a channel that no session came through."""
+    db = get_db()
+    chat = _chat(db, chat_id)
+    try:
+        channel = remove_channel(db, chat, channel_id)
+    except ValidationError as exc:
+        return _settings(chat, 422, errors={"channel_remove": exc.message})
+    flash(f"Channel “{channel.name}” removed.")
     return redirect(url_for(".settings", chat_id=chat.id))
 
 

@@ -148,3 +148,32 @@ def test_apply_template_counts_first_then_renames_all_but_hand_given(
     ).all()
     db_session.rollback()
     assert sorted(names) == ["Email: Buyer", "Email: Buyer Two"]
+
+
+def test_a_channel_without_sessions_can_be_removed_one_with_sessions_stays(
+    browser_for: Callable[[str], Browser], world: World, db_session: Session
+) -> None:
+    admin = browser_for("admin")
+    chat_id = world.desk.support.id
+    admin.post(
+        f"/admin/livechats/{chat_id}/channels", {"channel_name": "Fax line", "kind": "other"}
+    )
+    db_session.expire_all()
+    chat = get_live_chat(db_session, "Support")
+    spare = next(c.id for c in chat.channels if c.name == "Fax line")
+    used = next(c for c in chat.channels if c.name != "Fax line")
+    used_id, used_name = used.id, used.name
+    sessions = db_session.scalars(
+        select(SupportSession.id).where(SupportSession.channel_id == used_id)
+    ).all()
+    db_session.rollback()
+    refused = admin.post(f"/admin/livechats/{chat_id}/channels/{used_id}/remove")
+    assert refused.status_code == 422
+    expected = f"channel {used_name!r} cannot be removed: {len(sessions)} sessions came through it"
+    assert expected.replace("'", "&#39;") in refused.get_data(as_text=True)
+    assert admin.post(f"/admin/livechats/{chat_id}/channels/{spare}/remove").status_code == 302
+    db_session.expire_all()
+    names = [c.name for c in get_live_chat(db_session, "Support").channels]
+    assert "Fax line" not in names and used_name in names
+    db_session.rollback()
+    assert admin.post(f"/admin/livechats/{chat_id}/channels/{spare}/remove").status_code == 404

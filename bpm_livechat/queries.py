@@ -61,9 +61,14 @@ class SessionPage:
 
 
 def _sorted(
-    query: Select[Any], sort: str, by_key: dict[str, ParamDefinition], anchor: Any
+    query: Select[Any],
+    sort: str,
+    by_key: dict[str, ParamDefinition],
+    anchor: Any,
+    reverse: bool = False,
 ) -> Select[Any]:
-    descending = sort.startswith("-")
+    """Typed order on `sort`, empty values last, ties by id; `reverse` gives the exact opposite."""
+    descending = sort.startswith("-") != reverse
     key = sort.lstrip("-")
     column: Any
     if key in SYSTEM_KEYS:
@@ -82,7 +87,8 @@ def _sorted(
         )
     ordered = column.desc() if descending else column.asc()
     tiebreak = anchor.desc() if descending else anchor.asc()
-    return query.order_by(column.is_(None), ordered, tiebreak)
+    empty_last = column.is_(None).desc() if reverse else column.is_(None).asc()
+    return query.order_by(empty_last, ordered, tiebreak)
 
 
 def _base(
@@ -161,9 +167,7 @@ def search_sessions(db: Session, user: User, q: SessionQuery) -> SessionPage:
         )
     query, anchor, by_key = _base(db, user, q)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ids_query = _sorted(query, q.sort, by_key, anchor)
-    ids_query = ids_query.limit(q.per_page).offset((q.page - 1) * q.per_page)
-    ids = list(db.scalars(ids_query))
+    ids = _page_ids(db, _sorted_page(query, q, by_key, anchor, total))
     loaded = db.scalars(
         select(SupportSession)
         .where(SupportSession.id.in_(ids))
@@ -177,6 +181,25 @@ def search_sessions(db: Session, user: User, q: SessionQuery) -> SessionPage:
     by_id = {s.id: s for s in loaded}
     items = [by_id[i] for i in ids]
     return SessionPage(items, total, q.page, q.per_page, params_of(db, ids, by_key))
+
+
+def _sorted_page(
+    query: Select[Any], q: SessionQuery, by_key: dict[str, ParamDefinition], anchor: Any, total: int
+) -> tuple[Select[Any], bool]:
+    """The page's id query; past the middle it reads the reversed order from the other end, so a
+    deep page sorts only what lies behind it (the result is reversed back by `_page_ids`)."""
+    offset = (q.page - 1) * q.per_page
+    if offset * 2 <= total or offset >= total:
+        return _sorted(query, q.sort, by_key, anchor).limit(q.per_page).offset(offset), False
+    limit = min(q.per_page, total - offset)
+    backwards = _sorted(query, q.sort, by_key, anchor, reverse=True)
+    return backwards.limit(limit).offset(total - offset - limit), True
+
+
+def _page_ids(db: Session, page: tuple[Select[Any], bool]) -> list[int]:
+    query, reversed_order = page
+    ids = list(db.scalars(query))
+    return ids[::-1] if reversed_order else ids
 
 
 def params_of(

@@ -307,3 +307,20 @@ def test_parse_filter_syntax() -> None:
     for bad in ("no operator", "=x", "note!=x", "Note=x"):
         with pytest.raises(ValidationError):
             parse_filter(bad)
+
+
+@pytest.mark.parametrize(
+    "sort", ["visits", "-visits", "note", "-note", "rate", "-priority", "created_at", "-id"]
+)
+@pytest.mark.parametrize("per_page", [1, 2, 3])
+def test_every_page_continues_the_order_of_the_first(
+    db_session: Session, desk: Desk, data: Data, sort: str, per_page: int
+) -> None:
+    """Pages past the middle are read backwards from the end; together they are the full order."""
+    whole = search_sessions(db_session, desk.operator, SessionQuery(sort=sort, per_page=200))
+    walked: list[int] = []
+    for page in range(1, whole.total // per_page + 2):
+        query = SessionQuery(sort=sort, page=page, per_page=per_page)
+        walked += [s.id for s in search_sessions(db_session, desk.operator, query).items]
+    assert walked == [s.id for s in whole.items]
+    assert len(walked) == whole.total == len(ROWS)

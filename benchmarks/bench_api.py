@@ -23,23 +23,20 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, func, select
 
-from bpm_livechat.db import make_engine, session_factory, upgrade
+from bpm_livechat.db import session_factory
 from bpm_livechat.livechats import add_channel, add_member, create_live_chat
 from bpm_livechat.models import MemberRole, Message, SupportSession
 from bpm_livechat.tokens import create_token
 from bpm_livechat.users import create_user
 
-PG_ADMIN = os.environ.get(
-    "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from .bench_sessions import database
+
 HOST = "127.0.0.1"
 Request = tuple[str, str, bytes | None, dict[str, str]]
 
@@ -133,31 +130,6 @@ def seed(engine: Engine) -> str:
         _token, plaintext = create_token(db, operator, "benchmark")
         db.commit()
     return plaintext
-
-
-@contextmanager
-def database(postgres: bool) -> Iterator[Engine]:
-    """A scratch database: a temporary SQLite file (WAL), or a new PostgreSQL database."""
-    if not postgres:
-        with tempfile.TemporaryDirectory() as folder:
-            engine = make_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
-            upgrade(engine)
-            yield engine
-            engine.dispose()
-        return
-    name = f"bench_api_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager

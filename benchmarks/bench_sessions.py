@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -32,7 +33,9 @@ from bpm_livechat.users import create_user
 
 from .common import Timing, measure, progress
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_ADMIN = os.environ.get(
+    "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 PARAMS: list[tuple[str, ParamType, tuple[str, ...]]] = [
     ("segment", ParamType.CHOICE, ("consumer", "smb", "enterprise", "public")),
     ("order_value", ParamType.MONEY, ()),

@@ -83,6 +83,13 @@ def engine(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[Engine]:
     """A freshly migrated, empty database: a copied SQLite file, or the truncated PostgreSQL one."""
+    yield from fresh_engine(request, tmp_path, sqlite_template)
+
+
+def fresh_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
+    """The body of the `engine` fixtures: `request.param` names the database."""
     if request.param == "sqlite":
         path = tmp_path / "db.sqlite3"
         shutil.copyfile(sqlite_template, path)

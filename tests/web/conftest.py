@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,12 +16,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from bpm_livechat.actors import user_actor
-from bpm_livechat.db import make_engine
 from bpm_livechat.models import AuthorKind, SupportSession, utcnow
 from bpm_livechat.parameters import add_parameter
 from bpm_livechat.sessions import add_message, create_session
 from bpm_livechat.values import set_parameters
-from tests.conftest import _truncate_all
+from tests.conftest import fresh_engine
 from tests.core.conftest import Desk, cheap_password_hashing, desk
 from web import create_app
 
@@ -45,16 +43,7 @@ def engine(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[Engine]:
     """SQLite by default; a test asks for PostgreSQL with an indirect `engine` parameter."""
-    if request.param == "sqlite":
-        path = tmp_path / "db.sqlite3"
-        shutil.copyfile(sqlite_template, path)
-        sqlite_engine = make_engine(f"sqlite:///{path}")
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        pg: Engine = request.getfixturevalue("pg_engine")
-        _truncate_all(pg)
-        yield pg
+    yield from fresh_engine(request, tmp_path, sqlite_template)
 
 
 ON_POSTGRES = pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.models import Message, ParamDefinition, ParamHistory, SupportSession
 from bpm_livechat.param_types import JSONValue, ParamType, to_json
 from bpm_livechat.parameters import ParameterInfo
+from bpm_livechat.session_data import history_entry
 
 from .schemas import ClientOut, HistoryEntryOut, MessageOut, ParameterOut, SessionOut
 
@@ -78,15 +79,5 @@ def parameter_out(info: ParameterInfo) -> ParameterOut:
 
 
 def history_out(entry: ParamHistory) -> HistoryEntryOut:
-    """The API view of one parameter change."""
-    return HistoryEntryOut(
-        key=entry.key,
-        old=entry.old_value,
-        new=entry.new_value,
-        user=entry.actor_user.username if entry.actor_user else None,
-        instance_id=entry.instance_id,
-        process=entry.process_id,
-        process_version=entry.process_version,
-        task=entry.task_name or entry.task_id,
-        changed_at=entry.changed_at,
-    )
+    """The API view of one parameter change (the core's history entry, validated)."""
+    return HistoryEntryOut(**history_entry(entry))

@@ -245,9 +245,13 @@ class CodeCache:
         self.size = size
         self.compilations = 0
         self._entries: OrderedDict[bytes, Compiled | list[Problem]] = OrderedDict()
+        self._last: tuple[Mode, str, Compiled] | None = None
 
     def get(self, source: str, mode: Mode) -> Compiled:
         """Return the compiled code for `source`, compiling at most once per distinct source."""
+        last = self._last
+        if last is not None and last[0] == mode and last[1] == source:
+            return last[2]  # the same script again: a string compare instead of a hash
         key = hashlib.blake2b(f"{mode}\0{source}".encode("utf-8", "surrogatepass")).digest()
         entry = self._entries.get(key)
         if entry is None:
@@ -263,4 +267,5 @@ class CodeCache:
             self._entries.move_to_end(key)
         if isinstance(entry, list):
             raise CompileFailure(entry)
+        self._last = (mode, source, entry)
         return entry

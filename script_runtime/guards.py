@@ -22,6 +22,7 @@ from script_runtime.session import Params
 DENIED_ATTRIBUTES = INSPECT_ATTRIBUTES | {"mro", "format_field", "vformat", "get_field"}
 _DENIED_BY_TYPE: dict[type, frozenset[str]] = {_re.Match: frozenset({"re"})}
 _WRITABLE = (dict, list)
+_NUMBERS = frozenset({int, float, bool})
 _INTERNAL_IMPORTS = frozenset({"_strptime", "time"})
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
@@ -140,6 +141,8 @@ def _too_big(detail: str) -> LimitBreach:
 
 def _mul_(left: Any, right: Any) -> Any:
     """`*` that refuses sequence repetitions larger than value_bytes."""
+    if type(left) in _NUMBERS and type(right) in _NUMBERS:
+        return left * right  # the common case, and never a repetition
     for seq, count in ((left, right), (right, left)):
         if isinstance(seq, (str, bytes, list, tuple)) and isinstance(count, int) and count > 0:
             width = 1 if isinstance(seq, (str, bytes)) else 8

@@ -25,9 +25,9 @@ class Limits:
     max_changes: int = 100
     change_bytes: int = 64 * KIB
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the limits as a plain dict (for the worker protocol)."""
-        return dict(self.__dict__)
+    def to_wire(self) -> tuple[Any, ...]:
+        """Return the field values in order (for the worker protocol: `Limits(*wire)`)."""
+        return tuple(self.__dict__.values())
 
 
 SAFE_BUILTINS: tuple[str, ...] = (

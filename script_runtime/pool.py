@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import marshal
 import os
-import queue
 import select
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from script_runtime import framing
 from script_runtime.codec import decode
 from script_runtime.errors import Problem, ScriptError, ScriptLimitExceeded, ScriptRuntimeError
 from script_runtime.policy import DEFAULT_POLICY, Limits, Policy
 from script_runtime.protocol import (
     ScriptResult,
+    build_check,
     build_request,
     error_from_reply,
     parse_reply,
@@ -36,6 +35,7 @@ from script_runtime.worker import BOOTSTRAP, EXIT_OUT_OF_MEMORY
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 _CPU_SIGNALS = {signal.SIGPROF, signal.SIGXCPU}
+_RESOLVED_CACHE = 64  # distinct Limits values remembered per pool
 
 
 class _WorkerDied(Exception):
@@ -54,8 +54,8 @@ class Worker:
     """One worker process and its two pipe ends; used by one thread at a time."""
 
     def __init__(self, init_message: bytes) -> None:
-        child_in, parent_out = os.pipe()
-        parent_in, child_out = os.pipe()
+        child_in, self.to_child = os.pipe()
+        self.from_child, child_out = os.pipe()
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", BOOTSTRAP, _PACKAGE_PARENT,
@@ -70,14 +70,12 @@ class Worker:
         finally:
             os.close(child_in)
             os.close(child_out)
-        self.to_child = Connection(parent_out, readable=False)
-        self.from_child = Connection(parent_in, writable=False)
-        self._poller = (
-            select.poll()
-        )  # one poller per worker: Connection.poll builds a selector per call
-        self._poller.register(parent_in, select.POLLIN | select.POLLHUP | select.POLLERR)
+        self._open = True
+        self._closing = threading.Lock()
+        self._poller = select.poll()  # one per worker: building a selector per call costs more
+        self._poller.register(self.from_child, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.ready = False
-        self.to_child.send_bytes(init_message)
+        framing.send(self.to_child, init_message)
 
     def alive(self) -> bool:
         """True while the process has not exited."""
@@ -88,25 +86,23 @@ class Worker:
         if self.ready:
             return
         try:
-            if not self.from_child.poll(timeout):
+            if not self._poller.poll(max(0, int(timeout * 1000))):
                 raise _WorkerDied("the script worker did not start in time")
-            self.from_child.recv_bytes(1024)
-        except (EOFError, OSError) as exc:
+            framing.receive(self.from_child, 1024)
+        except (EOFError, OSError, framing.MessageTooLarge) as exc:
             raise _WorkerDied("the script worker failed to start") from exc
         self.ready = True
 
     def request(self, payload: bytes, timeout: float, max_reply: int) -> bytes:
         """Send one request and return the raw reply; raise _WorkerTimedOut or _WorkerDied."""
         try:
-            self.to_child.send_bytes(payload)
+            framing.send(self.to_child, payload)
             if not self._poller.poll(max(0, int(timeout * 1000))):
                 raise _WorkerTimedOut
-            return self.from_child.recv_bytes(max_reply)
-        except OSError as exc:
-            if "bad message length" in str(exc):
-                raise _ReplyTooLarge from exc
-            raise _WorkerDied(str(exc)) from exc
-        except EOFError as exc:
+            return framing.receive(self.from_child, max_reply)
+        except framing.MessageTooLarge as exc:
+            raise _ReplyTooLarge from exc
+        except (EOFError, OSError) as exc:
             raise _WorkerDied(str(exc)) from exc
 
     def exit_status(self) -> int | None:
@@ -123,20 +119,23 @@ class Worker:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5.0)
-        self._close_pipes()
+        self.close_pipes()
 
     def stop(self) -> None:
         """Ask the process to exit (closing its input), then make sure it is gone."""
-        self._close_pipes()
+        self.close_pipes()
         try:
             self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def _close_pipes(self) -> None:
-        for conn in (self.to_child, self.from_child):
-            with contextlib.suppress(OSError):
-                conn.close()
+    def close_pipes(self) -> None:
+        """Close both pipe ends, once (a second close could hit a reused descriptor)."""
+        with self._closing:
+            if self._open:
+                self._open = False
+                os.close(self.to_child)
+                os.close(self.from_child)
 
 
 def _death_error(status: int | None, limits: Limits) -> ScriptError:
@@ -158,6 +157,14 @@ def _death_error(status: int | None, limits: Limits) -> ScriptError:
     return ScriptRuntimeError("WorkerCrashed", f"the script worker stopped (exit status {status})")
 
 
+class _Resolved(NamedTuple):
+    """Limits checked against the policy once, with what every call derives from them."""
+
+    limits: Limits
+    wire: tuple[Any, ...]
+    max_reply: int
+
+
 class ScriptPool:
     """A warm pool of sandbox workers, safe to share between threads."""
 
@@ -172,14 +179,16 @@ class ScriptPool:
         self.size = size or os.cpu_count() or 2
         self.start_timeout = start_timeout
         self._init = json.dumps({"policy": policy.to_dict()}).encode()
-        # Last in, first out: the most recently used worker is the one with warm caches.
-        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
+        self._available = threading.Condition(self._lock)
+        # Last in, first out: the most recently used worker is the one with warm caches.
+        self._idle: list[Worker] = []
         self._workers: set[Worker] = set()
+        self._resolved: dict[Limits | None, _Resolved] = {}
         self._closed = False
         self.stats = {"runs": 0, "compilations": 0, "workers_started": 0, "workers_replaced": 0}
         for _ in range(self.size):
-            self._idle.put(self._spawn())
+            self._put_idle(self._spawn())
 
     def run(
         self,
@@ -190,8 +199,8 @@ class ScriptPool:
         limits: Limits | None = None,
     ) -> ScriptResult:
         """Run a script (exec mode) in a worker and return its result, or raise a ScriptError."""
-        chosen = self.policy.resolve(limits)
-        payload = build_request("run", source, data, session, chosen)
+        chosen = self._resolve(limits)
+        payload = build_request("run", source, data, session, chosen.wire)
         reply = self._call(payload, chosen)
         return run_result(reply, data)
 
@@ -204,15 +213,14 @@ class ScriptPool:
         limits: Limits | None = None,
     ) -> object:
         """Evaluate an expression (eval mode) in a worker and return its value."""
-        chosen = self.policy.resolve(limits)
-        payload = build_request("eval", expression, data, session, chosen)
+        chosen = self._resolve(limits)
+        payload = build_request("eval", expression, data, session, chosen.wire)
         return decode(self._call(payload, chosen)["value"])
 
     def check(self, source: str, *, mode: Literal["exec", "eval"] = "exec") -> list[Problem]:
         """Compile `source` in a worker (so a compiler crash costs only the worker) and list problems."""
-        payload = marshal.dumps({"op": "check", "source": source, "mode": mode})
         try:
-            reply = self._call(payload, self.policy.defaults)
+            reply = self._call(build_check(source, mode), self._resolve(None))
         except ScriptError as exc:
             detail = "the script is too complex to compile"
             return [Problem(None, None, f"{detail} ({exc})", "compile", "recursion_depth")]
@@ -227,6 +235,8 @@ class ScriptPool:
             self._closed = True
             workers = list(self._workers)
             self._workers.clear()
+            self._idle.clear()
+            self._available.notify_all()
         for worker in workers:
             worker.stop()
 
@@ -235,6 +245,18 @@ class ScriptPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _resolve(self, limits: Limits | None) -> _Resolved:
+        """Validate and encode `limits` once per distinct value (Limits are frozen)."""
+        resolved = self._resolved.get(limits)
+        if resolved is None:
+            chosen = self.policy.resolve(limits)
+            max_reply = 2 * chosen.result_bytes + 8 * chosen.output_bytes + 65536
+            resolved = _Resolved(chosen, chosen.to_wire(), max_reply)
+            if len(self._resolved) >= _RESOLVED_CACHE:
+                self._resolved.clear()
+            self._resolved[limits] = resolved
+        return resolved
 
     def _spawn(self) -> Worker:
         with self._lock:
@@ -245,27 +267,32 @@ class ScriptPool:
             self.stats["workers_started"] += 1
         return worker
 
+    def _put_idle(self, worker: Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+            self._available.notify()
+
     def _discard(self, worker: Worker, *, kill: bool) -> None:
         if kill:
             worker.kill()
         else:
-            worker._close_pipes()
+            worker.close_pipes()
         with self._lock:
             self._workers.discard(worker)
             closed = self._closed
             self.stats["workers_replaced"] += 1
         if not closed:
-            self._idle.put(self._spawn())
+            self._put_idle(self._spawn())
 
     def _acquire(self) -> Worker:
         wait = self.start_timeout + self.policy.maxima.wall_seconds + 5.0
         while True:
-            if self._closed:
-                raise RuntimeError("the script pool is closed")
-            try:
-                worker = self._idle.get(timeout=wait)
-            except queue.Empty:
-                raise ScriptRuntimeError("WorkerUnavailable", "no script worker is free") from None
+            with self._lock:
+                if not self._idle and not self._available.wait_for(self._can_acquire, wait):
+                    raise ScriptRuntimeError("WorkerUnavailable", "no script worker is free")
+                if self._closed:
+                    raise RuntimeError("the script pool is closed")
+                worker = self._idle.pop()
             if worker.alive():
                 try:
                     worker.wait_ready(self.start_timeout)
@@ -274,39 +301,49 @@ class ScriptPool:
                     pass
             self._discard(worker, kill=True)
 
-    def _release(self, worker: Worker) -> None:
-        if self._closed:
-            worker.stop()
-        else:
-            self._idle.put(worker)
+    def _can_acquire(self) -> bool:
+        return bool(self._idle) or self._closed
 
-    def _call(self, payload: bytes, limits: Limits) -> dict[str, Any]:
+    def _release(self, worker: Worker, reply: dict[str, Any]) -> None:
+        """Count the run, then hand the worker back (or retire it when it asked to be)."""
+        recycle = bool(reply.get("recycle"))
+        with self._lock:
+            self.stats["runs"] += 1
+            self.stats["compilations"] += bool(reply.get("compiled"))
+            if not (recycle or self._closed):
+                self._idle.append(worker)
+                self._available.notify()
+                return
+        if recycle:
+            worker.exit_status()
+            self._discard(worker, kill=True)
+        else:
+            worker.stop()
+
+    def _call(self, payload: bytes, limits: _Resolved) -> dict[str, Any]:
         worker = self._acquire()
-        max_reply = 2 * limits.result_bytes + 8 * limits.output_bytes + 65536
         try:
-            raw = worker.request(payload, limits.wall_seconds, max_reply)
+            raw = worker.request(payload, limits.limits.wall_seconds, limits.max_reply)
+            reply = parse_reply(raw)
         except _WorkerTimedOut:
             self._discard(worker, kill=True)
             detail = "the script ran too long and its worker was stopped"
-            raise ScriptLimitExceeded("wall_seconds", limits.wall_seconds, detail) from None
+            raise ScriptLimitExceeded("wall_seconds", limits.limits.wall_seconds, detail) from None
         except _ReplyTooLarge:
             self._discard(worker, kill=True)
             raise ScriptLimitExceeded(
-                "result_bytes", limits.result_bytes, "reply too large"
+                "result_bytes", limits.limits.result_bytes, "reply too large"
             ) from None
         except _WorkerDied:
             status = worker.exit_status()
             self._discard(worker, kill=True)
-            raise _death_error(status, limits) from None
-        reply = parse_reply(raw)
-        with self._lock:
-            self.stats["runs"] += 1
-            self.stats["compilations"] += 1 if reply.get("compiled") else 0
-        if reply.get("recycle"):
-            worker.exit_status()
-            self._discard(worker, kill=True)
-        else:
-            self._release(worker)
+            raise _death_error(status, limits.limits) from None
+        except ValueError:
+            self._discard(worker, kill=True)  # a worker that breaks the protocol is not reused
+            raise ScriptRuntimeError(
+                "WorkerCrashed", "the script worker sent a bad reply"
+            ) from None
+        self._release(worker, reply)
         if not reply.get("ok"):
             raise error_from_reply(reply)
         return reply

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from keyword import iskeyword
 from typing import Any
 
-from script_runtime.codec import decode, encode
+from script_runtime.codec import decode, encode, encode_named
 from script_runtime.errors import (
     Problem,
     ScriptCompileError,
@@ -18,9 +18,9 @@ from script_runtime.errors import (
     ScriptPolicyViolation,
     ScriptRuntimeError,
 )
-from script_runtime.policy import Limits
 
 RESERVED_NAMES = frozenset({"session"})
+_DECODER = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def build_request(
     source: str,
     data: Mapping[str, object],
     session: Mapping[str, object] | None,
-    limits: Limits,
+    limits: tuple[Any, ...],
 ) -> bytes:
     """Encode a run/eval request; raise TypeError naming the variable if data is not plain."""
     if not isinstance(source, str):
@@ -60,22 +60,25 @@ def build_request(
         if type(key) is not str:
             raise TypeError(f"task data keys must be str, got {key!r}")
         if is_script_variable(key):
-            visible[key] = encode(value, f"task data {key!r}")
+            visible[key] = encode_named(value, "task data {!r}", key)
     snapshot = encode(dict(session), "session snapshot") if session else {}
-    request = {
-        "op": op,
-        "source": source,
-        "data": visible,
-        "session": snapshot,
-        "limits": limits.to_dict(),
-    }
     # Parent -> worker only (the parent is trusted); replies come back as JSON, never marshal.
-    return marshal.dumps(request)
+    # A tuple, not a dict: half the marshal work on both sides of the hot path.
+    return marshal.dumps((op, source, visible, snapshot, limits))
+
+
+def build_check(source: str, mode: str) -> bytes:
+    """Encode a check request (compile only)."""
+    return marshal.dumps(("check", source, mode))
 
 
 def parse_reply(raw: bytes) -> dict[str, Any]:
-    """Decode a worker reply."""
-    reply: dict[str, Any] = json.loads(raw.decode("utf-8", "surrogatepass"))
+    """Decode a worker reply (JSON, never pickle or marshal: the worker runs untrusted code)."""
+    text = raw.decode("utf-8", "surrogatepass")
+    # raw_decode skips json.loads' two whitespace scans; the worker writes none.
+    reply, end = _DECODER.raw_decode(text)
+    if end != len(text) or type(reply) is not dict:
+        raise ValueError("the worker reply is not one JSON object")
     return reply
 
 
@@ -86,7 +89,7 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
         merged.pop(name, None)
     for name, wire in reply["set"].items():
         merged[name] = decode(wire)
-    changes = {key: decode(wire) for key, wire in reply["changes"].items()}
+    changes = {key: decode(wire) for key, wire in reply.get("changes", {}).items()}
     links = tuple((str(app), int(item_id)) for app, item_id in reply.get("links", ()))
     duration = float(reply.get("duration_ms", 0.0))
     return ScriptResult(merged, changes, reply.get("log", ""), duration, links)

@@ -288,3 +288,55 @@ def test_hostile_script(pool: ScriptPool, case: Hostile) -> None:
     assert case.text in str(error)
     assert "/work" not in str(error) and "site-packages" not in str(error)
     assert_pool_serves(pool)
+
+
+# Each write is refused (AttributeError) or only recorded, then the shared names are rebound.
+POLLUTER = """
+refused = 0
+for write in range(5):
+    try:
+        if write == 0:
+            datetime.date.today = None
+        elif write == 1:
+            sorted.key = None
+        elif write == 2:
+            re.compile('a').pattern = 'b'
+        elif write == 3:
+            datetime.timezone.utc = None
+        else:
+            decimal.ROUND_UP = None
+    except AttributeError:
+        refused += 1
+session.params['tier'] = 'changed'
+math = len = json = Decimal = range = sorted = None
+secret = 'left behind'
+"""
+CHECKER = """
+try:
+    leftover = secret
+except NameError:
+    leftover = 'none'
+fine = (
+    len([1, 2]) == 2
+    and math.pi > 3.14
+    and json.dumps([1]) == '[1]'
+    and Decimal('1.5') * 2 == Decimal('3.0')
+    and list(range(2)) == [0, 1]
+    and sorted([2, 1]) == [1, 2]
+    and datetime.timezone.utc is not None
+    and decimal.ROUND_UP == 'ROUND_UP'
+    and session.params['tier'] == 'gold'
+)
+"""
+
+
+def test_a_run_cannot_change_what_the_next_run_on_its_worker_sees() -> None:
+    session = {"params": {"tier": "gold"}}
+    with ScriptPool(1) as single:  # one worker: the checker runs where the polluter ran
+        polluted = single.run(POLLUTER, data={}, session=session)
+        checked = single.run(CHECKER, data={}, session=session)
+    assert polluted.data["refused"] == 5
+    assert polluted.data["secret"] == "left behind"
+    assert polluted.changes == {"tier": "changed"}
+    assert checked.data == {"leftover": "none", "fine": True}
+    assert checked.changes == {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from .bpmn_validation import Problem, validate_bpmn
@@ -109,6 +110,66 @@ def latest_version(
     if active_only:
         query = query.where(ProcessVersion.active.is_(True))
     return db.scalar(query.order_by(ProcessVersion.number.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A deployed version without its BPMN file: what starting and running an instance needs.
+
+    Versions never change once deployed (a new file makes a new version; only `active` moves),
+    so this may be kept, and the file parsed once, for as long as a process likes.
+    """
+
+    id: int
+    number: int
+    process_id: str
+    content_hash: str
+
+    @classmethod
+    def of(cls, version: ProcessVersion) -> VersionInfo:
+        """The info of a loaded version."""
+        return cls(version.id, version.number, version.process.bpmn_id, version.content_hash)
+
+
+# The start check of every "Start process" in one plain statement, built once: the process, its
+# newest active version and whether the session's live chat offers it.
+_PROCESSES = cast(Table, Process.__table__)
+_VERSIONS = cast(Table, ProcessVersion.__table__)
+_BINDINGS = cast(Table, ProcessBinding.__table__)
+_START_CHECK = (
+    select(
+        _PROCESSES.c.active,
+        _VERSIONS.c.id,
+        _VERSIONS.c.number,
+        _VERSIONS.c.content_hash,
+        exists().where(
+            _BINDINGS.c.process_id == _PROCESSES.c.id,
+            _BINDINGS.c.live_chat_id == bindparam("live_chat_id"),
+        ),
+    )
+    .select_from(_PROCESSES)
+    .outerjoin(
+        _VERSIONS,
+        and_(_VERSIONS.c.process_id == _PROCESSES.c.id, _VERSIONS.c.active.is_(True)),
+    )
+    .where(_PROCESSES.c.bpmn_id == bindparam("bpmn_id"))
+    .order_by(_VERSIONS.c.number.desc())
+    .limit(1)
+)
+
+
+def version_to_start(
+    db: Session, bpmn_id: str, live_chat_id: int
+) -> tuple[VersionInfo | None, bool]:
+    """The version a start runs (None when the process or all its versions are inactive) and
+    whether the live chat offers the process; NotFoundError for an unknown process."""
+    row = db.execute(_START_CHECK, {"bpmn_id": bpmn_id, "live_chat_id": live_chat_id}).first()
+    if row is None:
+        raise NotFoundError("process", bpmn_id)
+    active, version_id, number, content_hash, bound = row
+    if not active or version_id is None:
+        return None, bool(bound)
+    return VersionInfo(version_id, number, bpmn_id, content_hash), bool(bound)
 
 
 def list_processes(db: Session) -> list[Process]:

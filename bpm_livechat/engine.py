@@ -52,6 +52,10 @@ class ParsedBpmn:
     content_hash: str
     process_ids: tuple[str, ...]
     parser: LivechatBpmnParser = field(repr=False)
+    # Start forms by process id, read from the specs on first use (the specs never change).
+    start_forms: dict[str, tuple[FormField, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
         """The process spec and the specs of the subprocesses it calls."""
@@ -105,6 +109,16 @@ class ProcessEngine:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
+    def parse_stored(self, content_hash: str, bpmn: Callable[[], bytes]) -> ParsedBpmn:
+        """The parsed BPMN of a stored file known by its content hash; `bpmn()` reads the file
+        only when it is not parsed yet (a deployed version's content never changes)."""
+        with self._lock:
+            hit = self._cache.get(content_hash)
+            if hit is not None:
+                self._cache.move_to_end(content_hash)
+                return hit
+        return self.parse(bpmn())
+
     def parse(self, bpmn: bytes) -> ParsedBpmn:
         """Parse a (deployed, validated) BPMN file, reusing the result for identical content."""
         raw_key = "raw:" + hashlib.sha256(bpmn).hexdigest()  # a hit costs no XML parsing
@@ -141,6 +155,13 @@ class ProcessEngine:
 
     def start_form(self, parsed: ParsedBpmn, process_id: str) -> tuple[FormField, ...]:
         """The form of the process's none start event; () when it has none."""
+        fields = parsed.start_forms.get(process_id)
+        if fields is None:
+            fields = parsed.start_forms[process_id] = self._start_form(parsed, process_id)
+        return fields
+
+    @staticmethod
+    def _start_form(parsed: ParsedBpmn, process_id: str) -> tuple[FormField, ...]:
         spec, _subprocesses = parsed.specs(process_id)
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, StartEvent) and isinstance(

@@ -44,6 +44,33 @@ def _assignee_id(
     return session.operator_id if session.operator_id is not None else acting_user_id
 
 
+def add_tasks(
+    db: Session,
+    instance: ProcessInstance,
+    ready: Sequence[UserTaskInfo],
+    session: SupportSession,
+    acting_user_id: int | None = None,
+) -> list[UserTask]:
+    """New ready task rows for user tasks of a saved instance; the caller's flush writes them."""
+    now = utcnow()
+    rows = [
+        UserTask(
+            instance_id=instance.id,
+            task_id=info.id,
+            element_id=info.element_id[:255],
+            name=info.name[:255],
+            form=[field.to_dict() for field in info.form],
+            assignee_id=_assignee_id(db, info, session, acting_user_id),
+            candidate_roles=list(info.candidate_groups),
+            state=TaskState.READY.value,
+            created_at=now,
+        )
+        for info in ready
+    ]
+    db.add_all(rows)
+    return rows
+
+
 def sync_tasks(
     db: Session,
     instance: ProcessInstance,
@@ -51,36 +78,25 @@ def sync_tasks(
     session: SupportSession,
     acting_user_id: int | None = None,
 ) -> list[UserTask]:
-    """Make the instance's ready task rows match the workflow's ready user tasks; returns them."""
+    """Make the instance's ready task rows match the workflow's ready user tasks; returns them.
+
+    The caller's flush writes the changes (with the instance's own, in one unit of work).
+    """
     rows = {
         row.task_id: row
         for row in db.scalars(select(UserTask).where(UserTask.instance_id == instance.id))
     }
-    now = utcnow()
-    current: list[UserTask] = []
-    for info in ready:
-        row = rows.get(info.id)
-        if row is None:
-            row = UserTask(
-                instance_id=instance.id,
-                task_id=info.id,
-                element_id=info.element_id[:255],
-                name=info.name[:255],
-                form=[field.to_dict() for field in info.form],
-                assignee_id=_assignee_id(db, info, session, acting_user_id),
-                candidate_roles=list(info.candidate_groups),
-                state=TaskState.READY.value,
-                created_at=now,
-            )
-            db.add(row)
-        current.append(row)
     ready_ids = {info.id for info in ready}
+    now = utcnow()
     for task_id, row in rows.items():
         if row.state == TaskState.READY.value and task_id not in ready_ids:
             row.state = TaskState.CANCELLED.value
             row.completed_at = now
-    db.flush()
-    return current
+    missing = [info for info in ready if info.id not in rows]
+    rows.update(
+        (row.task_id, row) for row in add_tasks(db, instance, missing, session, acting_user_id)
+    )
+    return [rows[info.id] for info in ready]
 
 
 def ready_tasks(db: Session, instance: ProcessInstance) -> list[UserTask]:

@@ -9,8 +9,7 @@ records the failure in a new transaction (see instance_failures: `run_step` does
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -18,9 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import require_session_access
-from .actors import Actor
-from .app_links import link_requested
-from .deployments import get_process, is_bound, latest_version
+from .deployments import VersionInfo, version_to_start
 from .engine import ParsedBpmn, ProcessEngine, SerializedWorkflow, StepResult
 from .errors import (
     AccessDeniedError,
@@ -31,32 +28,35 @@ from .errors import (
 )
 from .forms import FormField, ParamSpecs, prefill, validate_form
 from .instance_failures import ProcessFailed, pending_input, step_failed
-from .instance_tasks import find_task, may_work_task, sync_tasks
+from .instance_steps import StepOutcome, lock_values, run_step
+from .instance_tasks import find_task, may_work_task
 from .models import SupportSession, User, utcnow
 from .param_types import ParamType
 from .parameters import definitions
 from .process_models import InstanceStatus, ProcessInstance, ProcessVersion, TaskState, UserTask
 from .script_environment import ValidateChanges
-from .sessions import snapshot
-from .values import ParamChange, apply_normalized, get_parameters, normalize_changes
+from .values import get_parameters
 
-Step = Callable[[Mapping[str, Any], ValidateChanges], StepResult]
+__all__ = [
+    "StepOutcome",
+    "complete_task",
+    "default_engine",
+    "get_instance",
+    "load_workflow",
+    "lock_instance",
+    "param_specs",
+    "run_complete_step",
+    "run_start_step",
+    "session_instances",
+    "start_form",
+    "start_process",
+]
 
 
 @functools.cache
 def default_engine() -> ProcessEngine:
     """The process engine shared by this process's callers, made on first use."""
     return ProcessEngine()
-
-
-@dataclass
-class StepOutcome:
-    """What a successful step did: the instance, its ready tasks and the parameters changed."""
-
-    instance: ProcessInstance
-    tasks: list[UserTask]
-    changes: dict[str, ParamChange]
-    log: list[str]
 
 
 def param_specs(db: Session) -> ParamSpecs:
@@ -75,24 +75,33 @@ def start_form(
     """The start form of a process offered in this session, and its values pre-filled from the session."""
     version = _startable_version(db, session, process_id, user)
     engine = engine or default_engine()
-    fields = engine.start_form(engine.parse(version.bpmn), process_id)
+    fields = engine.start_form(_parsed(db, engine, version), process_id)
     return fields, prefill(fields, get_parameters(db, session.id))
 
 
 def _startable_version(
     db: Session, session: SupportSession, process_id: str, user: User
-) -> ProcessVersion:
+) -> VersionInfo:
     require_session_access(db, user, session)
-    process = get_process(db, process_id)
-    version = latest_version(db, process) if process.active else None
+    version, bound = version_to_start(db, process_id, session.live_chat_id)
     if version is None:
         raise ValidationError(f"process {process_id!r} is not active", {"process": "not active"})
-    if not is_bound(db, process, session.live_chat_id):
+    if not bound:
         raise ValidationError(
             f"process {process_id!r} is not offered in live chat {session.live_chat.name!r}",
             {"process": "not offered in this live chat"},
         )
     return version
+
+
+def _parsed(db: Session, engine: ProcessEngine, version: VersionInfo) -> ParsedBpmn:
+    """The version's parsed BPMN; its file is read from the database only when not parsed yet."""
+
+    def bpmn() -> bytes:
+        query = select(ProcessVersion.bpmn).where(ProcessVersion.id == version.id)
+        return db.execute(query).scalar_one()
+
+    return engine.parse_stored(version.content_hash, bpmn)
 
 
 def start_process(
@@ -112,30 +121,20 @@ def start_process(
     """
     version = _startable_version(db, session, process_id, user)
     engine = engine or default_engine()
-    pending = pending_input("start", None, form_data, user, variables)
-    try:
-        parsed, values = _start_values(db, version, session, form_data, engine, variables)
-    except ProcessStepError as exc:
-        raise ProcessFailed(
-            exc,
-            instance_id=None,
-            session_id=session.id,
-            version_id=version.id,
-            started_by_id=user.id,
-            pending=pending,
-        ) from exc
+    # Not added to `db`: the step saves it, in its final state, only when it succeeds.
     instance = ProcessInstance(
         session_id=session.id,
         version_id=version.id,
         status=InstanceStatus.RUNNING.value,
         started_by_id=user.id,
+        started_at=utcnow(),
     )
-    db.add(instance)
-    db.flush()
     try:
-        return _run_start(db, instance, parsed, values, pending, user, engine)
+        return _start(db, instance, session, version, form_data, user, engine, variables)
     except ProcessFailed as failure:
-        # This instance row goes with the rollback: record_failure creates the failed one.
+        # A saved instance goes with the rollback: record_failure creates the failed one.
+        if instance in db:
+            db.expunge(instance)
         failure.instance_id = failure.recorded_instance_id = None
         raise
 
@@ -149,48 +148,37 @@ def run_start_step(
     variables: Mapping[str, object] | None = None,
 ) -> StepOutcome:
     """Validate the start form and run a new workflow for an existing (failed) instance."""
-    pending = pending_input("start", None, form_data, user, variables)
-    try:
-        parsed, values = _start_values(
-            db, instance.process_version, instance.session, form_data, engine, variables
-        )
-    except ProcessStepError as exc:
-        raise step_failed(instance, exc, pending) from exc
-    return _run_start(db, instance, parsed, values, pending, user, engine)
+    version = VersionInfo.of(instance.process_version)
+    return _start(db, instance, instance.session, version, form_data, user, engine, variables)
 
 
-def _start_values(
-    db: Session,
-    version: ProcessVersion,
-    session: SupportSession,
-    form_data: Mapping[str, object],
-    engine: ProcessEngine,
-    variables: Mapping[str, object] | None = None,
-) -> tuple[ParsedBpmn, dict[str, object]]:
-    """The parsed BPMN and the start data: mapped variables, then the typed start form values
-    (ValidationError on a bad form)."""
-    parsed = engine.parse(version.bpmn)
-    fields = engine.start_form(parsed, version.process.bpmn_id)
-    shown = prefill(fields, get_parameters(db, session.id))
-    values = validate_form(fields, form_data, param_specs(db), shown=shown)
-    return parsed, {**(variables or {}), **values}
-
-
-def _run_start(
+def _start(
     db: Session,
     instance: ProcessInstance,
-    parsed: ParsedBpmn,
-    values: dict[str, object],
-    pending: dict[str, Any],
+    session: SupportSession,
+    version: VersionInfo,
+    form_data: Mapping[str, object],
     user: User,
     engine: ProcessEngine,
+    variables: Mapping[str, object] | None,
 ) -> StepOutcome:
-    bpmn_id = instance.process_version.process.bpmn_id
+    """Validate the start form (ValidationError on a bad form), then run the new workflow."""
+    pending = pending_input("start", None, form_data, user, variables)
+    values = lock_values(db, session)
+    try:
+        parsed = _parsed(db, engine, version)
+        fields = engine.start_form(parsed, version.process_id)
+    except ProcessStepError as exc:
+        raise step_failed(instance, exc, pending) from exc
+    shown = prefill(fields, values.params)
+    data = {**(variables or {}), **validate_form(fields, form_data, param_specs(db), shown=shown)}
 
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
-        return engine.start(parsed, bpmn_id, values, session=snap, validate_changes=validate)
+        return engine.start(
+            parsed, version.process_id, data, session=snap, validate_changes=validate
+        )
 
-    return _run_step(db, instance, user, step, pending, engine)
+    return run_step(db, instance, session, version, user, step, values, pending, engine)
 
 
 def complete_task(
@@ -242,81 +230,10 @@ def run_complete_step(
             restored, task.task_id, values, session=snap, validate_changes=validate
         )
 
-    return _run_step(db, instance, user, step, pending, engine, completed=task)
-
-
-def _run_step(
-    db: Session,
-    instance: ProcessInstance,
-    user: User,
-    step: Step,
-    pending: dict[str, Any],
-    engine: ProcessEngine,
-    completed: UserTask | None = None,
-) -> StepOutcome:
     session = instance.session
-    version = instance.process_version
-    actor = Actor(user, instance.id, version.process.bpmn_id, version.number)
-
-    def validate(changes: dict[str, object]) -> dict[str, object]:
-        return normalize_changes(db, changes, actor)
-
-    try:
-        result = step(snapshot(db, session), validate)
-    except ProcessStepError as exc:
-        raise step_failed(instance, exc, pending) from exc
-    applied = _apply_changes(db, session, result, actor)
-    _apply_links(db, instance, session, result, pending)
-    saved = engine.serialize(result.workflow)
-    now = utcnow()
-    if completed is not None:
-        completed.state = TaskState.COMPLETED.value
-        completed.completed_at = now
-        completed.completed_by_id = user.id
-    instance.workflow_json = saved.json
-    instance.serializer_version = saved.version
-    instance.status = result.status
-    instance.updated_at = now
-    instance.finished_at = now if result.status == InstanceStatus.COMPLETED.value else None
-    instance.error = None
-    instance.pending = None
-    tasks = sync_tasks(db, instance, result.tasks, session, user.id)
-    db.flush()
-    return StepOutcome(instance, tasks, applied, [text for _ref, text in result.log])
-
-
-def _apply_links(
-    db: Session,
-    instance: ProcessInstance,
-    session: SupportSession,
-    result: StepResult,
-    pending: dict[str, Any],
-) -> None:
-    """Link the app items scripts asked for; an invalid request fails the step at its task."""
-    for ref, app, item_id in result.links:
-        try:
-            link_requested(db, session, app, item_id)
-        except ValidationError as exc:
-            cause = ProcessStepError(
-                "changeset", exc.message, element_id=ref.element_id, element_name=ref.name
-            )
-            raise step_failed(instance, cause, pending) from exc
-
-
-def _apply_changes(
-    db: Session, session: SupportSession, result: StepResult, actor: Actor
-) -> dict[str, ParamChange]:
-    """Apply the changeset, each key's history naming the task whose script wrote it last."""
-    groups: dict[tuple[str | None, str | None], dict[str, object]] = {}
-    for key, value in result.changes.items():
-        ref = result.sources.get(key)
-        where = (ref.element_id, ref.name) if ref is not None else (None, None)
-        groups.setdefault(where, {})[key] = value
-    applied: dict[str, ParamChange] = {}
-    for (task_id, task_name), changes in groups.items():
-        by_task = replace(actor, task_id=task_id, task_name=task_name)
-        applied.update(apply_normalized(db, session, changes, by_task))
-    return applied
+    version = VersionInfo.of(instance.process_version)
+    locked = lock_values(db, session)
+    return run_step(db, instance, session, version, user, step, locked, pending, engine, task)
 
 
 def get_instance(db: Session, instance_id: int, user: User | None = None) -> ProcessInstance:

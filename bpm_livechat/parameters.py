@@ -78,6 +78,8 @@ def list_parameters(db: Session, include_archived: bool = True) -> list[Paramete
 
 
 _CACHE_KEY = "bpm_livechat.param_definitions"
+# Built once: building the statement costs more than finding the definitions already read.
+_DEFINITIONS = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
 
 
 def definitions(db: Session, include_archived: bool = False) -> list[ParamDefinition]:
@@ -85,14 +87,20 @@ def definitions(db: Session, include_archived: bool = False) -> list[ParamDefini
 
     Read once per transaction: a step validates, applies and shows parameters several times.
     """
-    query = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
-    every = cached(db, _CACHE_KEY, lambda: list(db.scalars(query)))
+    every = cached(db, _CACHE_KEY, lambda: list(db.scalars(_DEFINITIONS)))
     return list(every) if include_archived else [d for d in every if d.archived_at is None]
 
 
 def definitions_by_key(db: Session) -> dict[str, ParamDefinition]:
-    """Every custom definition, archived ones included, by key."""
-    return {d.key: d for d in definitions(db, include_archived=True)}
+    """Every custom definition, archived ones included, by key (shared: read it, never change it).
+
+    Built once per transaction like the list: a step validates and applies its changes with it.
+    """
+    return cached(
+        db,
+        f"{_CACHE_KEY}.by_key",
+        lambda: {d.key: d for d in definitions(db, include_archived=True)},
+    )
 
 
 def _forget_definitions(db: Session) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from .actors import Actor
@@ -61,10 +62,32 @@ def _normalize_one(
     return normalize(key, ParamType(definition.type), raw, definition.options)
 
 
-def lock_session(db: Session, session_id: int) -> SupportSession:
-    """Load the session with a row lock so concurrent writers queue instead of losing updates."""
-    query = select(SupportSession).where(SupportSession.id == session_id).with_for_update()
-    return db.execute(query.execution_options(populate_existing=True)).scalar_one()
+# Plain table statements, built once: the ORM layer would double the cost of these hot reads
+# and writes (every step of every process instance), and they return no objects.
+_VALUES = cast(Table, ParamValue.__table__)
+_HISTORY = cast(Table, ParamHistory.__table__)
+_SESSIONS = cast(Table, SupportSession.__table__)
+_STORED = select(_VALUES.c.definition_id, _VALUES.c.value).where(
+    _VALUES.c.session_id == bindparam("session_id")
+)
+_LOCK_SESSION = (
+    select(_SESSIONS.c.id).where(_SESSIONS.c.id == bindparam("session_id")).with_for_update()
+)
+
+
+def read_for_update(db: Session, session_id: int) -> dict[int, object]:
+    """The session's stored values (definition id -> JSON), read with its row locked.
+
+    Concurrent writers of the same session queue on the lock, so values read here are the ones
+    a write in this transaction replaces. The read is a statement of its own: one that waited
+    for the lock would still see the values from before the other writer's commit (PostgreSQL,
+    read committed). SQLite has no row locks (a writing transaction holds the whole database
+    from its first statement, see db.py), so there the lock statement would be a plain read.
+    """
+    if db.get_bind().dialect.name != "sqlite":
+        db.execute(_LOCK_SESSION, {"session_id": session_id})
+    rows = db.execute(_STORED, {"session_id": session_id})
+    return {definition_id: value for definition_id, value in rows}
 
 
 def set_parameters(
@@ -76,55 +99,67 @@ def set_parameters(
 
 
 def apply_normalized(
-    db: Session, session: SupportSession, normalized: Mapping[str, object], actor: Actor
+    db: Session,
+    session: SupportSession,
+    normalized: Mapping[str, object],
+    actor: Actor,
+    *,
+    stored: Mapping[int, object] | None = None,
+    actors: Mapping[str, Actor] | None = None,
 ) -> dict[str, ParamChange]:
-    """Write an already-validated changeset; unchanged values write no history."""
-    lock_session(db, session.id)
+    """Write an already-validated changeset; unchanged values write no history.
+
+    `stored` is what `read_for_update` returned earlier in this transaction (read now when
+    None); `actors` names another author than `actor` for some keys in their history.
+    """
+    if stored is None:
+        stored = read_for_update(db, session.id)
     definitions = definitions_by_key(db)
-    rows = {
-        row.definition_id: row
-        for row in db.scalars(select(ParamValue).where(ParamValue.session_id == session.id))
-    }
     applied: dict[str, ParamChange] = {}
     now = utcnow()
     inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    deletes: list[int] = []
     history: list[dict[str, object]] = []
     for key, new in normalized.items():
         definition = definitions[key]
         type_ = ParamType(definition.type)
-        row = rows.get(definition.id)
-        old_json = row.value if row is not None else None
+        old_json = stored.get(definition.id)
         new_json = to_json(type_, new)
         if old_json == new_json:
             continue
         if new is None:
-            if row is not None:
-                db.delete(row)
-        elif row is None:
-            text_value, number_value = index_values(type_, new)
-            inserts.append(
-                {
-                    "session_id": session.id,
-                    "definition_id": definition.id,
-                    "value": new_json,
-                    "text_value": text_value,
-                    "number_value": number_value,
-                    "updated_at": now,
-                }
-            )
+            deletes.append(definition.id)
         else:
-            row.value = new_json
-            row.text_value, row.number_value = index_values(type_, new)
-            row.updated_at = now
-        history.append(_history(session, definition, old_json, new_json, actor, now))
+            text_value, number_value = index_values(type_, new)
+            row: dict[str, object] = {
+                "session_id": session.id,
+                "definition_id": definition.id,
+                "value": new_json,
+                "text_value": text_value,
+                "number_value": number_value,
+                "updated_at": now,
+            }
+            (updates if definition.id in stored else inserts).append(row)
+        by = actors.get(key, actor) if actors else actor
+        history.append(_history(session, definition, old_json, new_json, by, now))
         old = from_json(type_, old_json) if old_json is not None else None
         applied[key] = ParamChange(key, old, new)
+    # One statement per kind of write (executemany), whatever the number of keys; the plain
+    # inserts do not flush by themselves, so whatever they refer to is flushed first.
     db.flush()
-    # One multi-row INSERT each instead of one statement per value and per history entry.
+    if deletes:
+        db.execute(
+            delete(ParamValue).where(
+                ParamValue.session_id == session.id, ParamValue.definition_id.in_(deletes)
+            )
+        )
+    if updates:
+        db.execute(update(ParamValue), updates)
     if inserts:
-        db.execute(insert(ParamValue), inserts)
+        db.execute(insert(_VALUES), inserts)
     if history:
-        db.execute(insert(ParamHistory), history)
+        db.execute(insert(_HISTORY), history)
     return applied
 
 
@@ -156,12 +191,16 @@ def get_parameters(
     db: Session, session_id: int, include_archived: bool = False
 ) -> dict[str, object]:
     """The session's custom parameter values, typed, keyed by parameter key, in catalogue order."""
-    rows = db.execute(
-        select(ParamValue.definition_id, ParamValue.value).where(
-            ParamValue.session_id == session_id
-        )
+    rows = db.execute(_STORED, {"session_id": session_id})
+    return typed_values(
+        db, {definition_id: value for definition_id, value in rows}, include_archived
     )
-    stored: dict[int, object] = {definition_id: value for definition_id, value in rows}
+
+
+def typed_values(
+    db: Session, stored: Mapping[int, object], include_archived: bool = False
+) -> dict[str, object]:
+    """Stored values (definition id -> JSON) typed and keyed like `get_parameters` returns them."""
     return {
         d.key: from_json(ParamType(d.type), stored[d.id])
         for d in definitions(db, include_archived)

@@ -6,6 +6,7 @@ import copy
 from datetime import date
 from typing import Any
 
+from bpm_livechat.bpmn_xml import parse_bpmn_xml
 from bpm_livechat.engine import ProcessEngine, SerializedWorkflow, StepResult
 from bpm_livechat.errors import NotFoundError
 from bpm_livechat.forms import validate_form
@@ -142,6 +143,25 @@ def test_parse_is_cached_by_content(engine: ProcessEngine) -> None:
     data = bpmn_bytes("request_triage.bpmn")
     assert engine.parse(data) is engine.parse(bytes(data))
     assert engine.parse(data.replace(b"Review refund", b"Check refund")) is not engine.parse(data)
+
+
+def test_a_stored_file_is_read_only_until_its_content_hash_is_parsed() -> None:
+    engine = ProcessEngine()  # its own parse cache
+    data = bpmn_bytes("request_triage.bpmn")
+    reads: list[bytes] = []
+
+    def read() -> bytes:
+        reads.append(data)
+        return data
+
+    content_hash = parse_bpmn_xml(data).content_hash  # as deployments store it
+    parsed = engine.parse_stored(content_hash, read)
+    assert (parsed.content_hash, len(reads)) == (content_hash, 1)
+    assert engine.parse_stored(content_hash, read) is parsed
+    assert engine.parse(data) is parsed
+    assert len(reads) == 1
+    form = engine.start_form(parsed, "register_request")
+    assert engine.start_form(parsed, "register_request") is form
 
 
 def test_later_script_sees_earlier_writes_in_session_params(engine: ProcessEngine) -> None:

@@ -82,4 +82,5 @@ def test_a_stale_instance_is_not_silently_overwritten(
         mine.status = "failed"
     with factory() as db:
         current = get_instance(db, instance_id)
-        assert (current.status, current.version) == ("cancelled", 3)
+        # One write after the version the stale copy saw: the fresh one; the stale one is refused.
+        assert (current.status, current.version) == ("cancelled", stale.version + 1)

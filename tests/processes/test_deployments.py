@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.deployments import (
     DeploymentRejected,
+    VersionInfo,
     bind,
     deactivate,
     deploy,
@@ -15,8 +16,9 @@ from bpm_livechat.deployments import (
     process_details,
     startable_processes,
     unbind,
+    version_to_start,
 )
-from bpm_livechat.errors import AccessDeniedError
+from bpm_livechat.errors import AccessDeniedError, NotFoundError
 from bpm_livechat.process_models import Process
 
 from .conftest import Desk, read_bpmn
@@ -139,3 +141,23 @@ def test_deactivate_bind_and_unbind_shape_the_start_menu(
     # Deploying the same content again brings the process back.
     deploy(db, read_bpmn("case_review.bpmn"), desk.admin)
     assert menu(desk.support.id) == ["case_review"]
+
+
+def test_the_start_check_finds_the_newest_active_version_and_the_binding(
+    db_session: Session, desk: Desk, params: None
+) -> None:
+    db = db_session
+    first = read_bpmn("case_review.bpmn")
+    deploy(db, first, desk.admin, [desk.support])
+    deploy(db, first.replace(b'name="Case review"', b'name="Case review, again"'), desk.admin)
+    review = get_process(db, "case_review")
+    one, two = (VersionInfo.of(v) for v in review.versions)
+    assert (one.number, two.number, two.process_id) == (1, 2, "case_review")
+    assert version_to_start(db, "case_review", desk.support.id) == (two, True)
+    assert version_to_start(db, "case_review", desk.sales.id) == (two, False)
+    deactivate(db, review, desk.admin, 2)
+    assert version_to_start(db, "case_review", desk.support.id) == (one, True)
+    deactivate(db, review, desk.admin)
+    assert version_to_start(db, "case_review", desk.support.id) == (None, True)
+    with pytest.raises(NotFoundError):
+        version_to_start(db, "no_such_process", desk.support.id)

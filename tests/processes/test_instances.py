@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.deployments import deploy
@@ -231,3 +232,34 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert task.assignee_id == deployed.supervisor.id
     assert my_tasks(db, deployed.supervisor) == [task]
     assert my_tasks(db, deployed.operator) == []
+
+
+def test_a_start_that_ends_reads_four_things_and_writes_three(
+    db_session: Session, deployed: Desk
+) -> None:
+    """After the caller's own reads: the start check, the session's values (after locking the
+    session on PostgreSQL), the parameter definitions, the recent messages; then the instance,
+    the values and the history."""
+    db = db_session
+    session = new_session(db, deployed)
+    start_form(db, session, "case_review", deployed.operator)  # the BPMN is parsed from now on
+    db.commit()
+    session = get_session(db, session.id, deployed.operator)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0])
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        outcome = start_process(
+            db, session, "case_review", {"contact_email": "a@b.io"}, deployed.operator
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    db.commit()
+    assert outcome.instance.status == "completed"
+    lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
+    assert statements == ["SELECT"] * (4 + lock) + ["INSERT"] * 3
+    assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}

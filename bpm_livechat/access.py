@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    SQLColumnExpression,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from .errors import AccessDeniedError
@@ -11,6 +20,9 @@ from .tx_cache import cached
 
 ACCESS_CACHE = "bpm_livechat.access."
 _WORKING_ROLES = (MemberRole.OPERATOR.value, MemberRole.SUPERVISOR.value)
+_WORKS_IN = select(LiveChatMember.live_chat_id).where(
+    LiveChatMember.user_id == bindparam("user_id"), LiveChatMember.role.in_(_WORKING_ROLES)
+)
 
 
 def visible_live_chat_ids(db: Session, user: User) -> set[int] | None:
@@ -19,10 +31,11 @@ def visible_live_chat_ids(db: Session, user: User) -> set[int] | None:
         return None
     if user.role == Role.USER.value:
         return set()
-    query = select(LiveChatMember.live_chat_id).where(
-        LiveChatMember.user_id == user.id, LiveChatMember.role.in_(_WORKING_ROLES)
-    )
-    return set(cached(db, f"{ACCESS_CACHE}{user.id}", lambda: list(db.scalars(query))))
+    return set(cached(db, f"{ACCESS_CACHE}{user.id}", lambda: _working_chats(db, user.id)))
+
+
+def _working_chats(db: Session, user_id: int) -> list[int]:
+    return list(db.scalars(_WORKS_IN, {"user_id": user_id}))
 
 
 def can_access_live_chat(db: Session, user: User, live_chat_id: int) -> bool:
@@ -31,10 +44,34 @@ def can_access_live_chat(db: Session, user: User, live_chat_id: int) -> bool:
     return ids is None or live_chat_id in ids
 
 
+def work_clause(live_chat_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """SQL: the user of `work_params` works `live_chat_id` (`visible_live_chat_ids` as a clause)."""
+    # For hot paths that check access inside the statement that reads or writes the row.
+    member = exists().where(
+        LiveChatMember.live_chat_id == live_chat_id,
+        LiveChatMember.user_id == bindparam("access_user_id", type_=Integer),
+        LiveChatMember.role.in_(_WORKING_ROLES),
+    )
+    return or_(bindparam("access_all", type_=Boolean), member)
+
+
+def work_params(user: User) -> dict[str, object]:
+    """The values `work_clause` is run with for `user` (an app user's membership gives no work)."""
+    return {
+        "access_all": user.role == Role.ADMIN.value,
+        "access_user_id": None if user.role == Role.USER.value else user.id,
+    }
+
+
+def no_access(user: User, session_id: int) -> AccessDeniedError:
+    """The refusal for a session `user` may not work."""
+    return AccessDeniedError(f"user {user.username!r} has no access to session {session_id}")
+
+
 def require_session_access(db: Session, user: User, session: SupportSession) -> None:
     """Raise AccessDeniedError unless `user` may see and work this session."""
     if not can_access_live_chat(db, user, session.live_chat_id):
-        raise AccessDeniedError(f"user {user.username!r} has no access to session {session.id}")
+        raise no_access(user, session.id)
 
 
 def is_supervisor_of(db: Session, user: User, live_chat_id: int) -> bool:

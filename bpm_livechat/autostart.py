@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import unit_of_work
@@ -112,6 +112,21 @@ def unbind_event(db: Session, process: Process, event: str, user: User) -> None:
     ):
         db.delete(binding)
     db.flush()
+
+
+# Built once per event: every API event asks, and building a statement costs more than running it.
+_LISTENING = {event: exists().where(EventBinding.event == event.value) for event in SessionEvent}
+_ASK_LISTENING = {event: select(clause) for event, clause in _LISTENING.items()}
+
+
+def listening(event: SessionEvent) -> Exists:
+    """SQL: some process is bound to `event` (to ask inside a statement that runs anyway)."""
+    return _LISTENING[event]
+
+
+def has_bindings(db: Session, event: SessionEvent) -> bool:
+    """True when some process is bound to `event` (one indexed row, no ORM objects)."""
+    return bool(db.scalar(_ASK_LISTENING[event]))
 
 
 def event_bindings(db: Session, event: SessionEvent | None = None) -> list[EventBinding]:

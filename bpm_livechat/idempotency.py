@@ -13,13 +13,17 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
+    bindparam,
     delete,
+    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .errors import ValidationError
 from .models import Base, User, utcnow
+from .tokens import LIVE_TOKEN_USER, authenticate_token, token_digest
 
 MAX_KEY_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)
@@ -78,18 +82,53 @@ def fingerprint(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
+# Built once: they run on every keyed request, and building one costs more than running it.
+_STORED = select(
+    IdempotencyRecord.fingerprint, IdempotencyRecord.status_code, IdempotencyRecord.response
+).where(
+    IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
+)
+_REMEMBER = insert(IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__])
+# A keyed API call's first reads, in one statement: the token's user and what the key stored.
+_USER_AND_STORED = LIVE_TOKEN_USER.add_columns(
+    IdempotencyRecord.fingerprint, IdempotencyRecord.status_code, IdempotencyRecord.response
+).outerjoin(
+    IdempotencyRecord,
+    and_(IdempotencyRecord.user_id == User.id, IdempotencyRecord.key == bindparam("key")),
+)
+
+
 def replay(db: Session, user: User, key: str, print_: str) -> StoredResponse | None:
     """The stored response for this key, None when the key is new; a different request is refused."""
-    row = db.execute(
-        select(
-            IdempotencyRecord.fingerprint, IdempotencyRecord.status_code, IdempotencyRecord.response
-        ).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == check_key(key))
-    ).first()
-    if row is None:
-        return None
-    if row.fingerprint != print_:
+    row = db.execute(_STORED, {"user_id": user.id, "key": check_key(key)}).first()
+    return None if row is None else _stored(row.fingerprint, row.status_code, row.response, print_)
+
+
+def authenticate_keyed(
+    db: Session, plaintext: str, key: str, print_: str
+) -> tuple[User | None, StoredResponse | None]:
+    """`authenticate_token` and `replay` in one statement (None, None for a bad token)."""
+    try:
+        key = check_key(key)
+    except IdempotencyKeyError:
+        if authenticate_token(db, plaintext) is None:
+            return None, None  # a bad token is answered first, whatever the key
+        raise
+    digest = token_digest(plaintext)
+    if digest is None:
+        return None, None
+    found = db.execute(_USER_AND_STORED, {"digest": digest, "key": key}).first()
+    if found is None:
+        return None, None
+    user, print_stored, status_code, body = found
+    stored = None if print_stored is None else _stored(print_stored, status_code, body, print_)
+    return user, stored
+
+
+def _stored(print_stored: str, status_code: int, body: Any, print_: str) -> StoredResponse:
+    if print_stored != print_:
         raise IdempotencyKeyReused("already used for a different request")
-    return StoredResponse(row.status_code, row.response)
+    return StoredResponse(status_code, body)
 
 
 def remember(db: Session, user: User, key: str, print_: str, status_code: int, body: Any) -> None:
@@ -97,17 +136,16 @@ def remember(db: Session, user: User, key: str, print_: str, status_code: int, b
 
     A concurrent request with the same key loses on the unique constraint (IntegrityError).
     """
-    db.add(
-        IdempotencyRecord(
-            user_id=user.id,
-            key=check_key(key),
-            fingerprint=print_,
-            status_code=status_code,
-            response=body,
-            created_at=utcnow(),
-        )
-    )
-    db.flush()
+    # A plain INSERT: nothing reads the record back in this transaction, so no ORM object.
+    row = {
+        "user_id": user.id,
+        "key": check_key(key),
+        "fingerprint": print_,
+        "status_code": status_code,
+        "response": body,
+        "created_at": utcnow(),
+    }
+    db.execute(_REMEMBER, row)
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.idempotency import IdempotencyRecord, purge_expired
 from bpm_livechat.models import Message, SupportSession, utcnow
+from bpm_livechat.tokens import authenticate_token
+from web.api import dispatch
 
 from .conftest import Tokens
 
@@ -88,6 +91,8 @@ def test_failed_requests_are_not_remembered_and_bad_keys_are_400(
         )
         assert response.status_code == 400, bad
         assert response.get_json()["error"]["code"] == "bad_header"
+        unknown = {"Authorization": "Bearer nope", "Idempotency-Key": bad}
+        assert client.post("/api/v1/sessions", json=NEW, headers=unknown).status_code == 401
     assert count(db_session, SupportSession) == 1
 
 
@@ -102,31 +107,63 @@ def test_expired_records_are_purged(
     assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
 
 
-@pytest.mark.parametrize(
-    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
-def test_concurrent_retries_with_one_key_create_one_session(
-    app: Flask, tokens: Tokens, db_session: Session
-) -> None:
-    headers = {**tokens.operator, "Idempotency-Key": "race-1"}
+def _send_at_once(app: Flask, url: str, body: object, headers: dict[str, str]) -> Any:
+    """Four identical requests released together; asserts one was done and three replayed it."""
     barrier = threading.Barrier(4)
-    statuses: list[int] = []
-    bodies: list[object] = []
+    answers: list[tuple[int, bool, Any]] = []
 
     def send() -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post("/api/v1/sessions", json=NEW, headers=headers)
-        statuses.append(response.status_code)
-        bodies.append(response.get_json())
+        response = client.post(url, json=body, headers=headers)
+        replayed = response.headers.get("Idempotent-Replayed") == "true"
+        answers.append((response.status_code, replayed, response.get_json()))
 
     threads = [threading.Thread(target=send) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert sorted(answer[:2] for answer in answers) == [(201, False)] + [(201, True)] * 3
+    assert all(answer[2] == answers[0][2] for answer in answers)
+    return answers[0][2]
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_concurrent_retries_with_one_key_create_once_and_all_get_the_first_answer(
+    app: Flask, tokens: Tokens, db_session: Session
+) -> None:
+    # The key is looked up before the writer lock, so the losers of a race meet the unique
+    # constraint; they undo their work and answer as the winner did.
+    headers = {**tokens.operator, "Idempotency-Key": "race-1"}
+    created = _send_at_once(app, "/api/v1/sessions", NEW, headers)
+    assert count(db_session, SupportSession) == 1
+    url = f"/api/v1/sessions/{created['id']}/messages"
+    headers = {**tokens.operator, "Idempotency-Key": "race-2"}
+    assert _send_at_once(app, url, {"text": "Once"}, headers)["text"] == "Once"
+    assert count(db_session, Message) == 2
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_key_stored_after_the_lookup_is_replayed_and_nothing_is_created(
+    client: FlaskClient, tokens: Tokens, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = {**tokens.operator, "Idempotency-Key": "late"}
+    first = client.post("/api/v1/sessions", json=NEW, headers=headers)
+
+    def looked_up_too_early(db: Session, plaintext: str, key: str, print_: str) -> object:
+        return authenticate_token(db, plaintext), None  # as if the first had not committed yet
+
+    monkeypatch.setattr(dispatch, "authenticate_keyed", looked_up_too_early)
+    again = client.post("/api/v1/sessions", json=NEW, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    other = client.post("/api/v1/sessions", json={**NEW, "subject": "Other"}, headers=headers)
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
     assert count(db_session, SupportSession) == 1
     assert count(db_session, Message) == 1
-    assert 201 in statuses and set(statuses) <= {201, 409}
-    created = [b for b, s in zip(bodies, statuses, strict=True) if s == 201]
-    assert all(b == created[0] for b in created)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import is_supervisor_of, visible_live_chat_ids
+from bpm_livechat.access import is_supervisor_of, visible_live_chat_ids, work_clause, work_params
 from bpm_livechat.errors import AccessDeniedError
-from bpm_livechat.models import SupportSession, User
+from bpm_livechat.models import LiveChat, SupportSession, User
 from bpm_livechat.queries import Filter, SessionQuery, search_sessions
 from bpm_livechat.sessions import get_session
 
@@ -77,3 +78,14 @@ def test_app_users_see_no_sessions_even_as_readers(
         with pytest.raises(AccessDeniedError):
             get_session(db_session, session_id, desk.app_user)
     assert db_session.get(SupportSession, support[0]) is not None
+
+
+def test_the_sql_clause_grants_what_visible_live_chat_ids_grants(
+    db_session: Session, desk: Desk
+) -> None:
+    query = select(LiveChat.id).where(work_clause(LiveChat.id)).order_by(LiveChat.id)
+    every = [desk.support.id, desk.sales.id]
+    for user in (desk.admin, desk.supervisor, desk.operator, desk.seller, desk.app_user):
+        granted = list(db_session.scalars(query, work_params(user)))
+        visible = visible_live_chat_ids(db_session, user)
+        assert granted == sorted(every if visible is None else visible), user.username

@@ -1,15 +1,19 @@
-"""Concurrent writers: two threads, two database sessions, one support session, no lost update."""
+"""Concurrency: writers lose no update, readers wait for no writer, dead pooled connections go."""
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat import db as db_module
 from bpm_livechat.actors import user_actor
-from bpm_livechat.db import unit_of_work
+from bpm_livechat.db import make_engine, reading, unit_of_work
 from bpm_livechat.models import User
 from bpm_livechat.parameters import add_parameter
 from bpm_livechat.sessions import get_session
@@ -106,3 +110,36 @@ def test_two_threads_writing_the_same_parameter_keep_an_unbroken_history_chain(
         assert sorted(h.new_value for h in history) == sorted(
             f"{u}-{r}" for u in ("olga", "sam") for r in range(1, ROUNDS + 1)
         )
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_reads_before_the_writer_lock_wait_for_no_writer(
+    factory: sessionmaker[Session], desk: Desk
+) -> None:
+    with factory() as writer, factory() as reader:
+        writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: holds SQLite's write lock from here
+        started = time.monotonic()
+        with reading(reader):
+            assert reader.scalar(select(User.id).where(User.username == "olga")) == desk.operator.id
+        assert time.monotonic() - started < 5  # a writer's transaction would wait out 30 s
+        assert not reader.in_transaction()
+
+
+@pytest.mark.parametrize(
+    "engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_pooled_connection_that_died_while_idle_is_replaced_unnoticed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pooled = make_engine(engine.url.render_as_string(hide_password=False))
+    backend = "SELECT pg_backend_pid()"
+    try:
+        with pooled.connect() as conn:
+            dead = conn.scalar(text(backend))
+        with engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+        monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)
+        with pooled.connect() as conn:
+            assert conn.scalar(text(backend)) != dead
+    finally:
+        pooled.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import false, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.actors import user_actor
@@ -16,6 +17,7 @@ from bpm_livechat.sessions import (
     close_session,
     get_session,
     messages,
+    post_message,
     rename_session,
     reset_name,
     snapshot,
@@ -204,6 +206,45 @@ def test_messages_in_order_with_authors(
             add_message(db, session, text, kind)
         assert caught.value.fields == reason
     assert len(messages(db, session.id)) == 3
+
+
+def test_post_message_checks_the_session_and_access_in_its_one_statement(
+    db_session: Session, factory: sessionmaker[Session], desk: Desk
+) -> None:
+    db = db_session
+    support = open_session(db, desk.support, client="Jane Doe")
+    sales = open_session(db, desk.sales, client="Bob")
+    db.commit()
+    from_client, answer = post_message(db, support.id, desk.operator, "Hello?", ask=true())
+    assert answer is True
+    by_operator, answer = post_message(db, support.id, desk.supervisor, "Hi Jane", "operator")
+    assert answer is False  # nothing asked
+    by_admin, _ = post_message(db, sales.id, desk.admin, "Assigned", "system", ask=false())
+    assert (from_client.author_name, from_client.author_user_id) == ("Jane Doe", None)
+    assert (by_operator.author_name, by_operator.author_user_id) == (
+        "Sam Supervisor",
+        desk.supervisor.id,
+    )
+    assert by_admin.author_name == "Alex Admin"
+    for user, session_id in ((desk.operator, sales.id), (desk.seller, support.id)):
+        with pytest.raises(AccessDeniedError) as denied:
+            post_message(db, session_id, user, "Let me in")
+        assert (
+            denied.value.message == f"user {user.username!r} has no access to session {session_id}"
+        )
+    with pytest.raises(AccessDeniedError):  # a reader of the live chat, not one who works it
+        post_message(db, support.id, desk.app_user, "Hi")
+    with pytest.raises(NotFoundError):
+        post_message(db, 10**9, desk.admin, "Anyone?")
+    with pytest.raises(ValidationError) as caught:
+        post_message(db, support.id, desk.operator, "   ")
+    assert caught.value.fields == {"text": "must not be empty"}
+    db.commit()
+    with factory() as fresh:
+        stored = [(m.id, m.author_kind, m.author_name, m.text) for m in messages(fresh, support.id)]
+        posted = [from_client, by_operator]
+        assert stored == [(m.id, m.author_kind, m.author_name, m.text) for m in posted]
+        assert [m.text for m in messages(fresh, sales.id)] == ["Assigned"]
 
 
 def test_creation_rules(db_session: Session, desk: Desk) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import inspect
 import json
 from collections.abc import Callable, Iterator
@@ -12,12 +11,14 @@ from typing import Any, get_origin
 from flask import Response, current_app, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.db import one_writer, reading
 from bpm_livechat.idempotency import (
     IdempotencyKeyError,
     IdempotencyKeyReused,
+    authenticate_keyed,
     fingerprint,
     remember,
     replay,
@@ -29,9 +30,8 @@ from web.db import commit, get_db
 from .errors import ApiError, from_pydantic
 from .spec import INT64_MAX, Operation
 
-# Where web.db.init_app keeps the app's sessionmaker and engine.
+# Where web.db.init_app keeps the app's sessionmaker.
 _FACTORY = "bpm_livechat.session_factory"
-_ENGINE = "bpm_livechat.engine"
 
 
 def session_maker() -> sessionmaker[Session]:
@@ -45,18 +45,23 @@ def after_commit(action: Callable[[], object]) -> None:
     g.setdefault("api_after_commit", []).append(action)
 
 
-def current_user(db: Session) -> User:
-    """The user of the request's bearer token, or a 401."""
+def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Response | None]:
+    """The bearer token's user (else a 401) and, for a keyed request answered before, its answer."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if not header:
         raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
-    user = authenticate_token(db, credentials.strip())
+    stored = None
+    with _key_errors():
+        if key is None:
+            user = authenticate_token(db, credentials.strip())
+        else:
+            user, stored = authenticate_keyed(db, credentials.strip(), key, print_)
     if user is None:
         raise ApiError(401, "invalid_token", "unknown or revoked API token")
-    return user
+    return user, None if stored is None else _json(stored.body, stored.status_code, replayed=True)
 
 
 def _query(model: type[BaseModel]) -> BaseModel:
@@ -93,42 +98,40 @@ def _json(data: Any, status: int, replayed: bool = False) -> Response:
     return response
 
 
-@contextmanager
-def writer_queue() -> Iterator[None]:
-    """On SQLite, queue this worker's requests on an OS file lock while they use the database.
-
-    SQLite has one writer at a time (the core begins every transaction IMMEDIATE), and a waiting
-    connection polls with sleeps of up to 100 ms; an flock waiter wakes the moment the lock is
-    released. The request's transaction is ended before the lock is let go.
-    """
-    engine: Engine = current_app.extensions[_ENGINE]
-    if engine.dialect.name != "sqlite" or not engine.url.database:
-        yield
-        return
-    with open(engine.url.database + ".api-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            get_db().rollback()  # a no-op after a commit; ends a read's transaction
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _idempotency_print(op: Operation, body: BaseModel | None) -> str:
     canonical = json.dumps(body.model_dump(mode="json") if body else None, sort_keys=True)
     return fingerprint(op.method, request.path, canonical)
 
 
-def _replay(db: Session, user: User, key: str, print_: str) -> Response | None:
+@contextmanager
+def _key_errors() -> Iterator[None]:
     try:
-        stored = replay(db, user, key, print_)
+        yield
     except IdempotencyKeyReused as exc:
         raise ApiError(
             422, "idempotency_key_reused", f"Idempotency-Key {exc.message}", exc.fields
         ) from None
     except IdempotencyKeyError as exc:
         raise ApiError(400, "bad_header", f"Idempotency-Key {exc.message}", exc.fields) from None
-    return None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
+def _remember(
+    db: Session, user: User, key: str, print_: str, status: int, data: Any
+) -> Response | None:
+    """Store the response, or undo this request and replay the one that stored the key first."""
+    # The key was looked up before the writer lock (SQLite) or without one (PostgreSQL), so a
+    # concurrent retry may have committed since: the unique constraint tells, exactly.
+    try:
+        remember(db, user, key, print_, status, data)
+    except IntegrityError:
+        db.rollback()
+        g.pop("api_after_commit", None)
+        with _key_errors():
+            stored = replay(db, user, key, print_)
+        if stored is None:
+            raise
+        return _json(stored.body, stored.status_code, replayed=True)
+    return None
 
 
 def make_view(op: Operation) -> Callable[..., Response]:
@@ -147,17 +150,21 @@ def make_view(op: Operation) -> Callable[..., Response]:
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
-        with writer_queue():
-            db = available["db"] = get_db()
-            user = available["user"] = current_user(db) if op.auth else None
-            if key is not None and user is not None:
-                replayed = _replay(db, user, key, print_)
-                if replayed is not None:
-                    return replayed
+        db = available["db"] = get_db()
+        user = None
+        if op.auth:
+            with reading(db):
+                user, replayed = _authenticate(db, key, print_)
+            if replayed is not None:
+                return replayed
+        available["user"] = user
+        with one_writer(db):  # SQLite: one writer at a time, queued on a file lock
             result = op.handler(**{name: available[name] for name in wanted})
             data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
             if key is not None and user is not None:
-                remember(db, user, key, print_, op.status, data)
+                replayed = _remember(db, user, key, print_, op.status, data)
+                if replayed is not None:
+                    return replayed
             if op.writes:
                 commit()
                 for action in g.pop("api_after_commit", []):

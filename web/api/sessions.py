@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.access import can_access_live_chat
-from bpm_livechat.autostart import SessionEvent, fire_event
+from bpm_livechat.autostart import SessionEvent, fire_event, has_bindings, listening
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.livechats import get_live_chat
 from bpm_livechat.models import AuthorKind, Status, User
-from bpm_livechat.process_models import EventBinding
 from bpm_livechat.queries import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions import (
     add_message,
@@ -18,6 +16,7 @@ from bpm_livechat.sessions import (
     create_session,
     get_session,
     messages,
+    post_message,
     rename_session,
 )
 from bpm_livechat.values import get_parameters
@@ -41,18 +40,18 @@ api = Registry()
 TAG = "sessions"
 
 
-def has_bindings(db: Session, event: SessionEvent) -> bool:
-    """True when some process is bound to `event` (one indexed row, no ORM objects)."""
-    query = select(EventBinding.process_id).where(EventBinding.event == event.value).limit(1)
-    return db.execute(query).first() is not None
-
-
 def _fire_after_commit(
-    db: Session, event: SessionEvent, session_id: int, text: str | None = None
+    db: Session,
+    event: SessionEvent,
+    session_id: int,
+    text: str | None = None,
+    listened: bool | None = None,
 ) -> None:
     """Automatic starts (issue 4) run after the event commits, each in its own transaction;
     a failing start is recorded as a failed instance and never undoes the event."""
-    if not has_bindings(db, event):  # the common case: no process listens, no extra transaction
+    if listened is None:
+        listened = has_bindings(db, event)
+    if not listened:  # the common case: no process listens, no extra transaction
         return
     factory = session_maker()
     after_commit(lambda: fire_event(factory, event, session_id, text))
@@ -161,11 +160,12 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 )  # fmt: skip
 def add_message_api(db: Session, user: User, session_id: int, body: MessageCreate) -> MessageOut:
     """A client message (from a channel) or an operator's or the system's message."""
-    session = get_session(db, session_id, user)
-    author = user if body.author_kind != "client" else None
-    message = add_message(db, session, body.text, body.author_kind, author)
+    event = SessionEvent.MESSAGE_RECEIVED
+    message, listened = post_message(
+        db, session_id, user, body.text, body.author_kind, listening(event)
+    )
     if message.author_kind == AuthorKind.CLIENT.value:
-        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session.id, message.text)
+        _fire_after_commit(db, event, session_id, message.text, listened)
     return message_out(message)
 
 

@@ -9,7 +9,7 @@ import hmac
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .choices import parse_choice
@@ -87,9 +87,13 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
+# Built once: every request and process step looks its user up.
+_BY_USERNAME = select(User).where(User.username == bindparam("username"))
+
+
 def get_user(db: Session, username: str) -> User:
     """The user named `username`, or NotFoundError."""
-    user = db.scalar(select(User).where(User.username == username))
+    user = db.scalar(_BY_USERNAME, {"username": username})
     if user is None:
         raise NotFoundError("user", username)
     return user

@@ -66,6 +66,8 @@ def _normalize_one(
 # and writes (every step of every process instance), and they return no objects.
 _VALUES = cast(Table, ParamValue.__table__)
 _HISTORY = cast(Table, ParamHistory.__table__)
+_INSERT_VALUES = insert(_VALUES)
+_INSERT_HISTORY = insert(_HISTORY)
 _SESSIONS = cast(Table, SupportSession.__table__)
 _STORED = select(_VALUES.c.definition_id, _VALUES.c.value).where(
     _VALUES.c.session_id == bindparam("session_id")
@@ -157,9 +159,9 @@ def apply_normalized(
     if updates:
         db.execute(update(ParamValue), updates)
     if inserts:
-        db.execute(insert(_VALUES), inserts)
+        db.execute(_INSERT_VALUES, inserts)
     if history:
-        db.execute(insert(_HISTORY), history)
+        db.execute(_INSERT_HISTORY, history)
     return applied
 
 

@@ -16,9 +16,10 @@ from .autostart import SessionEvent, bind_event
 from .demo_apps import load_demo_apps
 from .deployments import deploy, get_process
 from .livechats import add_channel, add_member, create_live_chat
+from .messages import add_message
 from .models import AuthorKind, LiveChat, MemberRole, ParamDefinition, SupportSession, User, utcnow
 from .parameters import add_parameter
-from .sessions import add_message, create_session
+from .sessions import create_session
 from .users import create_user
 from .values import set_parameters
 

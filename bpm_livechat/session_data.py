@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .messages import messages
 from .models import ParamHistory, SupportSession
-from .sessions import messages, system_values
+from .sessions import system_values
 from .values import get_parameters, parameter_history
 
 

@@ -17,9 +17,10 @@ from bpm_livechat.demo import load_demo
 from bpm_livechat.deployments import deploy, get_process
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.messages import add_message
 from bpm_livechat.models import Message, SupportSession
 from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.sessions import add_message, close_session, get_session
+from bpm_livechat.sessions import close_session, get_session
 from bpm_livechat.users import get_user
 from bpm_livechat.values import get_parameters, parameter_history, set_parameters
 

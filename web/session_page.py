@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 from bpm_livechat.actors import user_actor
 from bpm_livechat.deployments import startable_processes
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.messages import messages
 from bpm_livechat.models import SupportSession
 from bpm_livechat.param_types import ParamType
 from bpm_livechat.parameters import get_definition
-from bpm_livechat.sessions import get_session, messages, rename_session, reset_name
+from bpm_livechat.sessions import get_session, rename_session, reset_name
 from bpm_livechat.values import set_parameters
 
 from .auth import acting_user, require_staff

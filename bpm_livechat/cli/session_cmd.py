@@ -8,10 +8,11 @@ from ..actors import user_actor
 from ..autostart import SessionEvent
 from ..errors import ValidationError
 from ..livechats import get_live_chat
+from ..messages import add_message
 from ..models import AuthorKind
 from ..queries import SessionQuery, parse_filter, search_sessions
 from ..session_data import session_details, session_summary
-from ..sessions import add_message, close_session, create_session, get_session, rename_session
+from ..sessions import close_session, create_session, get_session, rename_session
 from ..users import get_user
 from ..values import set_parameters
 from .common import emit, fire, handles_errors, json_option, transaction

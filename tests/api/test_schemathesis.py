@@ -24,9 +24,10 @@ from werkzeug.serving import make_server
 from bpm_livechat import users as users_module
 from bpm_livechat.db import make_engine, session_factory
 from bpm_livechat.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.messages import add_message
 from bpm_livechat.models import MemberRole
 from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import add_message, create_session
+from bpm_livechat.sessions import create_session
 from bpm_livechat.tokens import create_token
 from bpm_livechat.users import create_user
 

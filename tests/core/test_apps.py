@@ -41,10 +41,10 @@ from bpm_livechat.cli import cli
 from bpm_livechat.demo import load_demo
 from bpm_livechat.errors import AccessDeniedError, ValidationError
 from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.messages import add_message
 from bpm_livechat.models import AuthorKind, utcnow
 from bpm_livechat.param_types import Money
 from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import add_message
 from bpm_livechat.users import get_user
 from bpm_livechat.values import set_parameters
 

@@ -11,17 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bpm_livechat.actors import user_actor
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, TemplateError, ValidationError
 from bpm_livechat.livechats import create_live_chat, set_name_template
+from bpm_livechat.messages import add_message, messages, post_message
 from bpm_livechat.parameters import add_parameter, archive_parameter
-from bpm_livechat.sessions import (
-    add_message,
-    close_session,
-    get_session,
-    messages,
-    post_message,
-    rename_session,
-    reset_name,
-    snapshot,
-)
+from bpm_livechat.sessions import close_session, get_session, rename_session, reset_name, snapshot
 from bpm_livechat.values import set_parameters
 
 from .conftest import Desk, open_session

@@ -8,17 +8,10 @@ from bpm_livechat.access import can_access_live_chat
 from bpm_livechat.autostart import SessionEvent, fire_event, has_bindings, listening
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.messages import add_message, messages, post_message
 from bpm_livechat.models import AuthorKind, Status, User
 from bpm_livechat.queries import SessionQuery, parse_filter, search_sessions
-from bpm_livechat.sessions import (
-    add_message,
-    close_session,
-    create_session,
-    get_session,
-    messages,
-    post_message,
-    rename_session,
-)
+from bpm_livechat.sessions import close_session, create_session, get_session, rename_session
 from bpm_livechat.values import get_parameters
 
 from .convert import message_out, param_types, session_out, values_json

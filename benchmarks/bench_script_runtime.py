@@ -49,37 +49,23 @@ def _percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
-def bare_round_trips(parent: Connection, runs: int) -> list[float]:
-    """Per-call seconds of send_bytes/recv_bytes to the echoing child process over a Pipe."""
+def bare_round_trips(runs: int) -> list[float]:
+    """Per-call seconds of send_bytes/recv_bytes to an echoing child process over a Pipe."""
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=_echo, args=(child,))
+    process.start()
+    for _ in range(200):
+        parent.send_bytes(PAYLOAD)
+        parent.recv_bytes()
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
         parent.send_bytes(PAYLOAD)
         parent.recv_bytes()
         samples.append(time.perf_counter() - started)
-    return samples
-
-
-def interleaved(pool: ScriptPool, runs: int, block: int = 500) -> tuple[list[float], list[float]]:
-    """Bare round trips and pool calls in alternating blocks, so both meet the same machine.
-
-    The machine's state (idle CPUs wake slowly, busy ones quickly) moves a bare round trip by a
-    factor of three within minutes; measured one after the other, the two would see different
-    machines.
-    """
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=_echo, args=(child,))
-    process.start()
-    bare_round_trips(parent, 200)  # warm the child
-    bare: list[float] = []
-    latency: list[float] = []
-    for done in range(0, runs, block):
-        size = min(block, runs - done)
-        bare += bare_round_trips(parent, size)
-        latency += pool_calls(pool, size)
     parent.close()
     process.join(5)
-    return bare, latency
+    return samples
 
 
 def pool_calls(pool: ScriptPool, runs: int) -> list[float]:
@@ -115,9 +101,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
     runs = parser.parse_args().runs
+    bare = bare_round_trips(runs)
     with ScriptPool() as pool:
         pool_calls(pool, 500)  # warm both workers
-        bare, latency = interleaved(pool, runs)
+        latency = pool_calls(pool, runs)
         rate = throughput(pool, runs, pool.size)
         compilations = pool.stats["compilations"]
         total = pool.stats["runs"]

@@ -112,31 +112,24 @@ class ProcessEngine:
     def parse_stored(self, content_hash: str, bpmn: Callable[[], bytes]) -> ParsedBpmn:
         """The parsed BPMN of a stored file known by its content hash; `bpmn()` reads the file
         only when it is not parsed yet (a deployed version's content never changes)."""
-        with self._lock:
-            hit = self._cache.get(content_hash)
-            if hit is not None:
-                self._cache.move_to_end(content_hash)
-                return hit
-        return self.parse(bpmn())
+        hit = self._lookup(content_hash)
+        return hit if hit is not None else self.parse(bpmn())
 
     def parse(self, bpmn: bytes) -> ParsedBpmn:
         """Parse a (deployed, validated) BPMN file, reusing the result for identical content."""
         raw_key = "raw:" + hashlib.sha256(bpmn).hexdigest()  # a hit costs no XML parsing
-        with self._lock:
-            hit = self._cache.get(raw_key)
-            if hit is not None:
-                self._cache.move_to_end(raw_key)
-                return hit
+        hit = self._lookup(raw_key)
+        if hit is not None:
+            return hit
         try:
             document = parse_bpmn_xml(bpmn)
         except BpmnDocumentError as exc:
             raise ProcessStepError("definition", exc.message, line=exc.line) from exc
-        with self._lock:
-            cached = self._cache.get(document.content_hash)
-            if cached is not None:
-                self._cache.move_to_end(document.content_hash)
+        cached = self._lookup(document.content_hash)
+        if cached is not None:
+            with self._lock:
                 self._cache[raw_key] = cached
-                return cached
+            return cached
         parser = self.parser_factory()
         try:
             parser.add_document(document)
@@ -152,6 +145,14 @@ class ProcessEngine:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return parsed
+
+    def _lookup(self, key: str) -> ParsedBpmn | None:
+        """A cached parse by raw-content or content-hash key, marked as recently used."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
 
     def start_form(self, parsed: ParsedBpmn, process_id: str) -> tuple[FormField, ...]:
         """The form of the process's none start event; () when it has none."""

@@ -132,3 +132,19 @@ def messages(db: Session, session_id: int, limit: int | None = None) -> list[Mes
         return list(db.scalars(query.order_by(Message.sent_at, Message.id)))
     newest = db.scalars(query.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit))
     return list(reversed(list(newest)))
+
+
+# Plain rows, newest first, built once: a process step reads them on every step, and Message
+# objects would cost twice as much as the query.
+_NEWEST_LINES = (
+    select(Message.author_name, Message.text, Message.sent_at)
+    .where(Message.session_id == bindparam("session_id"))
+    .order_by(Message.sent_at.desc(), Message.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def recent_lines(db: Session, session_id: int, limit: int) -> list[tuple[str, str, datetime]]:
+    """The newest `limit` messages as plain (author name, text, sent at) rows, oldest first."""
+    rows = db.execute(_NEWEST_LINES, {"session_id": session_id, "limit": limit}).all()
+    return [(author, text, sent_at) for author, text, sent_at in reversed(rows)]

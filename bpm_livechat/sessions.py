@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, joinedload
 from .access import require_session_access
 from .choices import parse_choice
 from .errors import NotFoundError, ValidationError
+from .messages import recent_lines
 from .models import (
     Client,
     LiveChat,
-    Message,
     Priority,
     Status,
     SupportSession,
@@ -235,18 +235,6 @@ def snapshot(
         "params": get_parameters(db, session.id) if params is None else params,
         "messages": [
             {"author": author, "text": text, "sent_at": sent_at}
-            for author, text, sent_at in reversed(
-                db.execute(_RECENT_MESSAGES, {"session_id": session.id}).all()
-            )
+            for author, text, sent_at in recent_lines(db, session.id, RECENT_MESSAGES)
         ],
     }
-
-
-# Plain rows, newest first: a process step reads them on every step, and Message objects would
-# cost twice as much as the query.
-_RECENT_MESSAGES = (
-    select(Message.author_name, Message.text, Message.sent_at)
-    .where(Message.session_id == bindparam("session_id"))
-    .order_by(Message.sent_at.desc(), Message.id.desc())
-    .limit(RECENT_MESSAGES)
-)

@@ -40,8 +40,21 @@ def _working_chats(db: Session, user_id: int) -> list[int]:
 
 def can_access_live_chat(db: Session, user: User, live_chat_id: int) -> bool:
     """True when `user` works sessions of this live chat."""
+    if live_chat_id in _granted(db, user):
+        return True
     ids = visible_live_chat_ids(db, user)
     return ids is None or live_chat_id in ids
+
+
+def note_access(db: Session, user: User, live_chat_id: int) -> None:
+    """Remember for this transaction that a statement's `work_clause` let `user` work this chat."""
+    _granted(db, user).add(live_chat_id)
+
+
+def _granted(db: Session, user: User) -> set[int]:
+    # Filled by statements that checked access themselves (`note_access`), so later checks in the
+    # same transaction need no query of their own; forgotten with the rest of ACCESS_CACHE.
+    return cached(db, f"{ACCESS_CACHE}{user.id}.granted", set)
 
 
 def work_clause(live_chat_id: SQLColumnExpression[int]) -> ColumnElement[bool]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from .access import require_session_access
+from .access import no_access, note_access, require_session_access, work_clause, work_params
 from .choices import parse_choice
 from .errors import NotFoundError, ValidationError
 from .messages import recent_lines
@@ -23,8 +23,8 @@ from .models import (
     utcnow,
 )
 from .naming import MAX_NAME_LENGTH, NameContext, parse_template, render_name
+from .param_definitions import definitions
 from .param_types import ParamType, format_value, normalize
-from .parameters import definitions
 from .values import get_parameters
 
 RECENT_MESSAGES = 50
@@ -32,9 +32,10 @@ RECENT_MESSAGES = 50
 
 # Pages, scripts and the API show the live chat, channel, client and operator of a session:
 # one query with joins instead of four lazy loads, built once (building it each time costs half
-# as much as running it).
+# as much as running it). It also answers whether the user works the session's live chat, which
+# would otherwise be a query of its own.
 _WITH_RELATIONS = (
-    select(SupportSession)
+    select(SupportSession, work_clause(SupportSession.live_chat_id))
     .options(
         joinedload(SupportSession.live_chat),
         joinedload(SupportSession.channel),
@@ -43,15 +44,20 @@ _WITH_RELATIONS = (
     )
     .where(SupportSession.id == bindparam("session_id"))
 )
+_ANY_USER = {"access_all": True, "access_user_id": None}
 
 
 def get_session(db: Session, session_id: int, user: User | None = None) -> SupportSession:
     """The session `session_id`; with `user`, only when that user has access (else AccessDeniedError)."""
-    session = db.scalar(_WITH_RELATIONS, {"session_id": session_id})
-    if session is None:
+    access = _ANY_USER if user is None else work_params(user)
+    row = db.execute(_WITH_RELATIONS, {"session_id": session_id, **access}).first()
+    if row is None:
         raise NotFoundError("session", session_id)
+    session, works = row
     if user is not None:
-        require_session_access(db, user, session)
+        if not works:
+            raise no_access(user, session.id)
+        note_access(db, user, session.live_chat_id)
     return session
 
 

@@ -135,11 +135,12 @@ def messages(db: Session, session_id: int, limit: int | None = None) -> list[Mes
 
 
 # Plain rows, newest first, built once: a process step reads them on every step, and Message
-# objects would cost twice as much as the query.
+# objects would cost twice as much as the query. Table columns, not mapped attributes, so the
+# statement skips the ORM's result handling (half its cost).
 _NEWEST_LINES = (
-    select(Message.author_name, Message.text, Message.sent_at)
-    .where(Message.session_id == bindparam("session_id"))
-    .order_by(Message.sent_at.desc(), Message.id.desc())
+    select(_MESSAGES.c.author_name, _MESSAGES.c.text, _MESSAGES.c.sent_at)
+    .where(_MESSAGES.c.session_id == bindparam("session_id"))
+    .order_by(_MESSAGES.c.sent_at.desc(), _MESSAGES.c.id.desc())
     .limit(bindparam("limit"))
 )
 

@@ -12,8 +12,8 @@ from .app_models import App, AppItem, LiveChatApp, SessionItemLink
 from .apps import create_item
 from .errors import ParameterValueError, ValidationError
 from .models import LiveChat, SupportSession, User
+from .param_definitions import definitions
 from .param_types import ParamType, convert, normalize
-from .parameters import definitions
 from .values import get_parameters
 
 # Field keys that take the session's client details when an item is made from a session.

@@ -24,8 +24,8 @@ from .errors import ProcessStepError, ValidationError
 from .instance_failures import ProcessFailed, pending_input, run_step
 from .instances import start_process
 from .models import Role, SupportSession, User
+from .param_definitions import definitions
 from .param_types import ParamType, to_json
-from .parameters import definitions
 from .process_models import EventBinding, Process
 from .sessions import get_session
 from .values import get_parameters

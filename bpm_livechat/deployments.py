@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from .bpmn_validation import Problem, validate_bpmn
 from .errors import AccessDeniedError, NotFoundError, ValidationError
 from .models import LiveChat, Role, User, utcnow
-from .parameters import definitions
+from .param_definitions import definitions
 from .process_models import Process, ProcessBinding, ProcessVersion
 
 

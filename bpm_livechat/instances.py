@@ -31,8 +31,8 @@ from .instance_failures import ProcessFailed, pending_input, step_failed
 from .instance_steps import StepOutcome, lock_values, run_step
 from .instance_tasks import find_task, may_work_task
 from .models import SupportSession, User, utcnow
+from .param_definitions import definitions
 from .param_types import ParamType
-from .parameters import definitions
 from .process_models import InstanceStatus, ProcessInstance, ProcessVersion, TaskState, UserTask
 from .script_environment import ValidateChanges
 from .values import get_parameters

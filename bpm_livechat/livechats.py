@@ -9,7 +9,7 @@ from .access import ACCESS_CACHE
 from .errors import NotFoundError, ValidationError
 from .models import Channel, LiveChat, LiveChatMember, MemberRole, Role, SupportSession, User
 from .naming import DEFAULT_TEMPLATE, NameTemplate, parse_template
-from .parameters import definitions
+from .param_definitions import definitions
 from .tx_cache import forget
 
 CHANNEL_KINDS = ("web", "telegram", "whatsapp", "email", "phone", "api", "other")

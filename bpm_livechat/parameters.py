@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from .choices import parse_choice
 from .errors import NotFoundError, SystemParameterError, ValidationError
 from .models import ParamDefinition, ParamValue, Priority, Status, utcnow
+from .param_definitions import Definition, definitions, forget_definitions
 from .param_types import ParamType, convert, from_json, index_values, to_json, validate_options
-from .tx_cache import cached, forget
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -56,7 +56,7 @@ SYSTEM_PARAMETERS: tuple[ParameterInfo, ...] = tuple(
 SYSTEM_KEYS = frozenset(p.key for p in SYSTEM_PARAMETERS) | {"id"}
 
 
-def info(definition: ParamDefinition) -> ParameterInfo:
+def info(definition: ParamDefinition | Definition) -> ParameterInfo:
     """The catalogue entry of a custom parameter definition."""
     return ParameterInfo(
         key=definition.key,
@@ -75,37 +75,6 @@ def info(definition: ParamDefinition) -> ParameterInfo:
 def list_parameters(db: Session, include_archived: bool = True) -> list[ParameterInfo]:
     """System parameters first, then custom ones in their order."""
     return [*SYSTEM_PARAMETERS, *(info(d) for d in definitions(db, include_archived))]
-
-
-_CACHE_KEY = "bpm_livechat.param_definitions"
-# Built once: building the statement costs more than finding the definitions already read.
-_DEFINITIONS = select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
-
-
-def definitions(db: Session, include_archived: bool = False) -> list[ParamDefinition]:
-    """Custom parameter definitions in their order; archived ones only when asked.
-
-    Read once per transaction: a step validates, applies and shows parameters several times.
-    """
-    every = cached(db, _CACHE_KEY, lambda: list(db.scalars(_DEFINITIONS)))
-    return list(every) if include_archived else [d for d in every if d.archived_at is None]
-
-
-def definitions_by_key(db: Session) -> dict[str, ParamDefinition]:
-    """Every custom definition, archived ones included, by key (shared: read it, never change it).
-
-    Built once per transaction like the list: a step validates and applies its changes with it.
-    """
-    return cached(
-        db,
-        f"{_CACHE_KEY}.by_key",
-        lambda: {d.key: d for d in definitions(db, include_archived=True)},
-    )
-
-
-def _forget_definitions(db: Session) -> None:
-    # A definition was added, archived, restored or moved: read them again.
-    forget(db, _CACHE_KEY)
 
 
 def get_definition(db: Session, key: str, action: str = "changed") -> ParamDefinition:
@@ -169,7 +138,7 @@ def add_parameter(
     )
     db.add(definition)
     db.flush()
-    _forget_definitions(db)
+    forget_definitions(db)
     return definition
 
 
@@ -212,7 +181,7 @@ def update_parameter(
     if position is not None:
         _move(db, definition, position)
     db.flush()
-    _forget_definitions(db)
+    forget_definitions(db)
     return definition
 
 
@@ -274,7 +243,10 @@ def _check_removed_options(
 
 
 def _move(db: Session, definition: ParamDefinition, position: int) -> None:
-    ordered = [d for d in definitions(db, include_archived=True) if d.id != definition.id]
+    every = db.scalars(
+        select(ParamDefinition).order_by(ParamDefinition.position, ParamDefinition.id)
+    )
+    ordered = [d for d in every if d.id != definition.id]
     index = max(0, min(position - 1, len(ordered)))
     ordered.insert(index, definition)
     for number, item in enumerate(ordered, start=1):
@@ -287,7 +259,7 @@ def archive_parameter(db: Session, key: str) -> ParamDefinition:
     if definition.archived_at is None:
         definition.archived_at = utcnow()
     db.flush()
-    _forget_definitions(db)
+    forget_definitions(db)
     return definition
 
 
@@ -296,5 +268,5 @@ def restore_parameter(db: Session, key: str) -> ParamDefinition:
     definition = get_definition(db, key, "restored")
     definition.archived_at = None
     db.flush()
-    _forget_definitions(db)
+    forget_definitions(db)
     return definition

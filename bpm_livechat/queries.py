@@ -15,13 +15,13 @@ from .models import (
     Channel,
     Client,
     LiveChat,
-    ParamDefinition,
     ParamValue,
     SupportSession,
     User,
 )
+from .param_definitions import Definition, definitions_by_key
 from .param_types import ParamType, from_json
-from .parameters import SYSTEM_KEYS, definitions_by_key
+from .parameters import SYSTEM_KEYS
 from .session_filters import (
     NUMBER_TYPES,
     OPERATORS,
@@ -62,7 +62,7 @@ class SessionPage:
 
 def _base(
     db: Session, user: User, q: SessionQuery
-) -> tuple[Select[Any], Any, dict[str, ParamDefinition]]:
+) -> tuple[Select[Any], Any, dict[str, Definition]]:
     """The filtered id query and its id column (the anchor the sort joins on)."""
     by_key = definitions_by_key(db)
     for f in q.filters:
@@ -115,7 +115,7 @@ def _base(
 
 
 def _start(
-    q: SessionQuery, by_key: dict[str, ParamDefinition], needs_sessions: bool
+    q: SessionQuery, by_key: dict[str, Definition], needs_sessions: bool
 ) -> tuple[Select[Any], Any, Filter | None]:
     """Start from sessions, or, when nothing else needs them, from the first custom filter's values.
 
@@ -176,7 +176,7 @@ def _page_ids(
     matches: Select[Any],
     anchor: Any,
     q: SessionQuery,
-    by_key: dict[str, ParamDefinition],
+    by_key: dict[str, Definition],
     total: int,
 ) -> list[int]:
     """The page's ids in the order of `q.sort`.
@@ -217,7 +217,7 @@ def _by_custom_key(
     db: Session,
     matches: Select[Any],
     anchor: Any,
-    definition: ParamDefinition,
+    definition: Definition,
     descending: bool,
     backwards: bool,
     total: int,
@@ -286,7 +286,7 @@ def _read_runs(db: Session, runs: list[_Run], offset: int, limit: int) -> list[i
 
 
 def params_of(
-    db: Session, session_ids: Sequence[int], by_key: dict[str, ParamDefinition] | None = None
+    db: Session, session_ids: Sequence[int], by_key: dict[str, Definition] | None = None
 ) -> dict[int, dict[str, object]]:
     """Typed custom parameter values of several sessions in one query."""
     if by_key is None:

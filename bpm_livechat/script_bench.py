@@ -20,8 +20,8 @@ from .app_links import check_link_request
 from .deployments import require_designer
 from .errors import ValidationError
 from .models import SupportSession, User
+from .param_definitions import definitions_by_key
 from .param_types import Money, ParamType, to_json
-from .parameters import definitions_by_key
 from .sessions import get_session, snapshot
 from .values import get_parameters, normalize_changes
 

@@ -15,12 +15,12 @@ from .models import (
     Channel,
     Client,
     LiveChat,
-    ParamDefinition,
     ParamValue,
     Priority,
     SupportSession,
     User,
 )
+from .param_definitions import Definition
 from .param_types import ParamType, index_text, index_values, normalize
 
 OPERATORS = ("eq", "contains", "gte", "lte", "empty", "not_empty")
@@ -133,7 +133,7 @@ def _datetime_operand(key: str, value: str, op: str) -> Any:
 
 
 def custom_filter(
-    query: Select[Any], definition: ParamDefinition, f: Filter, anchor: Any
+    query: Select[Any], definition: Definition, f: Filter, anchor: Any
 ) -> Select[Any]:
     type_ = ParamType(definition.type)
     pv = aliased(ParamValue)
@@ -147,7 +147,7 @@ def custom_filter(
 
 
 def value_condition(
-    pv: Any, definition: ParamDefinition, type_: ParamType, f: Filter
+    pv: Any, definition: Definition, type_: ParamType, f: Filter
 ) -> ColumnElement[bool]:
     key = definition.key
     if f.op == "contains":

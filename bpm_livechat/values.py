@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from .actors import Actor
 from .errors import SystemParameterError, ValidationError
-from .models import ParamDefinition, ParamHistory, ParamValue, SupportSession, utcnow
+from .models import ParamHistory, ParamValue, SupportSession, utcnow
+from .param_definitions import Definition, definitions, definitions_by_key
 from .param_types import ParamType, from_json, index_values, normalize, to_json
-from .parameters import SYSTEM_KEYS, definitions, definitions_by_key
+from .parameters import SYSTEM_KEYS
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def normalize_changes(
 
 
 def _normalize_one(
-    by_key: Mapping[str, ParamDefinition], key: str, raw: object, actor: Actor | None
+    by_key: Mapping[str, Definition], key: str, raw: object, actor: Actor | None
 ) -> object:
     if key in SYSTEM_KEYS:
         raise SystemParameterError(key, "changed")
@@ -167,7 +168,7 @@ def apply_normalized(
 
 def _history(
     session: SupportSession,
-    definition: ParamDefinition,
+    definition: Definition,
     old_json: object,
     new_json: object,
     actor: Actor,

@@ -21,7 +21,7 @@ from bpm_livechat.livechats import (
 )
 from bpm_livechat.models import LiveChat, MemberRole
 from bpm_livechat.naming import DEFAULT_TEMPLATE, FIELDS
-from bpm_livechat.parameters import definitions
+from bpm_livechat.param_definitions import definitions
 from bpm_livechat.renaming import apply_template, pending_renames, preview_name
 from bpm_livechat.user_admin import list_users, remove_member, rename_live_chat
 from bpm_livechat.users import get_user

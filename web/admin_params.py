@@ -8,12 +8,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.param_definitions import definitions
 from bpm_livechat.param_types import ParamType
 from bpm_livechat.parameters import (
     SYSTEM_PARAMETERS,
     add_parameter,
     archive_parameter,
-    definitions,
     get_definition,
     restore_parameter,
     update_parameter,

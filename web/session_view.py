@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from bpm_livechat.actors import user_actor
-from bpm_livechat.models import ParamDefinition, ParamHistory, SupportSession, User
+from bpm_livechat.models import ParamHistory, SupportSession, User
+from bpm_livechat.param_definitions import Definition, definitions
 from bpm_livechat.param_types import Money, ParamType, format_value, from_json
-from bpm_livechat.parameters import SYSTEM_PARAMETERS, definitions
+from bpm_livechat.parameters import SYSTEM_PARAMETERS
 from bpm_livechat.sessions import system_values
 from bpm_livechat.values import get_parameters, parameter_history
 
@@ -89,7 +90,7 @@ def param_rows(db: Session, session: SupportSession, user: User) -> list[ParamRo
 
 
 def _history(
-    db: Session, session_id: int, by_key: Mapping[str, ParamDefinition]
+    db: Session, session_id: int, by_key: Mapping[str, Definition]
 ) -> dict[str, list[Change]]:
     changes: dict[str, list[Change]] = {}
     for entry in reversed(parameter_history(db, session_id)):

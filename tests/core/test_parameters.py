@@ -309,7 +309,7 @@ def test_multichoice_to_choice_converts_single_options_and_refuses_several(
     update_parameter(db, "topics", type_name="choice")
     db.commit()
     assert [get_parameters(db, i) for i in ids] == [{"topics": "billing"}, {"topics": "returns"}]
-    assert definitions(db)[0].options == ["billing", "returns"]
+    assert definitions(db)[0].options == ("billing", "returns")
 
 
 def test_option_removal_is_refused_with_the_count_and_allowed_when_unused(
@@ -347,8 +347,8 @@ def test_option_removal_is_refused_with_the_count_and_allowed_when_unused(
     db.commit()
     by_key = {d.key: d.options for d in definitions(db)}
     assert by_key == {
-        "segment": ["consumer", "smb", "partner"],
-        "topics": ["billing", "returns", "tech", "account"],
+        "segment": ("consumer", "smb", "partner"),
+        "topics": ("billing", "returns", "tech", "account"),
     }
 
 

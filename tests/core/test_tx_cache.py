@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from bpm_livechat.access import visible_live_chat_ids
 from bpm_livechat.livechats import add_member, create_live_chat
 from bpm_livechat.models import MemberRole
-from bpm_livechat.parameters import add_parameter, archive_parameter, definitions
+from bpm_livechat.param_definitions import definitions
+from bpm_livechat.parameters import add_parameter, archive_parameter
 from bpm_livechat.users import create_user
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from bpm_livechat.parameters import definitions
+from bpm_livechat.param_definitions import definitions
 from tests.web.conftest import Browser
 
 
@@ -123,7 +123,7 @@ def test_edit_archive_and_restore(
     segment = next(d for d in definitions(db_session) if d.key == "segment")
     assert (segment.label, segment.options) == (
         "Market segment",
-        ["consumer", "smb", "enterprise", "vip"],
+        ("consumer", "smb", "enterprise", "vip"),
     )
     db_session.rollback()
     assert admin.post("/admin/parameters/segment/archive").status_code == 302

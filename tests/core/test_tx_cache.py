@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import visible_live_chat_ids
-from bpm_livechat.livechats import add_member, create_live_chat
+from bpm_livechat.access import require_session_access, visible_live_chat_ids
+from bpm_livechat.errors import AccessDeniedError
+from bpm_livechat.livechats import add_channel, add_member, create_live_chat
 from bpm_livechat.models import MemberRole
 from bpm_livechat.param_definitions import definitions
 from bpm_livechat.parameters import add_parameter, archive_parameter
+from bpm_livechat.sessions import create_session, get_session
+from bpm_livechat.user_admin import remove_member
 from bpm_livechat.users import create_user
 
 
@@ -52,3 +56,24 @@ def test_live_chats_of_a_user_follow_membership_changes(db_session: Session) -> 
     assert visible_live_chat_ids(db_session, operator) == {first.id}
     add_member(db_session, second, operator, MemberRole.SUPERVISOR)
     assert visible_live_chat_ids(db_session, operator) == {first.id, second.id}
+
+
+def test_access_found_by_get_session_is_reused_and_forgotten_with_the_membership(
+    db_session: Session,
+) -> None:
+    db = db_session
+    operator = create_user(db, "olga", "operator", "long-password")
+    chat = create_live_chat(db, "Support")
+    add_channel(db, chat, "Web", "web")
+    add_member(db, chat, operator, MemberRole.OPERATOR)
+    session = create_session(db, chat, client_name="Ann", subject="Help")
+    db.commit()
+    selects = _count_selects(db)
+    assert get_session(db, session.id, operator) is session
+    require_session_access(db, operator, session)
+    assert len(selects) == 1  # the session's own statement answered the access question
+    remove_member(db, chat, operator, MemberRole.OPERATOR)
+    with pytest.raises(AccessDeniedError):
+        require_session_access(db, operator, session)
+    with pytest.raises(AccessDeniedError):
+        get_session(db, session.id, operator)

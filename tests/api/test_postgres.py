@@ -50,3 +50,40 @@ def test_session_life_and_a_process_step(
     assert closed.get_json()["status"] == "closed"
     thread = client.get(f"/api/v1/sessions/{session_id}/messages", headers=tokens.operator)
     assert [m["text"] for m in thread.get_json()["items"]] == ["It broke"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/sessions",
+            {"live_chat": "Support", "client": {"name": "A\x00"}, "subject": "s"},
+            "client.name",
+        ),
+        ("/api/v1/sessions/{id}/messages", {"text": "a\x00b"}, "text"),
+        ("/api/v1/sessions/{id}/parameters", {"values": {"summary": "x\x00"}}, "values.summary"),
+        ("/api/v1/sessions/{id}/parameters", {"values": {"s\x00": "x"}}, "values.s\x00"),
+    ],
+)
+def test_nul_in_a_json_body_is_a_422_naming_the_field(
+    client: FlaskClient,
+    tokens: Tokens,
+    deployed: Desk,
+    db_session: Session,
+    path: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    new = {"live_chat": "Support", "client": {"name": "Jane"}, "subject": "Hi"}
+    session_id = client.post("/api/v1/sessions", json=new, headers=tokens.operator).get_json()["id"]
+    method = client.patch if path.endswith("parameters") else client.post
+    response = method(path.format(id=session_id), json=body, headers=tokens.operator)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["fields"] == {field: "contains a NUL character"}
+    # An escaped backslash before "u0000" is ordinary text, not a NUL character.
+    text = client.post(
+        f"/api/v1/sessions/{session_id}/messages",
+        json={"text": "C:\\u0000"},
+        headers=tokens.operator,
+    )
+    assert text.status_code == 201 and text.get_json()["text"] == "C:\\u0000"

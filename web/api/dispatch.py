@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, get_origin
@@ -79,9 +80,40 @@ def _query(model: type[BaseModel]) -> BaseModel:
 def _body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)  # 413 past the API's max_content_length
     try:
-        return model.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except PydanticValidationError as exc:
         raise from_pydantic(exc, "request body") from None
+    if _NUL_ESCAPE.search(raw):  # rare: only then is the body walked to name the field
+        field = _nul_field(json.loads(raw))
+        if field is not None:
+            raise ApiError(
+                422, "validation_error", "invalid request body", {field: "contains a NUL character"}
+            )
+    return body
+
+
+# JSON writes a NUL character only as the escape \u0000 (an even run of backslashes before it
+# escapes the backslashes instead). PostgreSQL cannot store NUL, and it is never meaningful input.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
+    """The dotted path of the first key or text in `value` that holds a NUL character."""
+    if isinstance(value, str):
+        return (".".join(path) or "body") if "\x00" in value else None
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = (*path, str(key))
+        if isinstance(key, str) and "\x00" in key:
+            return ".".join(where)
+        found = _nul_field(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _check_ids(op: Operation, path: dict[str, Any]) -> None:

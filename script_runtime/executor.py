@@ -9,6 +9,8 @@ import resource
 import signal
 import sys
 import time
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 from script_runtime import runstate
@@ -36,6 +38,8 @@ from script_runtime.session import Params, SessionFacade
 _MISSING = object()
 _SKIPPED_TYPES = (Facade, Params, SafePattern, re.Match)
 _DATA_TYPES = frozenset({type(None), bool, int, float, str, list, tuple, dict})
+_SCALARS = frozenset({type(None), bool, int, str})  # their own wire form, as encode() says
+_SMALL = frozenset({type(None), bool, int, float})  # wire values whose JSON is a few bytes
 _CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
 
 
@@ -53,6 +57,8 @@ class Executor:
             self.injected["Decimal"] = self.modules["decimal"].Decimal
         self._base: dict[str, object] = {**self.guards, **self.injected}
         self._given = frozenset({*self._base, "__builtins__", "__name__", "session"})
+        # _namespace puts the given names first: what follows is task data and script variables.
+        self._prefix = len(self._base) + 3
         self._memory_base = _address_space()
         self._memory_soft: int | None = None
         self._cpu_soft = 0
@@ -64,6 +70,8 @@ class Executor:
 
     def check(self, source: str, mode: Mode) -> list[Problem]:
         """Return every problem of `source` (uses and fills the cache)."""
+        # Compiling spends CPU too: the backstop must not fall due during a check.
+        self._keep_cpu_backstop_above(self.policy.maxima.cpu_seconds)
         try:
             self.cache.get(source, mode)
         except CompileFailure as failure:
@@ -74,6 +82,7 @@ class Executor:
         """Run one `run`/`eval` request; return the serialized reply and whether to recycle."""
         op, source, data_wire, session_wire, limits_wire = request
         limits = self._limits_for(limits_wire)
+        self._keep_cpu_backstop_above(limits.cpu_seconds)  # before compiling, which spends CPU
         state = RunState(self.policy, limits)
         runstate.begin(state)
         mode: Mode = "eval" if op == "eval" else "exec"
@@ -103,8 +112,10 @@ class Executor:
             namespace.clear()  # drop script objects here, inside the limits, not after replying
             self._disarm()
 
-    def _limits_for(self, wire: tuple[Any, ...]) -> Limits:
+    def _limits_for(self, wire: tuple[Any, ...] | None) -> Limits:
         """Rebuild the Limits only when they differ from the previous request's."""
+        if wire is None:
+            return self.policy.defaults  # the parent leaves the defaults out of the request
         if wire != self._limits_wire:
             self._limits = Limits(*wire)
             self._limits_wire = wire
@@ -139,28 +150,9 @@ class Executor:
         limits: Limits,
         compiled: Compiled,
     ) -> Reply:
-        changed: dict[str, Any] = {}
-        # New or data names, plus given names (math, session...) the script may have rebound.
-        given = self._given
-        for name in (namespace.keys() - given) | (compiled.bound & given):
-            value = namespace.get(name, _MISSING)
-            old = data_wire.get(name, _MISSING)
-            if value is old:
-                continue  # a data scalar left alone (containers are fresh copies: compared below)
-            if self._is_result(name, value, session, compiled):
-                wire = self._encode(value, "variable {!r}", name)
-                if old is _MISSING or not same_wire(wire, old):
-                    changed[name] = wire
+        changed = self._changed_variables(namespace, session, data_wire, compiled)
         deleted = [name for name in data_wire if name not in namespace]
-        changes: dict[str, Any] = {}
-        for key, value in session.collect_changes().items():
-            wire = self._encode(value, "session.params[{!r}]", key)
-            small = type(wire) in (int, float, bool, type(None))
-            if not small and len(dumps(wire)) > limits.change_bytes:
-                raise runstate.current().record(
-                    LimitBreach("change_bytes", limits.change_bytes, f"session.params[{key!r}]")
-                )
-            changes[key] = wire
+        changes = self._param_changes(session, limits)
         reply: Reply = {"ok": True, "set": changed}
         # Empty parts are left out (the parent reads them with a default): less to encode.
         if deleted:
@@ -171,6 +163,60 @@ class Executor:
         if links:
             reply["links"] = [[app, item_id] for app, item_id in links]
         return reply
+
+    def _changed_variables(
+        self,
+        namespace: dict[str, Any],
+        session: SessionFacade,
+        data_wire: dict[str, Any],
+        compiled: Compiled,
+    ) -> dict[str, Any]:
+        """Wire values of the variables the script created or changed."""
+        changed: dict[str, Any] = {}
+        imported = compiled.imported
+        rebound = compiled.bound & self._given
+        items: Iterable[tuple[str, Any]]
+        if rebound:
+            # Deleting or rebinding a given name (math, session...) moves it in the dict: look
+            # at every name that is not given, and at the given names the script bound.
+            names = (namespace.keys() - self._given) | rebound
+            items = ((name, namespace.get(name, _MISSING)) for name in names)
+        else:
+            # The given names come first in the namespace (dict order) and are all still there:
+            # task data and new names are what follows them.
+            items = islice(namespace.items(), self._prefix, None)
+        for name, value in items:
+            old = data_wire.get(name, _MISSING)
+            if value is old:
+                continue  # a data scalar left alone (containers are fresh copies: compared below)
+            kind = type(value)
+            if (kind in _SCALARS or (kind is float and math.isfinite(value))) and not (
+                name[0] == "_" or name in imported
+            ):
+                wire = value  # the common case: a plain scalar is its own wire form
+            elif self._is_result(name, value, session, compiled):
+                wire = self._encode(value, "variable {!r}", name)
+            else:
+                continue
+            if old is _MISSING or not same_wire(wire, old):
+                changed[name] = wire
+        return changed
+
+    def _param_changes(self, session: SessionFacade, limits: Limits) -> dict[str, Any]:
+        """Wire values of the session.params writes, each within change_bytes."""
+        changes: dict[str, Any] = {}
+        for key, value in session.collect_changes().items():
+            kind = type(value)
+            if kind in _SCALARS or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+                wire = value  # a plain scalar is its own wire form
+            else:
+                wire = self._encode(value, "session.params[{!r}]", key)
+            if type(wire) not in _SMALL and _json_size_over(wire, limits.change_bytes):
+                raise runstate.current().record(
+                    LimitBreach("change_bytes", limits.change_bytes, f"session.params[{key!r}]")
+                )
+            changes[key] = wire
+        return changes
 
     def _is_result(
         self, name: str, value: object, session: SessionFacade, compiled: Compiled
@@ -185,7 +231,6 @@ class Executor:
         return not (value is session or callable(value) or isinstance(value, _SKIPPED_TYPES))
 
     def _arm(self, limits: Limits) -> None:
-        self._keep_cpu_backstop_above(limits.cpu_seconds)
         soft = self._memory_base + limits.memory_mb * 1024 * 1024
         if soft != self._memory_soft:
             resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
@@ -213,6 +258,13 @@ class Executor:
     def _disarm(self) -> None:
         signal.setitimer(signal.ITIMER_PROF, 0)
         sys.setrecursionlimit(DEFAULT_RECURSION)
+
+
+def _json_size_over(wire: Any, limit: int) -> bool:
+    """True when the JSON text of `wire` is longer than `limit` characters."""
+    if type(wire) is str and 6 * len(wire) + 2 <= limit:
+        return False  # JSON escapes a character into at most 6: no need to serialize it
+    return len(dumps(wire)) > limit
 
 
 def _is_module_member(value: object, modules: Any) -> bool:

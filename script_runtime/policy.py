@@ -83,6 +83,10 @@ class Policy:
         chosen = self.defaults if limits is None else limits
         return _validated(self, chosen)
 
+    def wire_of(self, limits: Limits) -> tuple[Any, ...] | None:
+        """`limits` as sent to workers: None for the defaults, which workers already know."""
+        return None if limits == self.defaults else limits.to_wire()
+
     def to_dict(self) -> dict[str, Any]:
         """Return the policy as a plain dict (sent to each worker when it starts)."""
         return dataclasses.asdict(self)

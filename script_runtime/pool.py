@@ -161,7 +161,7 @@ class _Resolved(NamedTuple):
     """Limits checked against the policy once, with what every call derives from them."""
 
     limits: Limits
-    wire: tuple[Any, ...]
+    wire: tuple[Any, ...] | None
     max_reply: int
 
 
@@ -252,7 +252,7 @@ class ScriptPool:
         if resolved is None:
             chosen = self.policy.resolve(limits)
             max_reply = 2 * chosen.result_bytes + 8 * chosen.output_bytes + 65536
-            resolved = _Resolved(chosen, chosen.to_wire(), max_reply)
+            resolved = _Resolved(chosen, self.policy.wire_of(chosen), max_reply)
             if len(self._resolved) >= _RESOLVED_CACHE:
                 self._resolved.clear()
             self._resolved[limits] = resolved

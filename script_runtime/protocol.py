@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from keyword import iskeyword
@@ -21,6 +22,10 @@ from script_runtime.errors import (
 
 RESERVED_NAMES = frozenset({"session"})
 _DECODER = json.JSONDecoder()
+_SCALARS = frozenset({type(None), bool, int, str})  # their own wire form, as encode() says
+_CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
+_KEYS_CACHED = 4096  # a workflow passes the same few task-data keys call after call
+_key_visible: dict[str, bool] = {}  # is_script_variable(key), by key
 
 
 @dataclass(frozen=True)
@@ -50,21 +55,41 @@ def build_request(
     source: str,
     data: Mapping[str, object],
     session: Mapping[str, object] | None,
-    limits: tuple[Any, ...],
+    limits: tuple[Any, ...] | None,
 ) -> bytes:
     """Encode a run/eval request; raise TypeError naming the variable if data is not plain."""
     if not isinstance(source, str):
         raise TypeError("source must be a str")
+    visible = _visible_data(data)
+    if session:
+        snapshot = encode(session if type(session) is dict else dict(session), "session snapshot")
+    else:
+        snapshot = {}
+    # Parent -> worker only (the parent is trusted); replies come back as JSON, never marshal.
+    # A tuple, not a dict: half the marshal work on both sides of the hot path.
+    return marshal.dumps((op, source, visible, snapshot, limits))
+
+
+def _visible_data(data: Mapping[str, object]) -> dict[str, Any]:
+    """The wire values of the task data scripts see as variables."""
     visible = {}
     for key, value in data.items():
         if type(key) is not str:
             raise TypeError(f"task data keys must be str, got {key!r}")
-        if is_script_variable(key):
+        shown = _key_visible.get(key)
+        if shown is None:
+            shown = is_script_variable(key)
+            if len(_key_visible) >= _KEYS_CACHED:
+                _key_visible.clear()
+            _key_visible[key] = shown
+        if not shown:
+            continue
+        kind = type(value)
+        if kind in _SCALARS or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+            visible[key] = value  # the common case, without encode's calls
+        else:
             visible[key] = encode_named(value, "task data {!r}", key)
-    snapshot = encode(dict(session), "session snapshot") if session else {}
-    # Parent -> worker only (the parent is trusted); replies come back as JSON, never marshal.
-    # A tuple, not a dict: half the marshal work on both sides of the hot path.
-    return marshal.dumps((op, source, visible, snapshot, limits))
+    return visible
 
 
 def build_check(source: str, mode: str) -> bytes:
@@ -88,9 +113,13 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
     for name in reply.get("deleted", ()):
         merged.pop(name, None)
     for name, wire in reply["set"].items():
-        merged[name] = decode(wire)
-    changes = {key: decode(wire) for key, wire in reply.get("changes", {}).items()}
-    links = tuple((str(app), int(item_id)) for app, item_id in reply.get("links", ()))
+        merged[name] = decode(wire) if type(wire) in _CONTAINERS else wire
+    changes = {
+        key: decode(wire) if type(wire) in _CONTAINERS else wire
+        for key, wire in reply.get("changes", {}).items()
+    }
+    raw_links = reply.get("links")
+    links = tuple((str(app), int(item_id)) for app, item_id in raw_links) if raw_links else ()
     duration = float(reply.get("duration_ms", 0.0))
     return ScriptResult(merged, changes, reply.get("log", ""), duration, links)
 

@@ -50,9 +50,11 @@ def finish(reply: Reply, state: RunState, started: float, limits: Limits) -> tup
         error = _limit_error("result_bytes", limits.result_bytes, "result too large", None)
         body = dumps({"ok": False, "error": error, "recycle": False})
     elapsed = (time.perf_counter() - started) * 1000.0 if started else 0.0
-    log = f',"log":{dumps(state.log)}' if state.log_parts else ""  # absent means empty
-    tail = f'{log},"duration_ms":{elapsed!r}}}'
-    return (body[:-1] + tail).encode("utf-8", "surrogatepass"), bool(reply.get("recycle"))
+    if state.log_parts:  # absent means empty
+        body = f'{body[:-1]},"log":{dumps(state.log)},"duration_ms":{elapsed!r}}}'
+    else:
+        body = f'{body[:-1]},"duration_ms":{elapsed!r}}}'
+    return body.encode("utf-8", "surrogatepass"), bool(reply.get("recycle"))
 
 
 def problem_list(problems: list[Problem]) -> list[dict[str, Any]]:

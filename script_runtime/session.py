@@ -24,6 +24,7 @@ _RECORDS = {
     "operator": ("name",),
 }
 _MISSING = object()
+_CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
 
 
 class ReadOnlyRecord(Facade):
@@ -45,7 +46,9 @@ class Params:
 
     def __init__(self, wire: Mapping[str, Any]) -> None:
         self._wire = dict(wire)
-        self._values: dict[str, object] = {k: decode(v) for k, v in self._wire.items()}
+        self._values: dict[str, object] = {
+            k: decode(v) if type(v) in _CONTAINERS else v for k, v in self._wire.items()
+        }
         self._changes: dict[str, object] = {}
         self._read: set[str] = set()
 
@@ -107,6 +110,8 @@ class Params:
     def collect_changes(self) -> dict[str, object]:
         """Return the writes: explicit assignments plus read dicts/lists changed in place."""
         changes = dict(self._changes)
+        if not self._read:
+            return changes  # nothing read that could have been changed in place
         for key in self._read - changes.keys():
             try:
                 changed = not same_wire(encode(self._values[key]), self._wire[key])
@@ -143,20 +148,35 @@ class SessionFacade(ReadOnlyRecord):
     _snapshot: Mapping[str, Any]
 
     def __init__(self, snapshot: Mapping[str, Any]) -> None:
-        super().__init__("session", {})
-        object.__setattr__(self, "_snapshot", snapshot)
-        object.__setattr__(self, "_params", None)
-        object.__setattr__(self, "_links", [])
+        # Slot descriptors directly: one per run, and object.__setattr__ costs more per field.
+        _set_label(self, "session")
+        _set_members(self, {})
+        _set_snapshot(self, snapshot)
+        _set_params(self, None)
+        _set_links(self, [])
 
-    def __getattr__(self, name: str) -> object:
-        if name == "link_item":
-            return self._request_link
+    @property
+    def params(self) -> Params:
+        """`session.params` (its own property: most scripts use it, so it is kept short)."""
+        params = self._params
+        if params is None:
+            params = _params(self._snapshot)
+            self._members["params"] = params
+            _set_params(self, params)
+        return params
+
+    @property
+    def link_item(self) -> Callable[[object, object], None]:
+        """`session.link_item(app, item_id)`."""
+        return self._request_link
+
+    def _field(self, name: str) -> object:
+        """Build field `name` from the snapshot once (the class's field properties call this)."""
         members = self._members
-        if name not in members and name in _BUILDERS:
-            members[name] = _BUILDERS[name](self._snapshot)
-            if name == "params":
-                object.__setattr__(self, "_params", members[name])
-        return super().__getattr__(name)
+        value = members.get(name, _MISSING)
+        if value is _MISSING:
+            value = members[name] = _BUILDERS[name](self._snapshot)
+        return value
 
     def __dir__(self) -> list[str]:
         return sorted([*_BUILDERS, "link_item"])
@@ -186,7 +206,7 @@ class SessionFacade(ReadOnlyRecord):
 
 def _params(snapshot: Mapping[str, Any]) -> Params:
     raw = snapshot.get("params")
-    return Params(raw if isinstance(raw, Mapping) else {})
+    return Params(raw if type(raw) is dict or isinstance(raw, Mapping) else {})
 
 
 def _messages(snapshot: Mapping[str, Any]) -> tuple[ReadOnlyRecord, ...]:
@@ -218,3 +238,21 @@ def _record_field(key: str, fields: tuple[str, ...], snapshot: Mapping[str, Any]
 
 
 _BUILDERS = _builders()
+# The slots' own descriptors: setting through them skips object.__setattr__'s lookup, once per
+# field per run (SessionFacade refuses ordinary attribute writes).
+_set_label = vars(Facade)["_label"].__set__
+_set_members = vars(Facade)["_members"].__set__
+_set_snapshot = vars(SessionFacade)["_snapshot"].__set__
+_set_params = vars(SessionFacade)["_params"].__set__
+_set_links = vars(SessionFacade)["_links"].__set__
+
+
+def _field_property(name: str) -> property:
+    # A property per field: a plain attribute lookup, where falling back to __getattr__ first
+    # raises and formats an AttributeError inside CPython (session.params is on the hot path).
+    return property(lambda session: session._field(name), doc=f"session.{name}")
+
+
+for _name in _BUILDERS.keys() - {"params"}:
+    setattr(SessionFacade, _name, _field_property(_name))
+del _name

@@ -9,10 +9,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
 from script_runtime import Limits, ScriptLimitExceeded, ScriptPool, ScriptRuntimeError
+from script_runtime.policy import Policy
 from tests.script_runtime.conftest import SMALL, assert_pool_serves
 
 
@@ -102,3 +104,18 @@ def test_import_starts_nothing_and_default_pool_is_lazy() -> None:
     )
     assert done.stdout == "ok\n", done.stderr
     assert done.returncode == 0
+
+
+def test_a_worker_that_only_compiles_is_not_killed_by_its_cpu_backstop() -> None:
+    # The worker's RLIMIT_CPU sits a few seconds above the CPU it had spent at its last run;
+    # checks spend CPU too, so they must move it up as runs do, or an innocent check dies.
+    tight = Limits(cpu_seconds=0.1)
+    policy = Policy(defaults=tight, maxima=replace(Policy().maxima, cpu_seconds=0.1))
+    with ScriptPool(1, policy=policy) as single:
+        assert single.run("x = 1", data={}).data == {"x": 1}
+        started, i = time.monotonic(), 0
+        while time.monotonic() - started < 4.0:  # past the backstop of about 3 s of CPU
+            source = "".join(f"v{i}_{n} = [{n}, {n} + 1]\n" for n in range(3000))
+            assert single.check(source) == []
+            i += 1
+        assert single.stats["workers_replaced"] == 0

@@ -31,16 +31,17 @@ RECENT_MESSAGES = 50
 
 
 # Pages, scripts and the API show the live chat, channel, client and operator of a session:
-# one query with joins instead of four lazy loads, built once (building it each time costs half
-# as much as running it). It also answers whether the user works the session's live chat, which
-# would otherwise be a query of its own.
+# one query with joins instead of lazy loads, built once (building it each time costs half as
+# much as running it). It also answers whether the user works the session's live chat, which
+# would otherwise be a query of its own. The operator is not joined: it is most often the user
+# asking, already loaded, whom the lazy load then finds without a query (and no operator means
+# no query either).
 _WITH_RELATIONS = (
     select(SupportSession, work_clause(SupportSession.live_chat_id))
     .options(
         joinedload(SupportSession.live_chat),
         joinedload(SupportSession.channel),
         joinedload(SupportSession.client),
-        joinedload(SupportSession.operator),
     )
     .where(SupportSession.id == bindparam("session_id"))
 )

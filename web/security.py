@@ -6,7 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -26,12 +27,26 @@ def init_app(app: Flask) -> None:
         app.config["SECRET_KEY"] = os.environ.get(SECRET_ENV) or stored_secret(
             Path(app.instance_path)
         )
+    app.session_interface = CookieSessions()
     csrf.init_app(app)
     app.before_request(_reject_nul)
     app.after_request(_security_headers)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:  # behind N proxies: take the client address and scheme from X-Forwarded-*
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions; a request without the cookie (every API call) skips the signer.
+
+    Flask builds the signing serializer before it looks for the cookie, on every request.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """A new empty session when the request carries no session cookie, else Flask's own."""
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def stored_secret(folder: Path) -> str:

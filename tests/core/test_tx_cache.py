@@ -14,7 +14,7 @@ from bpm_livechat.param_definitions import definitions
 from bpm_livechat.parameters import add_parameter, archive_parameter
 from bpm_livechat.sessions import create_session, get_session
 from bpm_livechat.user_admin import remove_member
-from bpm_livechat.users import create_user
+from bpm_livechat.users import create_user, get_user
 
 
 def _count_selects(db: Session) -> list[str]:
@@ -77,3 +77,21 @@ def test_access_found_by_get_session_is_reused_and_forgotten_with_the_membership
         require_session_access(db, operator, session)
     with pytest.raises(AccessDeniedError):
         get_session(db, session.id, operator)
+
+
+def test_the_operator_who_asks_for_a_session_costs_no_query_of_its_own(
+    db_session: Session,
+) -> None:
+    db = db_session
+    operator = create_user(db, "otto", "operator", "long-password")
+    chat = create_live_chat(db, "Support")
+    add_channel(db, chat, "Web", "web")
+    add_member(db, chat, operator, MemberRole.OPERATOR)
+    session = create_session(db, chat, client_name="Ann", subject="Help", operator=operator)
+    db.commit()
+    db.expunge_all()
+    asking = get_user(db, "otto")
+    selects = _count_selects(db)
+    found = get_session(db, session.id, asking)
+    assert (found.operator, found.client.name, found.channel.name) == (asking, "Ann", "Web")
+    assert len(selects) == 1

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.access import require_session_access, visible_live_chat_ids
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.livechats import add_channel, add_member, create_live_chat
-from bpm_livechat.models import MemberRole
+from bpm_livechat.models import LiveChat, MemberRole, SupportSession, User
 from bpm_livechat.param_definitions import definitions
 from bpm_livechat.parameters import add_parameter, archive_parameter
 from bpm_livechat.sessions import create_session, get_session
@@ -62,12 +62,7 @@ def test_access_found_by_get_session_is_reused_and_forgotten_with_the_membership
     db_session: Session,
 ) -> None:
     db = db_session
-    operator = create_user(db, "olga", "operator", "long-password")
-    chat = create_live_chat(db, "Support")
-    add_channel(db, chat, "Web", "web")
-    add_member(db, chat, operator, MemberRole.OPERATOR)
-    session = create_session(db, chat, client_name="Ann", subject="Help")
-    db.commit()
+    operator, chat, session = _chat_with_session(db, operated=False)
     selects = _count_selects(db)
     assert get_session(db, session.id, operator) is session
     require_session_access(db, operator, session)
@@ -83,15 +78,23 @@ def test_the_operator_who_asks_for_a_session_costs_no_query_of_its_own(
     db_session: Session,
 ) -> None:
     db = db_session
-    operator = create_user(db, "otto", "operator", "long-password")
-    chat = create_live_chat(db, "Support")
-    add_channel(db, chat, "Web", "web")
-    add_member(db, chat, operator, MemberRole.OPERATOR)
-    session = create_session(db, chat, client_name="Ann", subject="Help", operator=operator)
-    db.commit()
+    _operator, _chat, session = _chat_with_session(db, operated=True)
     db.expunge_all()
-    asking = get_user(db, "otto")
+    asking = get_user(db, "olga")
     selects = _count_selects(db)
     found = get_session(db, session.id, asking)
     assert (found.operator, found.client.name, found.channel.name) == (asking, "Ann", "Web")
     assert len(selects) == 1
+
+
+def _chat_with_session(db: Session, *, operated: bool) -> tuple[User, LiveChat, SupportSession]:
+    """An operator working a live chat with one session (operated by them when `operated`)."""
+    operator = create_user(db, "olga", "operator", "long-password")
+    chat = create_live_chat(db, "Support")
+    add_channel(db, chat, "Web", "web")
+    add_member(db, chat, operator, MemberRole.OPERATOR)
+    session = create_session(
+        db, chat, client_name="Ann", subject="Help", operator=operator if operated else None
+    )
+    db.commit()
+    return operator, chat, session

@@ -174,12 +174,13 @@ class Executor:
         """Wire values of the variables the script created or changed."""
         changed: dict[str, Any] = {}
         imported = compiled.imported
-        rebound = compiled.bound & self._given
+        # Given names (math, session...) the script deleted or rebound, which moves them in the
+        # dict, and given names that task data shadows (data called `json`), which stay in place.
+        unusual = (compiled.bound & self._given) | (self._given & data_wire.keys())
         items: Iterable[tuple[str, Any]]
-        if rebound:
-            # Deleting or rebinding a given name (math, session...) moves it in the dict: look
-            # at every name that is not given, and at the given names the script bound.
-            names = (namespace.keys() - self._given) | rebound
+        if unusual:
+            # Look at every name that is not given, and at those given names.
+            names = (namespace.keys() - self._given) | unusual
             items = ((name, namespace.get(name, _MISSING)) for name in names)
         else:
             # The given names come first in the namespace (dict order) and are all still there:

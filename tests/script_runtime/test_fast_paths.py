@@ -63,6 +63,12 @@ def test_deleting_a_given_name_loses_no_change(pool: ScriptPool, source: str) ->
     assert {k: result.data[k] for k in ("price", "x")} == {"price": 2, "x": 3}
 
 
+def test_task_data_named_like_a_module_reports_its_changes(pool: ScriptPool) -> None:
+    assert pool.run("json.append(2)", data={"json": [1]}).data == {"json": [1, 2]}
+    assert pool.run("math = math + 1", data={"math": 1}).data == {"math": 2}
+    assert pool.run("x = 1", data={"re": [1]}).data == {"re": [1], "x": 1}
+
+
 def test_scalar_params_writes_are_still_checked(pool: ScriptPool) -> None:
     with pytest.raises(ScriptRuntimeError, match=r"session.params\['x'\] holds a non-finite"):
         pool.run("session.params['x'] = float('nan')", data={}, session={"params": {}})

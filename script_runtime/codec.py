@@ -64,12 +64,17 @@ class _Budget:
         self.items = 0
 
 
+def is_wire_scalar(value: object) -> bool:
+    """True for a value that is its own wire form: None, bool, int, str or a finite float."""
+    kind = type(value)
+    return kind in _SCALARS or (kind is float and math.isfinite(value))  # type: ignore[arg-type]
+
+
 def encode(
     value: object, path: str = "value", *, max_depth: int = 64, max_items: int = 10**7
 ) -> Any:
     """Turn a plain-data value into its JSON wire form, or raise NotPlainData / DataTooLarge."""
-    kind = type(value)
-    if kind in _SCALARS or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+    if is_wire_scalar(value):
         return value
     try:
         return _encode(value, 0, _Budget(max_depth, max_items))
@@ -139,15 +144,16 @@ def _encode_dict(value: dict[Any, Any], depth: int, budget: _Budget) -> Any:
     for key, item in value.items():
         if type(key) is not str:
             raise _Bad("type", f"dict with a {type(key).__name__} key ({key!r})")
-        kind = type(item)
-        if (
-            kind in _SCALARS or (kind is float and math.isfinite(item))
-        ) and budget.items < budget.max_items:
+        if is_wire_scalar(item) and budget.items < budget.max_items:
             budget.items += 1  # inline leaf: saves a call per field on the hot path
             out[key] = item
             continue
         try:
-            if kind is dict and depth + 1 < budget.max_depth and budget.items < budget.max_items:
+            if (
+                type(item) is dict
+                and depth + 1 < budget.max_depth
+                and budget.items < budget.max_items
+            ):
                 budget.items += 1  # a nested dict within the limits: what _encode would do
                 out[key] = _encode_dict(item, depth + 1, budget)
             else:

@@ -18,6 +18,7 @@ from script_runtime.codec import (
     decode,
     dumps,
     encode_named,
+    is_wire_scalar,
     same_wire,
 )
 from script_runtime.compiler import CodeCache, Compiled, CompileFailure, Mode
@@ -38,9 +39,7 @@ from script_runtime.session import Params, SessionFacade
 _MISSING = object()
 _SKIPPED_TYPES = (Facade, Params, SafePattern, re.Match)
 _DATA_TYPES = frozenset({type(None), bool, int, float, str, list, tuple, dict})
-_SCALARS = frozenset({type(None), bool, int, str})  # their own wire form, as encode() says
 _SMALL = frozenset({type(None), bool, int, float})  # wire values whose JSON is a few bytes
-_CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
 
 
 class Executor:
@@ -58,7 +57,7 @@ class Executor:
         self._base: dict[str, object] = {**self.guards, **self.injected}
         self._given = frozenset({*self._base, "__builtins__", "__name__", "session"})
         # _namespace puts the given names first: what follows is task data and script variables.
-        self._prefix = len(self._base) + 3
+        self._prefix = len(self._given)
         self._memory_base = _address_space()
         self._memory_soft: int | None = None
         self._cpu_soft = 0
@@ -130,7 +129,7 @@ class Executor:
         session = SessionFacade(session_wire if isinstance(session_wire, dict) else {})
         namespace["session"] = session
         for key, wire in data_wire.items():
-            namespace[key] = decode(wire) if type(wire) in _CONTAINERS else wire
+            namespace[key] = decode(wire)
         return namespace, session
 
     def _encode(self, value: object, label: str, name: str) -> Any:
@@ -190,10 +189,7 @@ class Executor:
             old = data_wire.get(name, _MISSING)
             if value is old:
                 continue  # a data scalar left alone (containers are fresh copies: compared below)
-            kind = type(value)
-            if (kind in _SCALARS or (kind is float and math.isfinite(value))) and not (
-                name[0] == "_" or name in imported
-            ):
+            if is_wire_scalar(value) and not (name[0] == "_" or name in imported):
                 wire = value  # the common case: a plain scalar is its own wire form
             elif self._is_result(name, value, session, compiled):
                 wire = self._encode(value, "variable {!r}", name)
@@ -207,8 +203,7 @@ class Executor:
         """Wire values of the session.params writes, each within change_bytes."""
         changes: dict[str, Any] = {}
         for key, value in session.collect_changes().items():
-            kind = type(value)
-            if kind in _SCALARS or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+            if is_wire_scalar(value):
                 wire = value  # a plain scalar is its own wire form
             else:
                 wire = self._encode(value, "session.params[{!r}]", key)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import marshal
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from keyword import iskeyword
 from typing import Any
 
-from script_runtime.codec import decode, encode, encode_named
+from script_runtime.codec import decode, encode, encode_named, is_wire_scalar
 from script_runtime.errors import (
     Problem,
     ScriptCompileError,
@@ -22,8 +21,6 @@ from script_runtime.errors import (
 
 RESERVED_NAMES = frozenset({"session"})
 _DECODER = json.JSONDecoder()
-_SCALARS = frozenset({type(None), bool, int, str})  # their own wire form, as encode() says
-_CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
 _KEYS_CACHED = 4096  # a workflow passes the same few task-data keys call after call
 _key_visible: dict[str, bool] = {}  # is_script_variable(key), by key
 
@@ -84,8 +81,7 @@ def _visible_data(data: Mapping[str, object]) -> dict[str, Any]:
             _key_visible[key] = shown
         if not shown:
             continue
-        kind = type(value)
-        if kind in _SCALARS or (kind is float and math.isfinite(value)):  # type: ignore[arg-type]
+        if is_wire_scalar(value):
             visible[key] = value  # the common case, without encode's calls
         else:
             visible[key] = encode_named(value, "task data {!r}", key)
@@ -113,11 +109,8 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
     for name in reply.get("deleted", ()):
         merged.pop(name, None)
     for name, wire in reply["set"].items():
-        merged[name] = decode(wire) if type(wire) in _CONTAINERS else wire
-    changes = {
-        key: decode(wire) if type(wire) in _CONTAINERS else wire
-        for key, wire in reply.get("changes", {}).items()
-    }
+        merged[name] = decode(wire)
+    changes = {key: decode(wire) for key, wire in reply.get("changes", {}).items()}
     raw_links = reply.get("links")
     links = tuple((str(app), int(item_id)) for app, item_id in raw_links) if raw_links else ()
     duration = float(reply.get("duration_ms", 0.0))

@@ -24,7 +24,6 @@ _RECORDS = {
     "operator": ("name",),
 }
 _MISSING = object()
-_CONTAINERS = (list, dict)  # the only wire values decode() rebuilds
 
 
 class ReadOnlyRecord(Facade):
@@ -46,9 +45,7 @@ class Params:
 
     def __init__(self, wire: Mapping[str, Any]) -> None:
         self._wire = dict(wire)
-        self._values: dict[str, object] = {
-            k: decode(v) if type(v) in _CONTAINERS else v for k, v in self._wire.items()
-        }
+        self._values: dict[str, object] = {k: decode(v) for k, v in self._wire.items()}
         self._changes: dict[str, object] = {}
         self._read: set[str] = set()
 

@@ -119,3 +119,26 @@ def test_a_worker_that_only_compiles_is_not_killed_by_its_cpu_backstop() -> None
             assert single.check(source) == []
             i += 1
         assert single.stats["workers_replaced"] == 0
+
+
+def test_the_caller_polls_for_a_reply_only_after_quick_ones() -> None:
+    # After a quick reply the next one is awaited by polling (no wake-up of the caller's CPU);
+    # after a slow one the caller sleeps at once, and a runaway still ends at its limit.
+    with ScriptPool(1) as single:
+        (worker,) = single._workers
+        quick = []
+        for i in range(50):
+            assert single.run("y = x + 1", data={"x": i}).data["y"] == i + 1
+            quick.append(worker.quick)
+        assert any(quick)
+        single.run("t = 0\nfor i in range(300000):\n    t += i", data={})
+        assert not worker.quick
+        for _ in range(200):
+            if worker.quick:
+                break
+            single.run("x = 1", data={})
+        assert worker.quick
+        with pytest.raises(ScriptLimitExceeded) as caught:
+            single.run("while True:\n    pass", data={}, limits=Limits(wall_seconds=0.3))
+        assert caught.value.limit == "wall_seconds"
+        assert_pool_serves(single)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +17,17 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    cast,
     delete,
+    func,
     insert,
+    literal,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import Select
 
 from .errors import ValidationError
 from .models import Base, User, utcnow
@@ -88,7 +96,8 @@ _STORED = select(
 ).where(
     IdempotencyRecord.user_id == bindparam("user_id"), IdempotencyRecord.key == bindparam("key")
 )
-_REMEMBER = insert(IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__])
+_RECORDS = IdempotencyRecord.metadata.tables[IdempotencyRecord.__tablename__]
+_REMEMBER = insert(_RECORDS)
 # A keyed API call's first reads, in one statement: the token's user and what the key stored.
 _USER_AND_STORED = LIVE_TOKEN_USER.add_columns(
     IdempotencyRecord.fingerprint, IdempotencyRecord.status_code, IdempotencyRecord.response
@@ -146,6 +155,65 @@ def remember(db: Session, user: User, key: str, print_: str, status_code: int, b
         "created_at": utcnow(),
     }
     db.execute(_REMEMBER, row)
+
+
+@dataclass
+class KeyedWrite:
+    """A keyed request whose one write statement may also store the record of its response.
+
+    On PostgreSQL the write and the record go as one statement (a data-modifying CTE), so a
+    keyed channel message costs one round trip instead of four (BEGIN, write, record, COMMIT).
+    The writer sets `stored` once its statement wrote the record; otherwise the caller uses
+    `remember` after the write, in the same transaction.
+    """
+
+    user_id: int
+    key: str
+    fingerprint: str
+    status_code: int
+    describe: Callable[[dict[str, Any]], Any]  # the written row's columns -> the response body
+    stored: bool = False
+
+    def applies(self, db: Session) -> bool:
+        """True where the record can go in the write's statement (PostgreSQL)."""
+        return db.get_bind().engine.dialect.name == "postgresql"
+
+    def statement(self, write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
+        """`write` and the record of its response in one statement, which returns what `write`
+        returns; the body's `filled` keys are taken from the columns `write` returns."""
+        return _with_record(write, filled)
+
+    def params(self, provisional: dict[str, Any]) -> dict[str, Any]:
+        """Bind values of `statement`: the body described from `provisional`, the row to be
+        written; the statement then puts in what only the database knows (the new id)."""
+        return {
+            "record_user_id": self.user_id,
+            "record_key": check_key(self.key),
+            "record_fingerprint": self.fingerprint,
+            "record_status_code": self.status_code,
+            "record_body": self.describe(provisional),
+            "record_created_at": utcnow(),
+        }
+
+
+@functools.cache  # built once per write statement: building costs more than running
+def _with_record(write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
+    written = write.cte("written")
+    # The body described in Python, with the values only the database knows laid over it.
+    known = func.jsonb_build_object(*(x for key in filled for x in (literal(key), written.c[key])))
+    body = cast(bindparam("record_body", type_=JSONB), JSONB).op("||", return_type=JSONB)(known)
+    record = insert(_RECORDS).from_select(
+        ["user_id", "key", "fingerprint", "status_code", "response", "created_at"],
+        select(
+            bindparam("record_user_id", type_=Integer),
+            bindparam("record_key", type_=String),
+            bindparam("record_fingerprint", type_=String),
+            bindparam("record_status_code", type_=Integer),
+            cast(body, JSON),
+            bindparam("record_created_at", type_=IdempotencyRecord.created_at.type),
+        ).select_from(written),
+    )
+    return select(written).add_cte(record.cte("recorded"))
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> int:

@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, bindparam, func, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import ReturningInsert
 
 from .access import no_access, work_clause, work_params
 from .choices import parse_choice
 from .errors import NotFoundError, ValidationError
+from .idempotency import KeyedWrite
 from .models import AuthorKind, Client, Message, SupportSession, User, utcnow
 
 MAX_MESSAGE_LENGTH = 20_000
@@ -77,20 +79,35 @@ def post_message(
     text: str,
     author_kind: str = AuthorKind.CLIENT.value,
     ask: ColumnElement[bool] | None = None,
+    keyed: KeyedWrite | None = None,
 ) -> tuple[Message, bool]:
-    """Append a message to a session `user` works in one statement, which also answers `ask`."""
+    """Append a message to a session `user` works in one statement, which also answers `ask`
+    and, where `keyed` applies, stores the keyed request's response."""
     # A channel's hot path: `ask` saves a round trip (the API asks whether a process listens).
     # Operator and system messages are by `user`. The Message returned is a detached copy of the
     # row: an ORM insert (object, flush) would cost more than the whole statement.
     author = None if author_kind == AuthorKind.CLIENT.value else user
     values = _message_row(session_id, None, text, author_kind, author)
-    inserted = db.execute(_insert_message(ask), {**values, **work_params(user)}).first()
+    statement: Executable = _insert_message(ask)
+    params = {**values, **work_params(user)}
+    recorder = keyed if keyed is not None and keyed.applies(db) else None
+    if recorder is not None:
+        statement = recorder.statement(_insert_message(ask), _FILLED)
+        provisional = {**values, "id": 0, "author_name": values["author_name"] or ""}
+        params.update(recorder.params(provisional))
+    inserted = db.execute(statement, params).first()
     if inserted is None:  # say why: a missing session, or one of another live chat
         if db.execute(_POSTED_INTO, {"session_id": session_id}).first() is None:
             raise NotFoundError("session", session_id)
         raise no_access(user, session_id)
+    if recorder is not None:
+        recorder.stored = True
     message = Message(**{**values, "id": inserted.id, "author_name": inserted.author_name})
     return message, ask is not None and bool(inserted.answer)
+
+
+# What only the database knows of a new message: its id, and a client message's author name.
+_FILLED = ("id", "author_name")
 
 
 def _message_row(

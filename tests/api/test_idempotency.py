@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.idempotency import IdempotencyRecord, purge_expired
@@ -154,6 +154,9 @@ def test_a_key_stored_after_the_lookup_is_replayed_and_nothing_is_created(
 ) -> None:
     headers = {**tokens.operator, "Idempotency-Key": "late"}
     first = client.post("/api/v1/sessions", json=NEW, headers=headers)
+    url = f"/api/v1/sessions/{first.get_json()['id']}/messages"
+    message_key = {**tokens.operator, "Idempotency-Key": "late-message"}
+    first_message = client.post(url, json={"text": "Once"}, headers=message_key)
 
     def looked_up_too_early(db: Session, plaintext: str, key: str, print_: str) -> object:
         return authenticate_token(db, plaintext), None  # as if the first had not committed yet
@@ -165,5 +168,56 @@ def test_a_key_stored_after_the_lookup_is_replayed_and_nothing_is_created(
     assert again.get_json() == first.get_json()
     other = client.post("/api/v1/sessions", json={**NEW, "subject": "Other"}, headers=headers)
     assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    # On PostgreSQL the message and its record are one statement: the record's key clashes,
+    # so the statement stores neither, and the first answer is replayed.
+    message_again = client.post(url, json={"text": "Once"}, headers=message_key)
+    assert message_again.status_code == 201
+    assert message_again.headers["Idempotent-Replayed"] == "true"
+    assert message_again.get_json() == first_message.get_json()
     assert count(db_session, SupportSession) == 1
-    assert count(db_session, Message) == 1
+    assert count(db_session, Message) == 2
+
+
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_keyed_message_is_stored_with_the_record_of_its_answer(
+    app: Flask, client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    created = client.post("/api/v1/sessions", json=NEW, headers=tokens.operator).get_json()
+    url = f"/api/v1/sessions/{created['id']}/messages"
+    statements: list[str] = []
+    engine = app.extensions["bpm_livechat.engine"]
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        posted = client.post(
+            url, json={"text": "Hi"}, headers={**tokens.operator, "Idempotency-Key": "m"}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert posted.status_code == 201
+    stored = db_session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == "m")).one()
+    assert (stored.status_code, stored.response) == (201, posted.get_json())
+    assert stored.response["author_name"] == "Jane"
+    db_session.rollback()  # SQLite: every transaction holds the write lock
+    if engine.dialect.name == "postgresql":  # the token's read, then one write in autocommit
+        assert len(statements) == 2, statements
+        assert statements[1].lstrip().startswith("WITH")
+    # A refused message stores neither the message nor a record of the refusal.
+    refused = client.post(
+        "/api/v1/sessions/999/messages",
+        json={"text": "Hi"},
+        headers={**tokens.operator, "Idempotency-Key": "x"},
+    )
+    assert refused.status_code == 404
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.key == "x")
+        )
+        == 0
+    )
+    assert count(db_session, Message) == 2

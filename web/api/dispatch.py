@@ -19,6 +19,7 @@ from bpm_livechat.db import one_writer, reading
 from bpm_livechat.idempotency import (
     IdempotencyKeyError,
     IdempotencyKeyReused,
+    KeyedWrite,
     authenticate_keyed,
     fingerprint,
     remember,
@@ -155,15 +156,32 @@ def _remember(
     # concurrent retry may have committed since: the unique constraint tells, exactly.
     try:
         remember(db, user, key, print_, status, data)
-    except IntegrityError:
-        db.rollback()
-        g.pop("api_after_commit", None)
-        with _key_errors():
-            stored = replay(db, user, key, print_)
-        if stored is None:
-            raise
-        return _json(stored.body, stored.status_code, replayed=True)
+    except IntegrityError as exc:
+        return _replay_after_race(db, user, key, print_, exc)
     return None
+
+
+def _replay_after_race(
+    db: Session, user: User, key: str, print_: str, exc: IntegrityError
+) -> Response:
+    """Undo this request and replay the one that stored the key first; `exc` if none did."""
+    db.rollback()
+    g.pop("api_after_commit", None)
+    with _key_errors():
+        stored = replay(db, user, key, print_)
+    if stored is None:
+        raise exc  # the constraint broken was not the key's
+    return _json(stored.body, stored.status_code, replayed=True)
+
+
+def _keyed(op: Operation, user: User | None, key: str | None, print_: str) -> KeyedWrite | None:
+    """For a one-statement operation, the keyed request its statement may record itself."""
+    if not op.one_statement or key is None or user is None or op.response is None:
+        return None
+    describe = op.response.model_validate
+    return KeyedWrite(
+        user.id, key, print_, op.status, lambda row: describe(row).model_dump(mode="json")
+    )
 
 
 def make_view(op: Operation) -> Callable[..., Response]:
@@ -183,6 +201,8 @@ def make_view(op: Operation) -> Callable[..., Response]:
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
         db = available["db"] = get_db()
+        if op.one_statement and db.get_bind().engine.dialect.name == "postgresql":
+            db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         user = None
         if op.auth:
             with reading(db):
@@ -190,10 +210,16 @@ def make_view(op: Operation) -> Callable[..., Response]:
             if replayed is not None:
                 return replayed
         available["user"] = user
+        keyed = available["keyed"] = _keyed(op, user, key, print_)
         with one_writer(db):  # SQLite: one writer at a time, queued on a file lock
-            result = op.handler(**{name: available[name] for name in wanted})
+            try:
+                result = op.handler(**{name: available[name] for name in wanted})
+            except IntegrityError as exc:
+                if keyed is None or user is None:
+                    raise
+                return _replay_after_race(db, user, keyed.key, print_, exc)
             data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-            if key is not None and user is not None:
+            if key is not None and user is not None and not (keyed and keyed.stored):
                 replayed = _remember(db, user, key, print_, op.status, data)
                 if replayed is not None:
                     return replayed

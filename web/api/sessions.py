@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.access import can_access_live_chat
 from bpm_livechat.autostart import SessionEvent, fire_event, has_bindings, listening
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
+from bpm_livechat.idempotency import KeyedWrite
 from bpm_livechat.livechats import get_live_chat
 from bpm_livechat.messages import add_message, messages, post_message
 from bpm_livechat.models import AuthorKind, Status, User
@@ -149,13 +150,15 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 @api.operation(
     "POST", "/sessions/<int:session_id>/messages", summary="Append a message", tag=TAG,
-    body=MessageCreate, response=MessageOut, status=201, idempotent=True,
+    body=MessageCreate, response=MessageOut, status=201, idempotent=True, one_statement=True,
 )  # fmt: skip
-def add_message_api(db: Session, user: User, session_id: int, body: MessageCreate) -> MessageOut:
+def add_message_api(
+    db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
+) -> MessageOut:
     """A client message (from a channel) or an operator's or the system's message."""
     event = SessionEvent.MESSAGE_RECEIVED
     message, listened = post_message(
-        db, session_id, user, body.text, body.author_kind, listening(event)
+        db, session_id, user, body.text, body.author_kind, listening(event), keyed
     )
     if message.author_kind == AuthorKind.CLIENT.value:
         _fire_after_commit(db, event, session_id, message.text, listened)

@@ -63,6 +63,10 @@ class Operation:
     auth: bool = True
     idempotent: bool = False
     writes: bool = False
+    # The handler writes with one statement, which also stores a keyed request's response
+    # (`KeyedWrite`, body = the response model of the written row): on PostgreSQL the request
+    # then runs in autocommit, with no BEGIN and COMMIT round trips.
+    one_statement: bool = False
     params: list[PathParam] = field(default_factory=list)
 
     @property
@@ -96,6 +100,7 @@ class Registry:
         errors: tuple[int, ...] | None = None,
         auth: bool = True,
         idempotent: bool = False,
+        one_statement: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint; the decorated function receives validated models, not raw JSON."""
         writes = method != "GET"
@@ -120,6 +125,7 @@ class Registry:
                     auth=auth,
                     idempotent=idempotent,
                     writes=writes,
+                    one_statement=one_statement,
                     params=params,
                 )
             )

@@ -74,7 +74,7 @@ def run_step(
         return normalize_changes(db, changes, actor)
 
     try:
-        result = step(snapshot(db, session, values.params), validate)
+        result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
     except ProcessStepError as exc:
         raise step_failed(instance, exc, pending) from exc
     _record(instance, result, engine.serialize(result.workflow), user, completed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,12 +48,22 @@ class StepState:
     links: list[tuple[TaskRef, str, int]] = field(default_factory=list)
     current: TaskRef | None = None
 
-    def session_view(self) -> dict[str, Any]:
-        """The snapshot as scripts see it: earlier writes of this step already in `params`."""
+    def session_view(self, source: str) -> dict[str, Any]:
+        """The snapshot as `source` sees it: earlier writes of this step already in `params`,
+        and the recent messages only when the source names them."""
         view = dict(self.session)
         params = {key: _plain(value) for key, value in (view.get("params") or {}).items()}
         params.update({key: _plain(value) for key, value in self.changes.items()})
         view["params"] = params
+        # A script reaches session.messages only by writing the name: the sandbox has no way to
+        # compute an attribute name (no getattr, no format walks). So most scripts go without
+        # them: the snapshot may hold a reader instead of the list, run on first use.
+        messages = view.pop("messages", None)
+        if messages is not None and "messages" in source:
+            if callable(messages):
+                messages = messages()
+                self.session = {**self.session, "messages": messages}
+            view["messages"] = messages
         return view
 
 
@@ -101,7 +110,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
     def for_step(
         self, session: Mapping[str, Any], validate_changes: ValidateChanges
     ) -> SandboxEnvironment:
-        return type(self)(self.limits, StepState(copy.deepcopy(dict(session)), validate_changes))
+        return type(self)(self.limits, StepState(dict(session), validate_changes))
 
     def _step(self) -> StepState:
         if self.state is None:
@@ -129,7 +138,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         data = {**(external_context or {}), **context}
         try:
             return script_runtime.evaluate(
-                source, data=data, session=state.session_view(), limits=self.limits
+                source, data=data, session=state.session_view(source), limits=self.limits
             )
         except script_runtime.ScriptError as exc:
             raise self._failure(exc) from None
@@ -144,12 +153,10 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
     ) -> bool:
         state = self._step()
         data = {**(external_context or {}), **context}
+        source = script_source(script or "")
         try:
             result = script_runtime.run_script(
-                script_source(script or ""),
-                data=data,
-                session=state.session_view(),
-                limits=self.limits,
+                source, data=data, session=state.session_view(source), limits=self.limits
             )
         except script_runtime.ScriptError as exc:
             raise self._failure(exc) from None

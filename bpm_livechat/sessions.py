@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -217,13 +218,20 @@ def system_values(session: SupportSession) -> dict[str, Any]:
 
 
 def snapshot(
-    db: Session, session: SupportSession, params: dict[str, object] | None = None
+    db: Session,
+    session: SupportSession,
+    params: dict[str, object] | None = None,
+    *,
+    messages_on_demand: bool = False,
 ) -> dict[str, Any]:
     """The read-only view of a session that scripts receive (plain data, no ORM objects).
 
     `params` are the session's typed values when the caller has just read them (a process
-    step reads them under its lock); otherwise they are read here.
+    step reads them under its lock); otherwise they are read here. With `messages_on_demand`,
+    "messages" holds a reader of the recent messages instead of the list (see
+    `StepState.session_view`: most steps never read them).
     """
+    reader = functools.partial(recent_messages, db, session.id)
     return {
         "id": session.id,
         "name": session.name,
@@ -240,8 +248,13 @@ def snapshot(
         },
         "operator": {"name": session.operator.display_name if session.operator else ""},
         "params": get_parameters(db, session.id) if params is None else params,
-        "messages": [
-            {"author": author, "text": text, "sent_at": sent_at}
-            for author, text, sent_at in recent_lines(db, session.id, RECENT_MESSAGES)
-        ],
+        "messages": reader if messages_on_demand else reader(),
     }
+
+
+def recent_messages(db: Session, session_id: int) -> list[dict[str, Any]]:
+    """The session's recent messages as scripts see them (`session.messages`), oldest first."""
+    return [
+        {"author": author, "text": text, "sent_at": sent_at}
+        for author, text, sent_at in recent_lines(db, session_id, RECENT_MESSAGES)
+    ]

@@ -15,6 +15,7 @@ from bpm_livechat.instances import (
     start_form,
     start_process,
 )
+from bpm_livechat.messages import add_message
 from bpm_livechat.models import ParamHistory
 from bpm_livechat.process_models import ProcessInstance, UserTask
 from bpm_livechat.sessions import get_session
@@ -234,12 +235,12 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert my_tasks(db, deployed.operator) == []
 
 
-def test_a_start_that_ends_reads_four_things_and_writes_three(
+def test_a_start_that_ends_reads_three_things_and_writes_three(
     db_session: Session, deployed: Desk
 ) -> None:
     """After the caller's own reads: the start check, the session's values (after locking the
-    session on PostgreSQL), the parameter definitions, the recent messages; then the instance,
-    the values and the history."""
+    session on PostgreSQL), the parameter definitions; then the instance, the values and the
+    history. The recent messages are not read: no script of case_review names them."""
     db = db_session
     session = new_session(db, deployed)
     start_form(db, session, "case_review", deployed.operator)  # the BPMN is parsed from now on
@@ -261,5 +262,62 @@ def test_a_start_that_ends_reads_four_things_and_writes_three(
     db.commit()
     assert outcome.instance.status == "completed"
     lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
-    assert statements == ["SELECT"] * (4 + lock) + ["INSERT"] * 3
+    assert statements == ["SELECT"] * (3 + lock) + ["INSERT"] * 3
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
+
+
+THREAD_DIGEST = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+                  targetNamespace="http://bpm-livechat.example/tests">
+  <bpmn:process id="thread_digest" name="Thread digest" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="count" name="Count" scriptFormat="python">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>n = 2</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:scriptTask id="digest" name="Digest" scriptFormat="python">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:script>lines = [m.author + ": " + m.text for m in session.messages[-n:]]
+session.params["summary"] = " | ".join(lines)</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:scriptTask id="again" name="Again" scriptFormat="python">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>total = len(session.messages)</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />
+    <bpmn:sequenceFlow id="f2" sourceRef="count" targetRef="digest" />
+    <bpmn:sequenceFlow id="f3" sourceRef="digest" targetRef="again" />
+    <bpmn:sequenceFlow id="f4" sourceRef="again" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_scripts_that_name_session_messages_read_them_once_per_step(
+    db_session: Session, deployed: Desk
+) -> None:
+    db = db_session
+    deploy(db, THREAD_DIGEST, deployed.admin, [deployed.support])
+    session = new_session(db, deployed)
+    for text in ("My order is late", "Which order?", "Number 42"):
+        add_message(db, session, text)
+    db.commit()
+    messages_read: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM messages" in statement:
+            messages_read.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        outcome = start_process(db, session, "thread_digest", {}, deployed.operator)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    db.commit()
+    assert outcome.instance.status == "completed"
+    assert (
+        get_parameters(db, session.id)["summary"] == "Jane Doe: Which order? | Jane Doe: Number 42"
+    )
+    assert len(messages_read) == 1  # for the first script that names them; none for `count`

@@ -19,9 +19,14 @@ from .models import LiveChatMember, MemberRole, Role, SupportSession, User
 from .tx_cache import cached
 
 ACCESS_CACHE = "bpm_livechat.access."
-_WORKING_ROLES = (MemberRole.OPERATOR.value, MemberRole.SUPERVISOR.value)
+# The roles that work a live chat's sessions, as plain comparisons: an IN list of literals is
+# expanded by SQLAlchemy on every execution ("postcompile"), and these run on every request.
+_WORKING_ROLE = or_(
+    LiveChatMember.role == MemberRole.OPERATOR.value,
+    LiveChatMember.role == MemberRole.SUPERVISOR.value,
+)
 _WORKS_IN = select(LiveChatMember.live_chat_id).where(
-    LiveChatMember.user_id == bindparam("user_id"), LiveChatMember.role.in_(_WORKING_ROLES)
+    LiveChatMember.user_id == bindparam("user_id"), _WORKING_ROLE
 )
 
 
@@ -63,7 +68,7 @@ def work_clause(live_chat_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     member = exists().where(
         LiveChatMember.live_chat_id == live_chat_id,
         LiveChatMember.user_id == bindparam("access_user_id", type_=Integer),
-        LiveChatMember.role.in_(_WORKING_ROLES),
+        _WORKING_ROLE,
     )
     return or_(bindparam("access_all", type_=Boolean), member)
 

@@ -10,18 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from .models import ParamDefinition
-from .tx_cache import cached, forget
+from .models import ParamDefinition, ParamValue
+from .tx_cache import cached, forget, holds
 
 _CACHE_KEY = "bpm_livechat.param_definitions"
 _TABLE = cast(Table, ParamDefinition.__table__)
 # Built once: building the statement costs more than finding the definitions already read.
 _ALL = select(_TABLE).order_by(_TABLE.c.position, _TABLE.c.id)
+_VALUES = cast(Table, ParamValue.__table__)
+# Every definition with one session's stored value (a process step needs both): one statement.
+_WITH_VALUES = _ALL.add_columns(
+    _VALUES.c.definition_id.label("stored_for"), _VALUES.c.value.label("stored_value")
+).outerjoin(
+    _VALUES,
+    and_(_VALUES.c.definition_id == _TABLE.c.id, _VALUES.c.session_id == bindparam("session_id")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +64,35 @@ def definitions_by_key(db: Session) -> dict[str, Definition]:
     )
 
 
+def definitions_read(db: Session) -> bool:
+    """True when this transaction has read the definitions already."""
+    return holds(db, _CACHE_KEY)
+
+
+def read_with_values(db: Session, session_id: int) -> dict[int, object]:
+    """Read the definitions for this transaction and return the session's stored values
+    (definition id -> JSON), both from one statement."""
+    stored: dict[int, object] = {}
+    records = []
+    for row in db.execute(_WITH_VALUES, {"session_id": session_id}).mappings():
+        fields = dict(row)
+        stored_for, value = fields.pop("stored_for"), fields.pop("stored_value")
+        if stored_for is not None:
+            stored[stored_for] = value
+        records.append(_record(fields))
+    cached(db, _CACHE_KEY, lambda: records)
+    return stored
+
+
 def forget_definitions(db: Session) -> None:
     """A definition was added, changed, archived, restored or moved: read them again."""
     forget(db, _CACHE_KEY)
 
 
 def _read(db: Session) -> list[Definition]:
-    records = []
-    for row in db.execute(_ALL).mappings():
-        fields = dict(row)
-        fields["options"] = tuple(fields["options"] or ())
-        records.append(Definition(**fields))
-    return records
+    return [_record(dict(row)) for row in db.execute(_ALL).mappings()]
+
+
+def _record(fields: dict[str, Any]) -> Definition:
+    fields["options"] = tuple(fields["options"] or ())
+    return Definition(**fields)

@@ -17,14 +17,19 @@ T = TypeVar("T")
 
 def cached(db: Session, key: str, compute: Callable[[], T]) -> T:
     """`compute()` once per transaction of `db`, under `key`."""
-    entry = db.info.get(key)
-    transaction = db.get_transaction()
-    if entry is not None and transaction is not None and entry[0] is transaction:
-        value: T = entry[1]
+    if holds(db, key):
+        value: T = db.info[key][1]
         return value
     value = compute()
     db.info[key] = (db.get_transaction(), value)
     return value
+
+
+def holds(db: Session, key: str) -> bool:
+    """True when `key` has a value for the current transaction of `db`."""
+    entry = db.info.get(key)
+    transaction = db.get_transaction()
+    return entry is not None and transaction is not None and entry[0] is transaction
 
 
 def forget(db: Session, prefix: str) -> None:

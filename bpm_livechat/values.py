@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 from .actors import Actor
 from .errors import SystemParameterError, ValidationError
 from .models import ParamHistory, ParamValue, SupportSession, utcnow
-from .param_definitions import Definition, definitions, definitions_by_key
+from .param_definitions import (
+    Definition,
+    definitions,
+    definitions_by_key,
+    definitions_read,
+    read_with_values,
+)
 from .param_types import ParamType, from_json, index_values, normalize, to_json
 from .parameters import SYSTEM_KEYS
 
@@ -89,6 +95,8 @@ def read_for_update(db: Session, session_id: int) -> dict[int, object]:
     """
     if db.get_bind().dialect.name != "sqlite":
         db.execute(_LOCK_SESSION, {"session_id": session_id})
+    if not definitions_read(db):  # a step reads them next: one statement for both
+        return read_with_values(db, session_id)
     rows = db.execute(_STORED, {"session_id": session_id})
     return {definition_id: value for definition_id, value in rows}
 

@@ -17,6 +17,7 @@ from bpm_livechat.errors import (
     ValidationError,
 )
 from bpm_livechat.models import ParamValue, SupportSession
+from bpm_livechat.param_definitions import definitions_read
 from bpm_livechat.param_types import Money
 from bpm_livechat.parameters import (
     SYSTEM_KEYS,
@@ -27,7 +28,13 @@ from bpm_livechat.parameters import (
     restore_parameter,
     update_parameter,
 )
-from bpm_livechat.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.values import (
+    get_parameters,
+    parameter_history,
+    read_for_update,
+    set_parameters,
+    typed_values,
+)
 
 from .conftest import Desk, open_session
 
@@ -67,6 +74,10 @@ def test_add_every_type_and_read_values_back_typed(
         assert [(p.key, p.type, p.position, p.options) for p in custom] == [
             (f"p_{t}", t, i, o) for i, (t, o, _r, _v) in enumerate(EVERY_TYPE, start=1)
         ]
+    with factory() as fresh:  # a step's read: the definitions and the values in one statement
+        stored = read_for_update(fresh, session.id)
+        assert definitions_read(fresh)
+        assert typed_values(fresh, stored) == {f"p_{t}": v for t, _o, _r, v in EVERY_TYPE}
 
 
 @pytest.mark.parametrize(

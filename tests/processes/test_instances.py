@@ -235,12 +235,12 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert my_tasks(db, deployed.operator) == []
 
 
-def test_a_start_that_ends_reads_three_things_and_writes_three(
+def test_a_start_that_ends_reads_twice_and_writes_three_times(
     db_session: Session, deployed: Desk
 ) -> None:
-    """After the caller's own reads: the start check, the session's values (after locking the
-    session on PostgreSQL), the parameter definitions; then the instance, the values and the
-    history. The recent messages are not read: no script of case_review names them."""
+    """After the caller's own reads: the start check, then the parameter definitions with the
+    session's values (after locking the session on PostgreSQL); then the instance, the values
+    and the history. The recent messages are not read: no script of case_review names them."""
     db = db_session
     session = new_session(db, deployed)
     start_form(db, session, "case_review", deployed.operator)  # the BPMN is parsed from now on
@@ -262,7 +262,7 @@ def test_a_start_that_ends_reads_three_things_and_writes_three(
     db.commit()
     assert outcome.instance.status == "completed"
     lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
-    assert statements == ["SELECT"] * (3 + lock) + ["INSERT"] * 3
+    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 3
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
 
 

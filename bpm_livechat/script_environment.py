@@ -50,16 +50,17 @@ class StepState:
 
     def session_view(self, source: str) -> dict[str, Any]:
         """The snapshot as `source` sees it: earlier writes of this step already in `params`,
-        and the recent messages only when the source names them."""
+        and the recent messages only when the source can reach them."""
         view = dict(self.session)
         params = {key: _plain(value) for key, value in (view.get("params") or {}).items()}
         params.update({key: _plain(value) for key, value in self.changes.items()})
         view["params"] = params
-        # A script reaches session.messages only by writing the name: the sandbox has no way to
-        # compute an attribute name (no getattr, no format walks). So most scripts go without
-        # them: the snapshot may hold a reader instead of the list, run on first use.
+        # A script reaches session.messages only by writing the name, or through str.format
+        # with a field name built at run time ("{0.mess" + "ages}"): the sandbox has no other
+        # way to look an attribute up by a computed name (no getattr, vars or dir). So most
+        # scripts go without them: the snapshot may hold a reader, run on first use.
         messages = view.pop("messages", None)
-        if messages is not None and "messages" in source:
+        if messages is not None and ("messages" in source or "format" in source):
             if callable(messages):
                 messages = messages()
                 self.session = {**self.session, "messages": messages}

@@ -282,7 +282,9 @@ session.params["summary"] = " | ".join(lines)</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:scriptTask id="again" name="Again" scriptFormat="python">
       <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
-      <bpmn:script>total = len(session.messages)</bpmn:script>
+      <bpmn:script>field = "{0.mess" + "ages[0].text}"
+session.params["outcome"] = "resolved" if field.format(session) else "escalated"
+first = field.format(session)</bpmn:script>
     </bpmn:scriptTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count" />
@@ -321,3 +323,24 @@ def test_scripts_that_name_session_messages_read_them_once_per_step(
         get_parameters(db, session.id)["summary"] == "Jane Doe: Which order? | Jane Doe: Number 42"
     )
     assert len(messages_read) == 1  # for the first script that names them; none for `count`
+    assert get_parameters(db, session.id)["outcome"] == "resolved"
+
+
+def test_str_format_reaches_the_messages_without_naming_them(
+    db_session: Session, deployed: Desk
+) -> None:
+    # str.format looks attributes up by a field name built at run time ("{0.mess" + "ages}"):
+    # a script that calls it gets the messages, though it never writes the word.
+    db = db_session
+    deploy(
+        db,
+        THREAD_DIGEST.replace(b"session.messages[-n:]", b"[]"),
+        deployed.admin,
+        [deployed.support],
+    )
+    session = new_session(db, deployed)
+    add_message(db, session, "My order is late")
+    db.commit()
+    start_process(db, session, "thread_digest", {}, deployed.operator)
+    db.commit()
+    assert get_parameters(db, session.id)["outcome"] == "resolved"

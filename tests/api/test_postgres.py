@@ -46,10 +46,18 @@ def test_session_life_and_a_process_step(
     )
     assert started.status_code == 201
     assert started.get_json()["status"] in {"completed", "waiting"}
+    url = f"/api/v1/sessions/{session_id}/messages"
+    plain = client.post(url, json={"text": "Still broken"}, headers=tokens.operator)
+    assert plain.status_code == 201
+    assert plain.get_json()["author_name"] == "Jane"
+    reply = {"text": "On it", "author_kind": "operator"}
+    assert client.post(url, json=reply, headers=tokens.operator).status_code == 201
+    denied = client.post(url, json={"text": "Let me in"}, headers=tokens.seller)
+    assert denied.status_code == 403
     closed = client.post(f"/api/v1/sessions/{session_id}/close", headers=tokens.operator)
     assert closed.get_json()["status"] == "closed"
-    thread = client.get(f"/api/v1/sessions/{session_id}/messages", headers=tokens.operator)
-    assert [m["text"] for m in thread.get_json()["items"]] == ["It broke"]
+    thread = client.get(url, headers=tokens.operator)
+    assert [m["text"] for m in thread.get_json()["items"]] == ["It broke", "Still broken", "On it"]
 
 
 @pytest.mark.parametrize(

@@ -159,11 +159,11 @@ def remember(db: Session, user: User, key: str, print_: str, status_code: int, b
 
 @dataclass
 class KeyedWrite:
-    """A keyed request whose one write statement may also store the record of its response.
+    """A keyed request whose one write statement also stores the record of its response.
 
-    On PostgreSQL the write and the record go as one statement (a data-modifying CTE), so a
+    PostgreSQL only (a data-modifying CTE): the write and the record go as one statement, so a
     keyed channel message costs one round trip instead of four (BEGIN, write, record, COMMIT).
-    The writer sets `stored` once its statement wrote the record; otherwise the caller uses
+    The writer sets `stored` once its statement wrote the record. Elsewhere the caller uses
     `remember` after the write, in the same transaction.
     """
 
@@ -173,10 +173,6 @@ class KeyedWrite:
     status_code: int
     describe: Callable[[dict[str, Any]], Any]  # the written row's columns -> the response body
     stored: bool = False
-
-    def applies(self, db: Session) -> bool:
-        """True where the record can go in the write's statement (PostgreSQL)."""
-        return db.get_bind().engine.dialect.name == "postgresql"
 
     def statement(self, write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
         """`write` and the record of its response in one statement, which returns what `write`

@@ -82,7 +82,7 @@ def post_message(
     keyed: KeyedWrite | None = None,
 ) -> tuple[Message, bool]:
     """Append a message to a session `user` works in one statement, which also answers `ask`
-    and, where `keyed` applies, stores the keyed request's response."""
+    and, with `keyed` (PostgreSQL), stores the keyed request's response."""
     # A channel's hot path: `ask` saves a round trip (the API asks whether a process listens).
     # Operator and system messages are by `user`. The Message returned is a detached copy of the
     # row: an ORM insert (object, flush) would cost more than the whole statement.
@@ -90,18 +90,17 @@ def post_message(
     values = _message_row(session_id, None, text, author_kind, author)
     statement: Executable = _insert_message(ask)
     params = {**values, **work_params(user)}
-    recorder = keyed if keyed is not None and keyed.applies(db) else None
-    if recorder is not None:
-        statement = recorder.statement(_insert_message(ask), _FILLED)
+    if keyed is not None:
+        statement = keyed.statement(_insert_message(ask), _FILLED)
         provisional = {**values, "id": 0, "author_name": values["author_name"] or ""}
-        params.update(recorder.params(provisional))
+        params.update(keyed.params(provisional))
     inserted = db.execute(statement, params).first()
     if inserted is None:  # say why: a missing session, or one of another live chat
         if db.execute(_POSTED_INTO, {"session_id": session_id}).first() is None:
             raise NotFoundError("session", session_id)
         raise no_access(user, session_id)
-    if recorder is not None:
-        recorder.stored = True
+    if keyed is not None:
+        keyed.stored = True
     message = Message(**{**values, "id": inserted.id, "author_name": inserted.author_name})
     return message, ask is not None and bool(inserted.answer)
 

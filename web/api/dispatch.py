@@ -174,9 +174,11 @@ def _replay_after_race(
     return _json(stored.body, stored.status_code, replayed=True)
 
 
-def _keyed(op: Operation, user: User | None, key: str | None, print_: str) -> KeyedWrite | None:
-    """For a one-statement operation, the keyed request its statement may record itself."""
-    if not op.one_statement or key is None or user is None or op.response is None:
+def _keyed(
+    autocommit: bool, op: Operation, user: User | None, key: str | None, print_: str
+) -> KeyedWrite | None:
+    """For a one-statement operation in autocommit, the keyed request its statement records."""
+    if not autocommit or key is None or user is None or op.response is None:
         return None
     describe = op.response.model_validate
     return KeyedWrite(
@@ -201,7 +203,8 @@ def make_view(op: Operation) -> Callable[..., Response]:
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
         db = available["db"] = get_db()
-        if op.one_statement and db.get_bind().engine.dialect.name == "postgresql":
+        autocommit = op.one_statement and db.get_bind().engine.dialect.name == "postgresql"
+        if autocommit:  # the handler's one statement commits itself (and its key's record)
             db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         user = None
         if op.auth:
@@ -210,7 +213,7 @@ def make_view(op: Operation) -> Callable[..., Response]:
             if replayed is not None:
                 return replayed
         available["user"] = user
-        keyed = available["keyed"] = _keyed(op, user, key, print_)
+        keyed = available["keyed"] = _keyed(autocommit, op, user, key, print_)
         with one_writer(db):  # SQLite: one writer at a time, queued on a file lock
             try:
                 result = op.handler(**{name: available[name] for name in wanted})
@@ -219,7 +222,9 @@ def make_view(op: Operation) -> Callable[..., Response]:
                     raise
                 return _replay_after_race(db, user, keyed.key, print_, exc)
             data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-            if key is not None and user is not None and not (keyed and keyed.stored):
+            if keyed is not None and not keyed.stored:  # a separate record would not be atomic
+                raise RuntimeError(f"{op.operation_id} did not store its Idempotency-Key")
+            if key is not None and user is not None and keyed is None:
                 replayed = _remember(db, user, key, print_, op.status, data)
                 if replayed is not None:
                     return replayed

@@ -104,6 +104,8 @@ class Registry:
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint; the decorated function receives validated models, not raw JSON."""
         writes = method != "GET"
+        if one_statement and response is None:  # its statement records the response's body
+            raise ValueError(f"{rule}: a one-statement operation needs a response model")
 
         def decorate(handler: Handler) -> Handler:
             params = [

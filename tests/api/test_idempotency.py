@@ -16,6 +16,8 @@ from bpm_livechat.idempotency import IdempotencyRecord, purge_expired
 from bpm_livechat.models import Message, SupportSession, utcnow
 from bpm_livechat.tokens import authenticate_token
 from web.api import dispatch
+from web.api.schemas import MessageOut
+from web.api.spec import Operation, Registry
 
 from .conftest import Tokens
 
@@ -221,3 +223,33 @@ def test_a_keyed_message_is_stored_with_the_record_of_its_answer(
         == 0
     )
     assert count(db_session, Message) == 2
+
+
+def test_a_one_statement_operation_needs_a_response_model() -> None:
+    with pytest.raises(ValueError, match="needs a response model"):
+        Registry().operation("POST", "/x", summary="x", tag="x", one_statement=True)
+
+
+@pytest.mark.parametrize(
+    "engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_one_statement_handler_that_leaves_its_key_unrecorded_is_an_error(
+    app: Flask, tokens: Tokens, db_session: Session
+) -> None:
+    # In autocommit, a record written after the handler's statement would not be atomic with
+    # it: the dispatcher refuses instead of writing one.
+    def forgetful(db: Session, keyed: object) -> MessageOut:
+        return MessageOut(
+            id=1, session_id=1, author_kind="client", author_name="x", text="x", sent_at=utcnow()
+        )
+
+    op = Operation(
+        method="POST", rule="/forgetful", handler=forgetful, summary="x", tag="x",
+        response=MessageOut, status=201, idempotent=True, writes=True, one_statement=True,
+    )  # fmt: skip
+    app.add_url_rule(op.rule, "forgetful", dispatch.make_view(op), methods=["POST"])
+    client = app.test_client()
+    with pytest.raises(RuntimeError, match="did not store its Idempotency-Key"):
+        client.post(op.rule, headers={**tokens.operator, "Idempotency-Key": "k"})
+    assert client.post(op.rule, headers=tokens.operator).status_code == 201  # no key: fine
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0

@@ -1,15 +1,16 @@
-"""Message ingest and session creation through the REST API, served by gunicorn (2 workers).
+"""Message ingest, session creation and process start through the REST API, served by gunicorn.
 
 SQLite gets sync workers, PostgreSQL gthread workers with 4 threads each (see `worker_class`).
 
-Run: .venv/bin/python -m benchmarks.bench_api [--postgres] [--messages N] [--sessions N]
+Run: .venv/bin/python -m benchmarks.bench_api [--postgres] [--messages N] [--sessions N] [--starts N]
 
 A bounded load generator (threads + http.client, a fixed number of requests, 127.0.0.1 only)
 times each request; a trivial endpoint on the same server (GET /api/v1/health, no token, no
-database) is the baseline measured in the same run. The messages and a second run of trivial
-requests go in 10 alternating blocks, so both meet the same drift of the machine's speed; the
-target compares those two. Afterwards the messages are counted in the database: none may be
-lost or duplicated.
+database) is the baseline measured in the same run. The messages, the process starts
+(*Collect contact details* with its start form, as `bench_processes` runs it in process) and a
+second run of trivial requests go in 10 alternating blocks, so all three meet the same drift of
+the machine's speed; the targets compare the messages with those trivial requests. Afterwards
+the database is counted: no message lost or duplicated, every started instance completed.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from sqlalchemy import Engine, func, select, text
 from bpm_livechat.db import session_factory
 from bpm_livechat.livechats import add_channel, add_member, create_live_chat
 from bpm_livechat.models import MemberRole, Message, SupportSession
+from bpm_livechat.process_models import InstanceStatus, ProcessInstance
 from bpm_livechat.tokens import create_token
 from bpm_livechat.users import create_user
 
+from .bench_processes import FORM, PROCESS_ID, offer_collect_contact_details
 from .bench_sessions import database
 
 HOST = "127.0.0.1"
@@ -160,12 +163,15 @@ def alternate(
 
 
 def seed(engine: Engine) -> str:
-    """A live chat with a channel, an operator working it, and the operator's API token."""
+    """A live chat with a channel, *Collect contact details* offered in it, an operator working it,
+    and the operator's API token."""
     with session_factory(engine)() as db:
+        admin = create_user(db, "bench-admin", "admin", "bench-pass-1")
         operator = create_user(db, "bench", "operator", "bench-pass-1")
         chat = create_live_chat(db, "Support", "{client.name} — {subject}")
         add_channel(db, chat, "Website", "web")
         add_member(db, chat, operator, MemberRole.OPERATOR)
+        offer_collect_contact_details(db, chat, admin)
         _token, plaintext = create_token(db, operator, "benchmark")
         db.commit()
     return plaintext
@@ -218,7 +224,9 @@ def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
-def _requests(token: str, sessions: int, messages: int, ids: list[int]) -> dict[str, list[Request]]:
+def _requests(
+    token: str, sessions: int, messages: int, ids: list[int], starts: int = 0
+) -> dict[str, list[Request]]:
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def create(i: int) -> Request:
@@ -236,15 +244,20 @@ def _requests(token: str, sessions: int, messages: int, ids: list[int]) -> dict[
         body = json.dumps({"text": f"Message number {i} from the client."}).encode()
         return ("POST", path, body, {**auth, "Idempotency-Key": f"message-{i}"})
 
+    def start(i: int) -> Request:
+        path = f"/api/v1/sessions/{ids[i % len(ids)]}/instances"
+        return ("POST", path, json.dumps({"process": PROCESS_ID, "data": FORM}).encode(), auth)
+
     trivial: Callable[[int], Request] = lambda i: ("GET", "/api/v1/health", None, {})  # noqa: E731
     return {
         "trivial": [trivial(i) for i in range(messages)],
         "create": [create(i) for i in range(sessions)],
         "message": [message(i) for i in range(messages)] if ids else [],
+        "start": [start(i) for i in range(starts)] if ids else [],
     }
 
 
-def run(postgres: bool, sessions: int, messages: int, threads: int) -> list[Result]:
+def run(postgres: bool, sessions: int, messages: int, starts: int, threads: int) -> list[Result]:
     """All phases against one database; asserts zero errors and exact counts afterwards."""
     with database(postgres) as engine:
         token = seed(engine)
@@ -264,23 +277,33 @@ def run(postgres: bool, sessions: int, messages: int, threads: int) -> list[Resu
                 _requests(token, sessions, 0, [])["create"], threads, 201,
             )  # fmt: skip
             ids = [json.loads(body)["id"] for body in bodies if body]
-            ingest, trivial_after = alternate(port, [
-                ("POST /sessions/{id}/messages", _requests(token, 0, messages, ids)["message"], 201),
-                ("trivial GET /health (alternating)", _requests(token, 0, messages, [])["trivial"], 200),
+            timed = _requests(token, 0, messages, ids, starts)
+            ingest, started, trivial_after = alternate(port, [
+                ("POST /sessions/{id}/messages", timed["message"], 201),
+                ("POST /sessions/{id}/instances (start form, script)", timed["start"], 201),
+                ("trivial GET /health (alternating)", timed["trivial"], 200),
             ], threads, BLOCKS)  # fmt: skip
         with session_factory(engine)() as db:
             stored_sessions = db.scalar(select(func.count()).select_from(SupportSession))
             stored_messages = db.scalar(select(func.count()).select_from(Message))
             distinct = db.scalar(select(func.count(func.distinct(Message.text))))
+            completed = db.scalar(
+                select(func.count())
+                .select_from(ProcessInstance)
+                .where(ProcessInstance.status == InstanceStatus.COMPLETED.value)
+            )
+            instances = db.scalar(select(func.count()).select_from(ProcessInstance))
     expected_messages = sessions + messages
     print(
         f"database check: {stored_sessions} sessions (expected {sessions}), {stored_messages} "
         f"messages (expected {expected_messages}), {distinct} distinct texts "
-        f"(expected {messages + 1})"
+        f"(expected {messages + 1}), {completed} of {instances} instances completed "
+        f"(expected {starts} of {starts})"
     )
     assert stored_sessions == sessions and stored_messages == expected_messages
     assert distinct == messages + 1
-    return [trivial_before, create, ingest, trivial_after]
+    assert completed == instances == starts
+    return [trivial_before, create, ingest, started, trivial_after]
 
 
 def main() -> None:
@@ -289,9 +312,10 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="use the local PostgreSQL")
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--starts", type=int, default=1000, help="process starts")
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    results = run(args.postgres, args.sessions, args.messages, args.threads)
+    results = run(args.postgres, args.sessions, args.messages, args.starts, args.threads)
     baseline = results[0]
     name = "PostgreSQL" if args.postgres else "SQLite (WAL)"
     workers = " ".join(worker_class(args.postgres))
@@ -306,9 +330,9 @@ def main() -> None:
         )
     # The first trivial phase runs on its own, before the sessions exist; the target compares
     # the messages with the trivial requests timed in alternating blocks with them.
-    print(
-        f"\nmessage p50 vs trivial p50, alternating blocks: {results[2].p50 / results[3].p50:.2f}x"
-    )
+    ingest, started, trivial = results[2:]
+    print(f"\nmessage p50 vs trivial p50, alternating blocks: {ingest.p50 / trivial.p50:.2f}x")
+    print(f"process start p50 vs trivial p50, alternating blocks: {started.p50 / trivial.p50:.2f}x")
     if any(r.errors for r in results):
         sys.exit(1)
 

@@ -33,7 +33,7 @@ from bpm_livechat.deployments import deploy
 from bpm_livechat.instance_failures import run_step
 from bpm_livechat.instances import start_process
 from bpm_livechat.livechats import add_channel, add_member, create_live_chat
-from bpm_livechat.models import MemberRole
+from bpm_livechat.models import LiveChat, MemberRole, User
 from bpm_livechat.parameters import add_parameter
 from bpm_livechat.sessions import create_session, get_session
 from bpm_livechat.users import create_user, get_user
@@ -49,6 +49,16 @@ FORM = {
 }
 
 
+def offer_collect_contact_details(db: Session, chat: LiveChat, admin: User) -> None:
+    """The parameters *Collect contact details* writes, and the process deployed and bound to `chat`."""
+    add_parameter(db, "contact_email", "email", "Email", read_only=True)
+    add_parameter(db, "contact_phone", "phone", "Phone", read_only=True)
+    options = ("morning", "afternoon", "evening")
+    add_parameter(db, "preferred_contact_time", "choice", "Time", options=options)
+    add_parameter(db, "contact_summary", "string", "Summary", read_only=True)
+    deploy(db, BPMN.read_bytes(), admin, [chat])
+
+
 def prepare(engine: Engine, instances: int) -> list[int]:
     """Users, a live chat, the parameters, the deployed process and one session per instance."""
     with unit_of_work(session_factory(engine)) as db:
@@ -57,12 +67,7 @@ def prepare(engine: Engine, instances: int) -> list[int]:
         chat = create_live_chat(db, "Bench", "{client.name}: {subject}")
         add_channel(db, chat, "Web", "web")
         add_member(db, chat, operator, MemberRole.OPERATOR)
-        add_parameter(db, "contact_email", "email", "Email", read_only=True)
-        add_parameter(db, "contact_phone", "phone", "Phone", read_only=True)
-        options = ("morning", "afternoon", "evening")
-        add_parameter(db, "preferred_contact_time", "choice", "Time", options=options)
-        add_parameter(db, "contact_summary", "string", "Summary", read_only=True)
-        deploy(db, BPMN.read_bytes(), admin, [chat])
+        offer_collect_contact_details(db, chat, admin)
         sessions = [
             create_session(db, chat, client_name=f"Client {i}", subject="Call me back")
             for i in range(instances)

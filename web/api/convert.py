@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.models import Message, ParamDefinition, ParamHistory, SupportSession
+from bpm_livechat.models import Message, ParamHistory, SupportSession
+from bpm_livechat.param_definitions import definitions_by_key
 from bpm_livechat.param_types import JSONValue, ParamType, to_json
 from bpm_livechat.parameters import ParameterInfo
 from bpm_livechat.session_data import history_entry
@@ -17,8 +17,8 @@ from .schemas import ClientOut, HistoryEntryOut, MessageOut, ParameterOut, Sessi
 
 def param_types(db: Session) -> dict[str, ParamType]:
     """Every custom parameter's type by key, archived ones included."""
-    rows = db.execute(select(ParamDefinition.key, ParamDefinition.type))
-    return {key: ParamType(type_) for key, type_ in rows}
+    # From the transaction's definitions: a process step or a values read has them already.
+    return {key: ParamType(d.type) for key, d in definitions_by_key(db).items()}
 
 
 def values_json(

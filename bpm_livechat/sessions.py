@@ -122,9 +122,10 @@ def create_session(
         status=Status.ACTIVE.value if operator else Status.QUEUED.value,
         created_at=created_at or utcnow(),
     )
+    # A new session has no parameter values yet, so its name needs no read and no second write.
+    template = parse_template(chat.name_template)
+    session.name = render_name(template, name_context(db, session, ()))
     db.add(session)
-    db.flush()
-    session.name = template_name(db, session)
     db.flush()
     return session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import false, true
+from sqlalchemy import event, false, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.actors import user_actor
@@ -54,6 +54,31 @@ def test_name_is_rendered_from_the_live_chat_template_at_creation(
     assert sales.name == "Email: Max"
     assert sales.status == "queued"
     assert sales.channel.name == "Email"
+
+
+def test_a_new_session_is_written_once_with_its_name(db_session: Session, desk: Desk) -> None:
+    """A new session has no parameter values, so its name is rendered before its one INSERT."""
+    db = db_session
+    add_parameter(db, "order_no", "string", "Order number")
+    set_name_template(db, desk.support, "{client.name}: {subject} #{param.order_no}")
+    db.flush()
+    writes: list[str] = []
+
+    def log(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.split()
+        if words[0] in {"INSERT", "UPDATE"} and "sessions" in words[:3]:
+            writes.append(words[0])
+
+    bind = db.connection()
+    event.listen(bind, "before_cursor_execute", log)
+    try:
+        session = open_session(db, desk.support, client="Ann", subject="Refund")
+    finally:
+        event.remove(bind, "before_cursor_execute", log)
+    assert session.name == "Ann: Refund #"
+    assert writes == ["INSERT"]
+    db.commit()
+    assert get_session(db, session.id).name == "Ann: Refund #"
 
 
 def test_template_problems_are_rejected_when_saved(db_session: Session, desk: Desk) -> None:

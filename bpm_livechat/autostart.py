@@ -129,6 +129,14 @@ def has_bindings(db: Session, event: SessionEvent) -> bool:
     return bool(db.scalar(_ASK_LISTENING[event]))
 
 
+_BOUND_EVENTS = select(EventBinding.event).distinct()
+
+
+def bound_events(db: Session) -> set[SessionEvent]:
+    """The events some process is bound to (one statement, for a request that fires several)."""
+    return {SessionEvent(event) for event in db.scalars(_BOUND_EVENTS)}
+
+
 def event_bindings(db: Session, event: SessionEvent | None = None) -> list[EventBinding]:
     """The event bindings, optionally of one event, by process."""
     query = select(EventBinding).join(Process).order_by(Process.bpmn_id, EventBinding.event)

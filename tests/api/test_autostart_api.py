@@ -111,10 +111,22 @@ def test_event_bindings_through_the_api(
     assert events == {"session_created"}
     created = client.post(
         "/api/v1/sessions",
-        json={"live_chat": "Customer Support", "client": {"name": "Ida"}, "subject": "Hi"},
+        json={
+            "live_chat": "Customer Support",
+            "client": {"name": "Ida"},
+            "subject": "Hi",
+            "message": "Hello there",
+        },
         headers=operator_headers,
     )
+    session_id = created.get_json()["id"]
     with unit_of_work(factory) as db:
-        summary = get_parameters(db, created.get_json()["id"])["summary"]
+        summary = get_parameters(db, session_id)["summary"]
+        started = db.scalar(
+            select(func.count())
+            .select_from(ProcessInstance)
+            .where(ProcessInstance.session_id == session_id)
+        )
     assert summary == "Ida wrote: Hi"
+    assert started == 1  # session created fires; its first message, no longer bound, does not
     assert client.post("/api/v1/processes/nope/events", json=body, headers=admin).status_code == 404

@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bpm_livechat.access import can_access_live_chat
-from bpm_livechat.autostart import SessionEvent, fire_event, has_bindings, listening
+from bpm_livechat.autostart import (
+    SessionEvent,
+    bound_events,
+    fire_event,
+    has_bindings,
+    listening,
+)
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.idempotency import KeyedWrite
 from bpm_livechat.livechats import get_live_chat
@@ -82,9 +88,12 @@ def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionO
     )
     if body.message is not None:
         add_message(db, session, body.message)
-    _fire_after_commit(db, SessionEvent.SESSION_CREATED, session.id)
+    bound = bound_events(db)
+    created = SessionEvent.SESSION_CREATED
+    _fire_after_commit(db, created, session.id, listened=created in bound)
     if body.message is not None:
-        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session.id, body.message)
+        received = SessionEvent.MESSAGE_RECEIVED
+        _fire_after_commit(db, received, session.id, body.message, received in bound)
     return session_out(session, {})
 
 

@@ -152,13 +152,13 @@ def alternate(
                 done.append(run_load(label, port, chunk, threads, expect)[0])
     return [
         Result(
-            done[0].label,
+            label,
             sum(r.requests for r in done),
             sum(r.errors for r in done),
             sum(r.seconds for r in done),
             tuple(x for r in done for x in r.samples),
         )
-        for done in parts
+        for done, (label, _, _) in zip(parts, phases, strict=True)
     ]
 
 
@@ -323,6 +323,8 @@ def main() -> None:
     print("| phase | requests | errors | req/s | p50 | p99 | p50 vs trivial |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
+        if not r.requests:  # a phase asked for none (--starts 0)
+            continue
         ratio = r.p50 / baseline.p50
         print(
             f"| {r.label} | {r.requests:,} | {r.errors} | {r.per_second:,.0f} | "
@@ -332,7 +334,9 @@ def main() -> None:
     # the messages with the trivial requests timed in alternating blocks with them.
     ingest, started, trivial = results[2:]
     print(f"\nmessage p50 vs trivial p50, alternating blocks: {ingest.p50 / trivial.p50:.2f}x")
-    print(f"process start p50 vs trivial p50, alternating blocks: {started.p50 / trivial.p50:.2f}x")
+    if started.requests:
+        ratio = started.p50 / trivial.p50
+        print(f"process start p50 vs trivial p50, alternating blocks: {ratio:.2f}x")
     if any(r.errors for r in results):
         sys.exit(1)
 

@@ -9,6 +9,7 @@ throws the workflow object away (it may be half-run) and rolls back.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -24,7 +25,12 @@ from SpiffWorkflow.util.task import TaskState
 from bpm_livechat.bpmn_parser import LivechatBpmnParser, assignment_of, form_of
 from bpm_livechat.bpmn_xml import parse_bpmn_xml
 from bpm_livechat.engine_run import EngineLimits, StepRunner
-from bpm_livechat.engine_serializer import SERIALIZER_VERSION, SerializedWorkflow, create_serializer
+from bpm_livechat.engine_serializer import (
+    READABLE_VERSIONS,
+    SERIALIZER_VERSION,
+    SerializedWorkflow,
+    create_serializer,
+)
 from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
 from bpm_livechat.forms import FormField
 from bpm_livechat.script_environment import (
@@ -241,15 +247,22 @@ class ProcessEngine:
                 "engine", f"cannot save the workflow: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def deserialize(self, saved: SerializedWorkflow) -> BpmnWorkflow:
-        """Restore a saved workflow and attach a fresh script engine (it is never stored)."""
-        if saved.version != SERIALIZER_VERSION:
+    def deserialize(
+        self, saved: SerializedWorkflow, parsed: ParsedBpmn, process_id: str
+    ) -> BpmnWorkflow:
+        """Restore a saved workflow of `process_id` in `parsed` (the instance's version: the
+        specs are not stored with it) and attach a fresh script engine (it is never stored)."""
+        if saved.version not in READABLE_VERSIONS:
+            readable = " or ".join(repr(v) for v in READABLE_VERSIONS)
             raise ProcessStepError(
-                "engine",
-                f"saved with serializer {saved.version!r}; this engine reads {SERIALIZER_VERSION!r}",
+                "engine", f"saved with serializer {saved.version!r}; this engine reads {readable}"
             )
+        # A format-1 workflow carries its specs; a current one is restored on the version's.
+        specs = parsed.specs(process_id) if saved.version == SERIALIZER_VERSION else None
         try:
-            workflow: BpmnWorkflow = self.serializer.deserialize_json(saved.json)
+            dct = json.loads(saved.json, cls=self.serializer.json_decoder_cls)
+            self.serializer.migrate(dct)
+            workflow: BpmnWorkflow = self.serializer.from_dict(dct, specs=specs)
         except Exception as exc:  # corrupt or foreign JSON
             raise ProcessStepError(
                 "engine", f"cannot read the saved workflow: {type(exc).__name__}: {exc}"

@@ -254,8 +254,10 @@ def session_instances(db: Session, session_id: int) -> list[ProcessInstance]:
 
 def load_workflow(instance: ProcessInstance, engine: ProcessEngine) -> BpmnWorkflow:
     """The instance's saved workflow, restored (ProcessStepError when it cannot be read)."""
+    version = instance.process_version
+    parsed = engine.parse_stored(version.content_hash, lambda: version.bpmn)
     saved = SerializedWorkflow(instance.workflow_json or "", instance.serializer_version or "")
-    return engine.deserialize(saved)
+    return engine.deserialize(saved, parsed, version.process.bpmn_id)
 
 
 def lock_instance(db: Session, instance_id: int) -> ProcessInstance:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
 from typing import Any
 
@@ -100,9 +101,13 @@ def test_gateway_to_user_task_then_save_reload_and_complete(engine: ProcessEngin
     assert [f.id for f in task.form] == ["approved", "comment", "follow_up"]
 
     saved = engine.serialize(first.workflow)
-    assert saved.version == "spiff-1.5+livechat-1"
-    fresh = ProcessEngine()  # nothing carried over in memory: only the JSON
-    restored = fresh.deserialize(SerializedWorkflow(saved.json, saved.version))
+    assert saved.version == "spiff-1.5+livechat-2"
+    assert '"spec"' not in saved.json  # the version's BPMN has the specs
+    fresh = ProcessEngine()  # nothing carried over in memory: only the JSON and the BPMN
+    reparsed = fresh.parse(bpmn_bytes("request_triage.bpmn"))
+    restored = fresh.deserialize(
+        SerializedWorkflow(saved.json, saved.version), reparsed, "register_request"
+    )
     [reloaded] = fresh.ready_user_tasks(restored)
     assert reloaded == task
 
@@ -122,7 +127,25 @@ def test_gateway_to_user_task_then_save_reload_and_complete(engine: ProcessEngin
         "follow_up": date(2030, 5, 1),
     }
     assert set(second.sources.values()) == {TaskRef("record", "Record decision")}
-    assert fresh.deserialize(fresh.serialize(second.workflow)).is_completed()
+    assert fresh.deserialize(
+        fresh.serialize(second.workflow), reparsed, "register_request"
+    ).is_completed()
+
+
+def test_a_workflow_saved_with_its_specs_is_still_read(engine: ProcessEngine) -> None:
+    # Format 1 stored the process specs in every saved workflow; such rows stay readable.
+    first = _start_triage(
+        engine, {"request_type": "refund", "order_number": "AB-1234", "amount": "1500"}
+    )
+    saved = json.loads(engine.serialize(first.workflow).json)
+    registry = engine.serializer.registry
+    saved["spec"] = registry.convert(first.workflow.spec)
+    saved["subprocess_specs"] = {}
+    old = SerializedWorkflow(json.dumps(saved), "spiff-1.5+livechat-1")
+    other = engine.parse(bpmn_bytes("contact_details.bpmn"))  # not used: the JSON has its specs
+    restored = ProcessEngine().deserialize(old, other, "collect_contact_details")
+    assert [t.element_id for t in engine.ready_user_tasks(restored)] == ["review"]
+    assert restored.spec.name == "register_request"
 
 
 def test_auto_path_runs_two_scripts_in_one_step(engine: ProcessEngine) -> None:

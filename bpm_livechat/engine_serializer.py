@@ -44,7 +44,7 @@ class SpecsApartConverter(BpmnWorkflowConverter):  # type: ignore[misc]
     """Saves a workflow without its process specs; restores it with the specs it is given.
 
     Every instance's version keeps its BPMN file, parsed once per process and shared, so the
-    specs need not be converted and stored again with each instance (4 of a simple process's
+    specs need not be converted and stored again with each instance (4 KB of a simple process's
     7.5 KB, and most of the work of reading it back). A workflow saved with its specs (format 1)
     is restored from them as before.
     """

@@ -88,10 +88,11 @@ def post_message(
     # row: an ORM insert (object, flush) would cost more than the whole statement.
     author = None if author_kind == AuthorKind.CLIENT.value else user
     values = _message_row(session_id, None, text, author_kind, author)
-    statement: Executable = _insert_message(ask)
+    insert_message = _insert_message(ask)
+    statement: Executable = insert_message
     params = {**values, **work_params(user)}
     if keyed is not None:
-        statement = keyed.statement(_insert_message(ask), _FILLED)
+        statement = keyed.statement(insert_message, _FILLED)
         provisional = {**values, "id": 0, "author_name": values["author_name"] or ""}
         params.update(keyed.params(provisional))
     inserted = db.execute(statement, params).first()

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select, text
 
-from bpm_livechat.db import session_factory
-from bpm_livechat.livechats import add_channel, add_member, create_live_chat
-from bpm_livechat.models import MemberRole, Message, SupportSession
-from bpm_livechat.process_models import InstanceStatus, ProcessInstance
-from bpm_livechat.tokens import create_token
-from bpm_livechat.users import create_user
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.tokens import create_token
+from bpm_livechat.desk.users import create_user
+from bpm_livechat.models import InstanceStatus, MemberRole, Message, ProcessInstance, SupportSession
+from bpm_livechat.persistence.transactions import session_factory
 
 from .bench_processes import FORM, PROCESS_ID, offer_collect_contact_details
 from .bench_sessions import database

@@ -28,15 +28,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bpm_livechat.db import session_factory, unit_of_work
-from bpm_livechat.deployments import deploy
-from bpm_livechat.instance_failures import run_step
-from bpm_livechat.instances import start_process
-from bpm_livechat.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.users import create_user, get_user
 from bpm_livechat.models import LiveChat, MemberRole, User
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import create_session, get_session
-from bpm_livechat.users import create_user, get_user
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.failures import run_step
+from bpm_livechat.processes.instances import start_process
+from bpm_livechat.sessions.lifecycle import create_session, get_session
 
 from .bench_sessions import database
 

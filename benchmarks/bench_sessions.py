@@ -23,13 +23,14 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, insert, select, text
 from sqlalchemy.orm import Session
 
-from bpm_livechat.db import make_engine, session_factory, upgrade
-from bpm_livechat.livechats import add_channel, create_live_chat
+from bpm_livechat.desk.livechats import add_channel, create_live_chat
+from bpm_livechat.desk.users import create_user
 from bpm_livechat.models import Client, ParamValue, SupportSession, User
-from bpm_livechat.param_types import Money, ParamType, index_values, to_json
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.queries import Filter, SessionQuery, search_sessions
-from bpm_livechat.users import create_user
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.types import Money, ParamType, index_values, to_json
+from bpm_livechat.persistence.engines import make_engine, upgrade
+from bpm_livechat.persistence.transactions import session_factory
+from bpm_livechat.sessions.search import Filter, SessionQuery, search_sessions
 
 from .common import Timing, measure, progress
 

@@ -20,11 +20,11 @@ from functools import partial
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.preferences import save_list_columns
 from bpm_livechat.models import User
-from bpm_livechat.preferences import save_list_columns
-from bpm_livechat.queries import Filter, SessionQuery, search_sessions
-from bpm_livechat.session_data import session_details
-from bpm_livechat.sessions import get_session
+from bpm_livechat.sessions.lifecycle import get_session
+from bpm_livechat.sessions.search import Filter, SessionQuery, search_sessions
+from bpm_livechat.sessions.views import session_details
 from web import create_app
 
 from .bench_sessions import database, seed

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.db import make_engine, session_factory, upgrade
-from bpm_livechat.schema import metadata
+from bpm_livechat.models import metadata
+from bpm_livechat.persistence.engines import make_engine, upgrade
+from bpm_livechat.persistence.transactions import session_factory
 
 PG_ADMIN_URL = os.environ.get(
     "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -9,20 +9,19 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.actors import user_actor
-from bpm_livechat.autostart import SessionEvent, bind_event, fire_event, system_user
 from bpm_livechat.cli import cli
-from bpm_livechat.db import session_factory, unit_of_work
-from bpm_livechat.demo import load_demo
-from bpm_livechat.deployments import deploy, get_process
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.messages import add_message
-from bpm_livechat.models import Message, SupportSession
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.sessions import close_session, get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.models import Message, ProcessInstance, SupportSession
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.processes.autostart import SessionEvent, bind_event, fire_event, system_user
+from bpm_livechat.processes.deployments import deploy, get_process
+from bpm_livechat.sessions.lifecycle import close_session, get_session
+from bpm_livechat.sessions.messages import add_message
 
 TAGGER = dedent(
     """\

@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.db import unit_of_work
-from bpm_livechat.demo import load_demo
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.instances import complete_task, start_process
 from bpm_livechat.models import SupportSession
-from bpm_livechat.sessions import get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history
+from bpm_livechat.params.values import get_parameters, parameter_history
+from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.processes.instances import complete_task, start_process
+from bpm_livechat.sessions.lifecycle import get_session
 
 
 @pytest.fixture

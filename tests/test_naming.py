@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bpm_livechat.errors import TemplateError
-from bpm_livechat.naming import (
+from bpm_livechat.desk.naming import (
     DEFAULT_TEMPLATE,
     FALLBACK_NAME,
     MAX_NAME_LENGTH,
@@ -17,6 +16,7 @@ from bpm_livechat.naming import (
     parse_template,
     render_name,
 )
+from bpm_livechat.errors import TemplateError
 
 CONTEXT = NameContext(
     client_name="Jane Doe",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bpm_livechat.errors import ParameterValueError, ValidationError
-from bpm_livechat.param_types import (
+from bpm_livechat.params.types import (
     CHOICE_TYPES,
     Money,
     ParamType,

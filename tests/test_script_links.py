@@ -8,20 +8,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.app_links import linked_items
-from bpm_livechat.app_models import App, AppItem
-from bpm_livechat.db import unit_of_work
-from bpm_livechat.demo import load_demo
-from bpm_livechat.deployments import deploy
-from bpm_livechat.instance_failures import ProcessFailed, run_step
-from bpm_livechat.instances import start_process
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.models import SupportSession
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.script_bench import dry_run
-from bpm_livechat.sessions import get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters
+from bpm_livechat.apps.links import linked_items
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.models import App, AppItem, ProcessInstance, SupportSession
+from bpm_livechat.params.values import get_parameters
+from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.instances import start_process
+from bpm_livechat.processes.script_bench import dry_run
+from bpm_livechat.sessions.lifecycle import get_session
 
 LINKER = dedent(
     """\

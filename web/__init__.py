@@ -45,23 +45,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import filters, processes, session_page, sessions_list, tokens
+    from web import filters, tokens
+    from web.sessions import list_view as sessions_list
+    from web.sessions import page as session_page
+    from web.sessions import processes
 
     filters.init_app(app)
     app.register_blueprint(sessions_list.bp)
     app.register_blueprint(session_page.bp)
     app.register_blueprint(processes.bp)
     app.register_blueprint(tokens.bp)
-    from . import apps, apps_session
+    from web import apps
+    from web.sessions import items as apps_session
 
     app.register_blueprint(apps.bp)
     apps_session.init_app(app)  # the session page's items card and its routes
-    from . import admin_livechats, admin_params, admin_users
+    from web.admin import livechats as admin_livechats
+    from web.admin import params as admin_params
+    from web.admin import users as admin_users
 
     app.register_blueprint(admin_params.bp)
     app.register_blueprint(admin_livechats.bp)
     app.register_blueprint(admin_users.bp)
-    from . import admin_processes, script_bench
+    from web.admin import processes as admin_processes
+    from web.admin import script_bench
 
     app.register_blueprint(admin_processes.bp)
     app.register_blueprint(script_bench.bp)

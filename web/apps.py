@@ -8,19 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bpm_livechat.app_links import (
-    bind_app,
-    bound_app,
-)
-from bpm_livechat.app_reading import (
-    MessageScope,
-    can_read_item_messages,
-    grant_read_access,
-    item_messages,
-    readers,
-    revoke_read_access,
-)
-from bpm_livechat.apps import (
+from bpm_livechat.apps.items import (
     add_app,
     add_field,
     create_item,
@@ -30,15 +18,24 @@ from bpm_livechat.apps import (
     list_apps,
     list_items,
 )
+from bpm_livechat.apps.links import bind_app, bound_app
+from bpm_livechat.apps.reading import (
+    MessageScope,
+    can_read_item_messages,
+    grant_read_access,
+    item_messages,
+    readers,
+    revoke_read_access,
+)
+from bpm_livechat.desk.livechats import list_live_chats
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.livechats import list_live_chats
 from bpm_livechat.models import LiveChat, Role, User
-from bpm_livechat.param_types import ParamType
-from bpm_livechat.users import get_user
+from bpm_livechat.params.types import ParamType
+from web.sessions.page_data import submitted_value
 
 from .auth import acting_user, require_login
 from .db import get_db, writes
-from .session_view import submitted_value
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")
 bp.before_request(require_login)

@@ -19,9 +19,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from bpm_livechat.desk.users import authenticate
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import Role, User
-from bpm_livechat.users import authenticate
 
 from .db import get_db
 from .throttle import LoginThrottle

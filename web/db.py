@@ -9,8 +9,9 @@ from typing import ParamSpec, TypeVar
 from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.db import commit as commit_or_conflict
-from bpm_livechat.db import make_engine, session_factory
+from bpm_livechat.persistence.engines import make_engine
+from bpm_livechat.persistence.transactions import commit as commit_or_conflict
+from bpm_livechat.persistence.transactions import session_factory
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -10,8 +10,8 @@ import textwrap
 
 from markupsafe import Markup, escape
 
-from bpm_livechat.bpmn_diagram import Diagram, Edge, Shape
-from bpm_livechat.instance_progress import Progress
+from bpm_livechat.processes.bpmn.diagram import Diagram, Edge, Shape
+from bpm_livechat.processes.progress import Progress
 
 MARGIN = 24
 LABEL_OVERHANG = 44  # labels under events and gateways are wider than their shapes

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, url_for
 
-from bpm_livechat.param_types import ParamType, format_value
+from bpm_livechat.params.types import ParamType, format_value
 
 
 def list_url(args: dict[str, str], **changes: Any) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
+from bpm_livechat.desk.tokens import create_token, list_tokens, revoke_token
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.tokens import create_token, list_tokens, revoke_token
 
 from .auth import acting_user, require_login
 from .db import get_db, writes

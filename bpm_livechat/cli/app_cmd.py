@@ -7,12 +7,7 @@ from typing import Any
 
 import click
 
-from ..app_links import (
-    bind_app,
-)
-from ..app_models import App, AppItem
-from ..app_reading import grant_read_access, readers, revoke_read_access
-from ..apps import (
+from bpm_livechat.apps.items import (
     add_app,
     add_field,
     create_item,
@@ -20,10 +15,14 @@ from ..apps import (
     item_fields,
     list_apps,
 )
-from ..apps import list_items as find_items
+from bpm_livechat.apps.items import list_items as find_items
+from bpm_livechat.apps.links import bind_app
+from bpm_livechat.apps.reading import grant_read_access, readers, revoke_read_access
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.models import App, AppItem
+
 from ..errors import ValidationError
-from ..livechats import get_live_chat
-from ..users import get_user
 from .common import emit, handles_errors, json_option, transaction
 
 

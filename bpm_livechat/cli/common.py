@@ -17,11 +17,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..autostart import SessionEvent, fire_event
+from bpm_livechat.params.types import Money
+from bpm_livechat.persistence.engines import make_engine
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.processes.autostart import SessionEvent, fire_event
+
 from ..config import database_url
-from ..db import make_engine, session_factory, unit_of_work
 from ..errors import BpmLivechatError
-from ..param_types import Money
 
 P = ParamSpec("P")
 R = TypeVar("R")

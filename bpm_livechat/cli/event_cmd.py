@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..autostart import SessionEvent, bind_event, event_bindings, unbind_event
-from ..deployments import get_process
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.processes.autostart import SessionEvent, bind_event, event_bindings, unbind_event
+from bpm_livechat.processes.deployments import get_process
+
 from ..errors import ValidationError
-from ..users import get_user
 from .common import emit, handles_errors, json_option, transaction
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..livechats import (
+from bpm_livechat.desk.livechats import (
     add_channel,
     create_live_chat,
     get_live_chat,
@@ -14,8 +14,9 @@ from ..livechats import (
     members,
     set_name_template,
 )
+from bpm_livechat.desk.naming import DEFAULT_TEMPLATE
+
 from ..models import LiveChat, MemberRole
-from ..naming import DEFAULT_TEMPLATE
 from .common import emit, handles_errors, json_option, transaction
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..parameters import (
+from bpm_livechat.params.catalogue import (
     add_parameter,
     archive_parameter,
     info,
@@ -15,6 +15,7 @@ from ..parameters import (
     restore_parameter,
     update_parameter,
 )
+
 from .common import emit, handles_errors, json_option, transaction
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from ..db import session_factory
-from ..deployments import (
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.persistence.transactions import session_factory
+from bpm_livechat.processes.deployments import (
     DeploymentRejected,
     bind,
     deactivate,
@@ -21,21 +23,20 @@ from ..deployments import (
     process_summary,
     unbind,
 )
-from ..errors import ValidationError
-from ..instance_failures import ProcessFailed, run_step
-from ..instance_supervision import cancel_instance, failed_instances, retry_instance
-from ..instance_tasks import my_tasks
-from ..instance_views import failure_view, instance_view, step_view, task_view
-from ..instances import (
+from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.instances import (
     StepOutcome,
     complete_task,
     get_instance,
     session_instances,
     start_process,
 )
-from ..livechats import get_live_chat
-from ..sessions import get_session
-from ..users import get_user
+from bpm_livechat.processes.supervision import cancel_instance, failed_instances, retry_instance
+from bpm_livechat.processes.tasks import my_tasks
+from bpm_livechat.processes.views import failure_view, instance_view, step_view, task_view
+from bpm_livechat.sessions.lifecycle import get_session
+
+from ..errors import ValidationError
 from .common import CliState, emit, fail, handles_errors, json_option, transaction
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024

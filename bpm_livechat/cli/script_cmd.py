@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.processes.script_bench import DryRun, check_script, dry_run
+
 from ..errors import ValidationError
-from ..script_bench import DryRun, check_script, dry_run
-from ..users import get_user
 from .common import emit, handles_errors, json_option, transaction
 
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import click
 
-from ..actors import user_actor
-from ..autostart import SessionEvent
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.processes.autostart import SessionEvent
+from bpm_livechat.sessions.lifecycle import (
+    close_session,
+    create_session,
+    get_session,
+    rename_session,
+)
+from bpm_livechat.sessions.messages import add_message
+from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
+from bpm_livechat.sessions.views import session_details, session_summary
+
 from ..errors import ValidationError
-from ..livechats import get_live_chat
-from ..messages import add_message
 from ..models import AuthorKind
-from ..queries import SessionQuery, parse_filter, search_sessions
-from ..session_data import session_details, session_summary
-from ..sessions import close_session, create_session, get_session, rename_session
-from ..users import get_user
-from ..values import set_parameters
 from .common import emit, fire, handles_errors, json_option, transaction
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..db import upgrade
-from ..demo import load_demo
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.persistence.engines import upgrade
+
 from .common import CliState, emit, handles_errors, json_option, transaction
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..tokens import create_token, list_tokens, revoke_token
-from ..users import get_user
+from bpm_livechat.desk.tokens import create_token, list_tokens, revoke_token
+from bpm_livechat.desk.users import get_user
+
 from .common import emit, handles_errors, json_option, transaction
 
 

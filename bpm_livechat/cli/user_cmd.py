@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from ..livechats import add_member, get_live_chat
+from bpm_livechat.desk.livechats import add_member, get_live_chat
+from bpm_livechat.desk.users import create_user
+
 from ..models import MemberRole, Role
-from ..users import create_user
 from .common import emit, fail, handles_errors, json_option, transaction
 
 

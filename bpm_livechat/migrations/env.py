@@ -1,8 +1,8 @@
-"""Alembic environment: runs migrations on the engine handed over by bpm_livechat.db."""
+"""Alembic environment: runs migrations on the engine handed over by bpm_livechat.persistence.engines."""
 
 from alembic import context
 
-from bpm_livechat.schema import metadata
+from bpm_livechat.models import metadata
 
 config = context.config
 engine = config.attributes["engine"]

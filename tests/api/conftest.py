@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.models import User
-from bpm_livechat.tokens import create_token
 from tests.core.conftest import Desk, cheap_password_hashing, desk, open_session
 from web import db as web_db
 from web.api import init_api

@@ -7,15 +7,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.autostart import bind_event
-from bpm_livechat.db import unit_of_work
-from bpm_livechat.demo import load_demo
-from bpm_livechat.deployments import deploy, get_process
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.tokens import create_token
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.tokens import create_token
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.models import ProcessInstance
+from bpm_livechat.params.values import get_parameters
+from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.processes.autostart import bind_event
+from bpm_livechat.processes.deployments import deploy, get_process
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.models import SupportSession
-from bpm_livechat.tokens import ApiToken, revoke_token
+from bpm_livechat.desk.tokens import revoke_token
+from bpm_livechat.models import ApiToken, SupportSession
 
 from .conftest import Desk, Tokens
 

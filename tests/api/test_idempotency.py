@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.idempotency import IdempotencyRecord, purge_expired
-from bpm_livechat.models import Message, SupportSession, utcnow
-from bpm_livechat.tokens import authenticate_token
+from bpm_livechat.desk.idempotency import purge_expired
+from bpm_livechat.desk.tokens import authenticate_token
+from bpm_livechat.models import IdempotencyRecord, Message, SupportSession, utcnow
 from web.api import dispatch
 from web.api.schemas import MessageOut
 from web.api.spec import Operation, Registry

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from bpm_livechat.models import ParamHistory
-from bpm_livechat.parameters import add_parameter
+from bpm_livechat.params.catalogue import add_parameter
 
 from .conftest import Desk, Tokens, open_session
 

@@ -6,8 +6,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from bpm_livechat.actors import user_actor
-from bpm_livechat.values import set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.values import set_parameters
 from tests.processes.conftest import deployed, new_session, params, read_bpmn
 
 from .conftest import Desk, Tokens

@@ -21,15 +21,16 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from werkzeug.serving import make_server
 
-from bpm_livechat import users as users_module
-from bpm_livechat.db import make_engine, session_factory
-from bpm_livechat.livechats import add_channel, add_member, create_live_chat
-from bpm_livechat.messages import add_message
+from bpm_livechat.desk import users as users_module
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.tokens import create_token
+from bpm_livechat.desk.users import create_user
 from bpm_livechat.models import MemberRole
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import create_session
-from bpm_livechat.tokens import create_token
-from bpm_livechat.users import create_user
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.persistence.engines import make_engine
+from bpm_livechat.persistence.transactions import session_factory
+from bpm_livechat.sessions.lifecycle import create_session
+from bpm_livechat.sessions.messages import add_message
 
 from .conftest import make_app
 

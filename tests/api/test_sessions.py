@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.models import Message, SupportSession
-from bpm_livechat.parameters import add_parameter
+from bpm_livechat.params.catalogue import add_parameter
 
 from .conftest import Desk, Tokens
 

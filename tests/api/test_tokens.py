@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.cli import cli
+from bpm_livechat.desk.tokens import authenticate_token, create_token, revoke_token
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.tokens import ApiToken, authenticate_token, create_token, revoke_token
+from bpm_livechat.models import ApiToken
 
 from .conftest import Desk, Tokens
 

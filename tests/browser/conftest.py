@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bpm_livechat.db import make_engine, session_factory, unit_of_work, upgrade
-from bpm_livechat.demo import load_demo
-from bpm_livechat.deployments import deploy
-from bpm_livechat.livechats import get_live_chat
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.models import SupportSession
-from bpm_livechat.users import get_user
+from bpm_livechat.persistence.engines import make_engine, upgrade
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.processes.deployments import deploy
 from tests.conftest import IN_CI
 from web import create_app
 

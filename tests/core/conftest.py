@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session
 
-from bpm_livechat import users as users_module
-from bpm_livechat.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk import users as users_module
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.users import create_user
 from bpm_livechat.models import LiveChat, MemberRole, SupportSession, User
-from bpm_livechat.sessions import create_session
-from bpm_livechat.users import create_user
+from bpm_livechat.sessions.lifecycle import create_session
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import is_supervisor_of, visible_live_chat_ids, work_clause, work_params
+from bpm_livechat.desk.access import (
+    is_supervisor_of,
+    visible_live_chat_ids,
+    work_clause,
+    work_params,
+)
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import LiveChat, SupportSession, User
-from bpm_livechat.queries import Filter, SessionQuery, search_sessions
-from bpm_livechat.sessions import get_session
+from bpm_livechat.sessions.lifecycle import get_session
+from bpm_livechat.sessions.search import Filter, SessionQuery, search_sessions
 
 from .conftest import Desk, open_session
 

@@ -11,8 +11,15 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bpm_livechat.actors import user_actor
-from bpm_livechat.app_links import (
+from bpm_livechat.apps.items import (
+    add_app,
+    add_field,
+    create_item,
+    find_app,
+    item_fields,
+    list_items,
+)
+from bpm_livechat.apps.links import (
     bind_app,
     bound_app,
     create_item_for_session,
@@ -21,32 +28,24 @@ from bpm_livechat.app_links import (
     linked_items,
     prefill,
 )
-from bpm_livechat.app_models import App
-from bpm_livechat.app_reading import (
+from bpm_livechat.apps.reading import (
     MessageScope,
     grant_read_access,
     item_messages,
     readers,
     revoke_read_access,
 )
-from bpm_livechat.apps import (
-    add_app,
-    add_field,
-    create_item,
-    find_app,
-    item_fields,
-    list_items,
-)
 from bpm_livechat.cli import cli
-from bpm_livechat.demo import load_demo
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import AccessDeniedError, ValidationError
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.messages import add_message
-from bpm_livechat.models import AuthorKind, utcnow
-from bpm_livechat.param_types import Money
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.users import get_user
-from bpm_livechat.values import set_parameters
+from bpm_livechat.models import App, AuthorKind, utcnow
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.types import Money
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.sessions.messages import add_message
 
 from .conftest import Desk, open_session
 

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.cli import cli
+from bpm_livechat.desk.users import authenticate
 from bpm_livechat.models import ParamHistory, User
-from bpm_livechat.users import authenticate
 
 from .conftest import Desk
 

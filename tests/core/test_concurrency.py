@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat import db as db_module
-from bpm_livechat.actors import user_actor
-from bpm_livechat.db import make_engine, reading, unit_of_work
 from bpm_livechat.models import User
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import get_session
-from bpm_livechat.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.persistence import engines as db_module
+from bpm_livechat.persistence.engines import make_engine
+from bpm_livechat.persistence.transactions import reading, unit_of_work
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .conftest import Desk, open_session
 

@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from bpm_livechat.db import alembic_config, make_engine, upgrade
-from bpm_livechat.schema import metadata
+from bpm_livechat.models import metadata
+from bpm_livechat.persistence.engines import alembic_config, make_engine, upgrade
 from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
 
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.actors import user_actor
 from bpm_livechat.errors import (
     NotFoundError,
     ParameterValueError,
@@ -17,9 +16,8 @@ from bpm_livechat.errors import (
     ValidationError,
 )
 from bpm_livechat.models import ParamValue, SupportSession
-from bpm_livechat.param_definitions import definitions_read
-from bpm_livechat.param_types import Money
-from bpm_livechat.parameters import (
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import (
     SYSTEM_KEYS,
     add_parameter,
     archive_parameter,
@@ -28,7 +26,9 @@ from bpm_livechat.parameters import (
     restore_parameter,
     update_parameter,
 )
-from bpm_livechat.values import (
+from bpm_livechat.params.definitions import definitions_read
+from bpm_livechat.params.types import Money
+from bpm_livechat.params.values import (
     get_parameters,
     parameter_history,
     read_for_update,

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from bpm_livechat.actors import user_actor
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.queries import Filter, SessionQuery, parse_filter, search_sessions
-from bpm_livechat.values import set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.sessions.search import Filter, SessionQuery, parse_filter, search_sessions
 
 from .conftest import Desk, open_session
 

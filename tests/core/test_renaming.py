@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.livechats import create_live_chat, set_name_template
 from bpm_livechat.errors import TemplateError
-from bpm_livechat.livechats import create_live_chat, set_name_template
-from bpm_livechat.renaming import apply_template, pending_renames, preview_name
-from bpm_livechat.sessions import rename_session
+from bpm_livechat.sessions.lifecycle import rename_session
+from bpm_livechat.sessions.renaming import apply_template, pending_renames, preview_name
 from tests.core.conftest import Desk, open_session
 
 

@@ -11,13 +11,13 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.actors import user_actor
 from bpm_livechat.cli import cli
 from bpm_livechat.errors import AccessDeniedError, NotFoundError
 from bpm_livechat.models import ParamHistory, ParamValue, SupportSession
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.script_bench import check_script, dry_run
-from bpm_livechat.values import get_parameters, set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.values import get_parameters, set_parameters
+from bpm_livechat.processes.script_bench import check_script, dry_run
 
 from .conftest import Desk, open_session
 

@@ -8,13 +8,19 @@ import pytest
 from sqlalchemy import event, false, true
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.actors import user_actor
+from bpm_livechat.desk.livechats import create_live_chat, set_name_template
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, TemplateError, ValidationError
-from bpm_livechat.livechats import create_live_chat, set_name_template
-from bpm_livechat.messages import add_message, messages, post_message
-from bpm_livechat.parameters import add_parameter, archive_parameter
-from bpm_livechat.sessions import close_session, get_session, rename_session, reset_name, snapshot
-from bpm_livechat.values import set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter, archive_parameter
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.sessions.lifecycle import (
+    close_session,
+    get_session,
+    rename_session,
+    reset_name,
+    snapshot,
+)
+from bpm_livechat.sessions.messages import add_message, messages, post_message
 
 from .conftest import Desk, open_session
 
@@ -154,7 +160,7 @@ def test_close_is_refused_while_required_parameters_are_empty(
     add_parameter(db, "legacy", "string", "Legacy", required_to_close=True)
     add_parameter(db, "resolution", "string", "Resolution", required_to_close=True)
     archive_parameter(db, "legacy")
-    from bpm_livechat.parameters import update_parameter
+    from bpm_livechat.params.catalogue import update_parameter
 
     update_parameter(db, "outcome", required_to_close=True)
     session = open_session(db, desk.support)

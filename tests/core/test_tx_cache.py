@@ -6,15 +6,15 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import require_session_access, visible_live_chat_ids
+from bpm_livechat.desk.access import require_session_access, visible_live_chat_ids
+from bpm_livechat.desk.administration import remove_member
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
+from bpm_livechat.desk.users import create_user, get_user
 from bpm_livechat.errors import AccessDeniedError
-from bpm_livechat.livechats import add_channel, add_member, create_live_chat
 from bpm_livechat.models import LiveChat, MemberRole, SupportSession, User
-from bpm_livechat.param_definitions import definitions
-from bpm_livechat.parameters import add_parameter, archive_parameter
-from bpm_livechat.sessions import create_session, get_session
-from bpm_livechat.user_admin import remove_member
-from bpm_livechat.users import create_user, get_user
+from bpm_livechat.params.catalogue import add_parameter, archive_parameter
+from bpm_livechat.params.definitions import definitions
+from bpm_livechat.sessions.lifecycle import create_session, get_session
 
 
 def _count_selects(db: Session) -> list[str]:

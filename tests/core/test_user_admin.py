@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import visible_live_chat_ids
+from bpm_livechat.desk.access import visible_live_chat_ids
+from bpm_livechat.desk.administration import memberships, remove_member, rename_live_chat, set_role
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import MemberRole
-from bpm_livechat.user_admin import memberships, remove_member, rename_live_chat, set_role
 from tests.core.conftest import Desk
 
 

@@ -6,11 +6,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.actors import Actor, user_actor
 from bpm_livechat.errors import ParameterValueError, SystemParameterError, ValidationError
 from bpm_livechat.models import ParamHistory, ParamValue
-from bpm_livechat.parameters import add_parameter, archive_parameter
-from bpm_livechat.values import ParamChange, get_parameters, parameter_history, set_parameters
+from bpm_livechat.params.actors import Actor, user_actor
+from bpm_livechat.params.catalogue import add_parameter, archive_parameter
+from bpm_livechat.params.values import (
+    ParamChange,
+    get_parameters,
+    parameter_history,
+    set_parameters,
+)
 
 from .conftest import Desk, open_session
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import script_runtime
-from bpm_livechat.engine import EngineLimits, ProcessEngine
-from bpm_livechat.script_environment import SandboxEnvironment
+from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
+from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
 
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
 REALWORLD_DIR = Path(__file__).resolve().parents[3] / "shared" / "realworld-bpmn"

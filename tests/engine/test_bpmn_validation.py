@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bpm_livechat.bpmn_validation import Problem, ProcessInfo, validate_bpmn
-from bpm_livechat.bpmn_xml import parse_bpmn_xml
+from bpm_livechat.processes.bpmn.validation import Problem, ProcessInfo, validate_bpmn
+from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
 
 from .conftest import REALWORLD_DIR, bpmn_bytes, line_containing
 

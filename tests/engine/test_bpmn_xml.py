@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bpm_livechat.bpmn_validation import validate_bpmn
-from bpm_livechat.bpmn_xml import MAX_BPMN_BYTES, MAX_ELEMENT_DEPTH, parse_bpmn_xml
 from bpm_livechat.errors import BpmnDocumentError
+from bpm_livechat.processes.bpmn.validation import validate_bpmn
+from bpm_livechat.processes.bpmn.xml import MAX_BPMN_BYTES, MAX_ELEMENT_DEPTH, parse_bpmn_xml
 
 from .conftest import bpmn_bytes
 

@@ -7,12 +7,12 @@ import json
 from datetime import date
 from typing import Any
 
-from bpm_livechat.bpmn_xml import parse_bpmn_xml
-from bpm_livechat.engine import ProcessEngine, SerializedWorkflow, StepResult
 from bpm_livechat.errors import NotFoundError
-from bpm_livechat.forms import validate_form
-from bpm_livechat.param_types import ParamType, normalize
-from bpm_livechat.script_environment import TaskRef
+from bpm_livechat.params.types import ParamType, normalize
+from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
+from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult
+from bpm_livechat.processes.engine.script_environment import TaskRef
+from bpm_livechat.processes.forms import validate_form
 
 from .conftest import bpmn_bytes
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bpm_livechat.bpmn_validation import validate_bpmn
-from bpm_livechat.engine import EngineLimits, ProcessEngine, SerializedWorkflow
 from bpm_livechat.errors import NotFoundError, ProcessStepError
+from bpm_livechat.processes.bpmn.validation import validate_bpmn
+from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine, SerializedWorkflow
 
 from .conftest import REALWORLD_DIR, bpmn_bytes
 from .test_engine import snapshot, validate_changes

@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 from lxml import etree
 
-from bpm_livechat.bpmn_forms import read_form
-from bpm_livechat.bpmn_parser import LivechatBpmnParser, assignment_of, form_of
-from bpm_livechat.bpmn_xml import parse_bpmn_xml
-from bpm_livechat.engine import ProcessEngine
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.forms import FormField, FormOption, prefill, validate_form
-from bpm_livechat.param_types import ParamType
+from bpm_livechat.params.types import ParamType
+from bpm_livechat.processes.bpmn.forms import read_form
+from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, assignment_of, form_of
+from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.forms import FormField, FormOption, prefill, validate_form
 
 from .conftest import bpmn_bytes, line_containing
 

@@ -8,10 +8,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.deployments import deploy
-from bpm_livechat.models import LiveChat, ParamHistory, SupportSession, User
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.process_models import ProcessInstance, UserTask
+from bpm_livechat.models import (
+    LiveChat,
+    ParamHistory,
+    ProcessInstance,
+    SupportSession,
+    User,
+    UserTask,
+)
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.processes.deployments import deploy
 from tests.core.conftest import Desk, cheap_password_hashing, desk, open_session
 
 __all__ = [

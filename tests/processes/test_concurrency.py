@@ -7,12 +7,12 @@ import threading
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.db import unit_of_work
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ConflictError
-from bpm_livechat.instances import complete_task, get_instance, start_process
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history
+from bpm_livechat.models import ProcessInstance
+from bpm_livechat.params.values import get_parameters, parameter_history
+from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.processes.instances import complete_task, get_instance, start_process
 
 from .conftest import Desk, new_session
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from bpm_livechat.deployments import (
+from bpm_livechat.errors import AccessDeniedError, NotFoundError
+from bpm_livechat.models import Process
+from bpm_livechat.processes.deployments import (
     DeploymentRejected,
     VersionInfo,
     bind,
@@ -18,8 +20,6 @@ from bpm_livechat.deployments import (
     unbind,
     version_to_start,
 )
-from bpm_livechat.errors import AccessDeniedError, NotFoundError
-from bpm_livechat.process_models import Process
 
 from .conftest import Desk, read_bpmn
 

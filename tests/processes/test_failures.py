@@ -7,24 +7,23 @@ from functools import partial
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.actors import user_actor
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import AccessDeniedError, ConflictError
-from bpm_livechat.instance_failures import ProcessFailed, run_step
-from bpm_livechat.instance_supervision import cancel_instance, failed_instances, retry_instance
-from bpm_livechat.instance_tasks import my_tasks
-from bpm_livechat.instances import (
+from bpm_livechat.models import ParamHistory, ProcessInstance
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import archive_parameter, restore_parameter, update_parameter
+from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.instances import (
     StepOutcome,
     complete_task,
     get_instance,
     session_instances,
     start_process,
 )
-from bpm_livechat.models import ParamHistory
-from bpm_livechat.parameters import archive_parameter, restore_parameter, update_parameter
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.sessions import get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.processes.supervision import cancel_instance, failed_instances, retry_instance
+from bpm_livechat.processes.tasks import my_tasks
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .conftest import Desk, count, new_session
 

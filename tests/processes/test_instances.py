@@ -6,21 +6,15 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.deployments import deploy
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import AccessDeniedError, ConflictError, ValidationError
-from bpm_livechat.instance_tasks import my_tasks
-from bpm_livechat.instances import (
-    complete_task,
-    get_instance,
-    start_form,
-    start_process,
-)
-from bpm_livechat.messages import add_message
-from bpm_livechat.models import ParamHistory
-from bpm_livechat.process_models import ProcessInstance, UserTask
-from bpm_livechat.sessions import get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history
+from bpm_livechat.models import ParamHistory, ProcessInstance, UserTask
+from bpm_livechat.params.values import get_parameters, parameter_history
+from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.instances import complete_task, get_instance, start_form, start_process
+from bpm_livechat.processes.tasks import my_tasks
+from bpm_livechat.sessions.lifecycle import get_session
+from bpm_livechat.sessions.messages import add_message
 
 from .conftest import Desk, count, new_session, open_session, read_bpmn
 

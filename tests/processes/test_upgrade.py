@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.deployments import deploy
-from bpm_livechat.instance_failures import ProcessFailed, run_step
-from bpm_livechat.instance_supervision import retry_instance
-from bpm_livechat.instances import StepOutcome, complete_task, get_instance, start_process
-from bpm_livechat.sessions import get_session
-from bpm_livechat.users import get_user
-from bpm_livechat.values import get_parameters, parameter_history
+from bpm_livechat.desk.users import get_user
+from bpm_livechat.params.values import get_parameters, parameter_history
+from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.instances import StepOutcome, complete_task, get_instance, start_process
+from bpm_livechat.processes.supervision import retry_instance
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .conftest import Desk, new_session, read_bpmn
 

@@ -15,12 +15,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from bpm_livechat.actors import user_actor
-from bpm_livechat.messages import add_message
 from bpm_livechat.models import AuthorKind, SupportSession, utcnow
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.sessions import create_session
-from bpm_livechat.values import set_parameters
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.sessions.lifecycle import create_session
+from bpm_livechat.sessions.messages import add_message
 from tests.conftest import fresh_engine
 from tests.core.conftest import Desk, cheap_password_hashing, desk
 from web import create_app

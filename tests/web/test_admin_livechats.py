@@ -7,9 +7,9 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.livechats import get_live_chat, members
+from bpm_livechat.desk.livechats import get_live_chat, members
 from bpm_livechat.models import MemberRole, SupportSession
-from bpm_livechat.sessions import rename_session
+from bpm_livechat.sessions.lifecycle import rename_session
 from tests.web.conftest import Browser, World, session_row
 
 

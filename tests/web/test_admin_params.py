@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from bpm_livechat.param_definitions import definitions
+from bpm_livechat.params.definitions import definitions
 from tests.web.conftest import Browser
 
 

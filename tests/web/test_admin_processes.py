@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from bpm_livechat.autostart import event_bindings
-from bpm_livechat.deployments import get_process, is_bound, latest_version
-from bpm_livechat.process_models import Process, ProcessVersion
+from bpm_livechat.models import Process, ProcessVersion
+from bpm_livechat.processes.autostart import event_bindings
+from bpm_livechat.processes.deployments import get_process, is_bound, latest_version
 from tests.web.bpmn_samples import SCRIPT_LINE, sample_bpmn
 from tests.web.conftest import Browser, World
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.administration import memberships
+from bpm_livechat.desk.users import get_user
 from bpm_livechat.models import User
-from bpm_livechat.user_admin import memberships
-from bpm_livechat.users import get_user
 from tests.web.conftest import PASSWORDS, Browser, World, csrf_token
 
 

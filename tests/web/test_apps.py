@@ -11,17 +11,10 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.app_links import (
-    bind_app,
-    link_item,
-)
-from bpm_livechat.app_models import App, AppItem, SessionItemLink
-from bpm_livechat.apps import (
-    add_app,
-    add_field,
-    create_item,
-)
-from bpm_livechat.sessions import get_session
+from bpm_livechat.apps.items import add_app, add_field, create_item
+from bpm_livechat.apps.links import bind_app, link_item
+from bpm_livechat.models import App, AppItem, SessionItemLink
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .conftest import HOSTILE_MESSAGE, HOSTILE_NAME, PASSWORDS, Browser, World, csrf_token
 

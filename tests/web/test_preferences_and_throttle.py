@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from bpm_livechat.errors import ValidationError
-from bpm_livechat.parameters import archive_parameter
-from bpm_livechat.preferences import (
+from bpm_livechat.desk.preferences import (
     DEFAULT_COLUMNS,
     list_columns,
     list_view,
     save_list_columns,
     save_list_view,
 )
+from bpm_livechat.errors import ValidationError
+from bpm_livechat.params.catalogue import archive_parameter
 from tests.web.conftest import World
 from web import throttle
 from web.throttle import LoginThrottle

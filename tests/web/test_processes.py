@@ -10,14 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.bpmn_diagram import read_diagram
-from bpm_livechat.demo import DEMO_PARAMETERS, PROCESSES
-from bpm_livechat.deployments import deploy
-from bpm_livechat.instance_progress import Progress
-from bpm_livechat.models import ParamDefinition
-from bpm_livechat.parameters import add_parameter
-from bpm_livechat.process_models import ProcessInstance
-from bpm_livechat.values import get_parameters
+from bpm_livechat.demo.load import DEMO_PARAMETERS, PROCESSES
+from bpm_livechat.models import ParamDefinition, ProcessInstance
+from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.params.values import get_parameters
+from bpm_livechat.processes.bpmn.diagram import read_diagram
+from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.progress import Progress
 from tests.web.conftest import ON_POSTGRES, Browser, World
 from web.diagram import diagram_svg
 

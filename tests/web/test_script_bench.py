@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.models import ParamHistory
-from bpm_livechat.values import get_parameters
+from bpm_livechat.params.values import get_parameters
 from tests.web.conftest import HOSTILE_NAME, Browser, World
 
 Open = Callable[[str], Browser]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.values import get_parameters
+from bpm_livechat.params.values import get_parameters
 from tests.web.conftest import HOSTILE_MESSAGE, ON_POSTGRES, Browser, World, session_row
 
 

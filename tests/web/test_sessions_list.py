@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.preferences import list_columns, list_view
 from bpm_livechat.models import User
-from bpm_livechat.preferences import list_columns, list_view
 from tests.web.conftest import ON_POSTGRES, Browser, World
 
 

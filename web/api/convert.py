@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from bpm_livechat.models import Message, ParamHistory, SupportSession
-from bpm_livechat.param_definitions import definitions_by_key
-from bpm_livechat.param_types import JSONValue, ParamType, to_json
-from bpm_livechat.parameters import ParameterInfo
-from bpm_livechat.session_data import history_entry
+from bpm_livechat.params.catalogue import ParameterInfo
+from bpm_livechat.params.definitions import definitions_by_key
+from bpm_livechat.params.types import JSONValue, ParamType, to_json
+from bpm_livechat.sessions.views import history_entry
 
 from .schemas import ClientOut, HistoryEntryOut, MessageOut, ParameterOut, SessionOut
 

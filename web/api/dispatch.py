@@ -15,8 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.db import one_writer, reading
-from bpm_livechat.idempotency import (
+from bpm_livechat.desk.idempotency import (
     IdempotencyKeyError,
     IdempotencyKeyReused,
     KeyedWrite,
@@ -25,8 +24,9 @@ from bpm_livechat.idempotency import (
     remember,
     replay,
 )
+from bpm_livechat.desk.tokens import authenticate_token
 from bpm_livechat.models import User
-from bpm_livechat.tokens import authenticate_token
+from bpm_livechat.persistence.transactions import one_writer, reading
 from web.db import commit, get_db
 
 from .errors import ApiError, from_pydantic

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.autostart import bind_event, event_bindings, unbind_event
-from bpm_livechat.deployments import get_process
 from bpm_livechat.models import User
+from bpm_livechat.processes.autostart import bind_event, event_bindings, unbind_event
+from bpm_livechat.processes.deployments import get_process
 
 from .process_schemas import EventBindingIn, EventBindingList, EventBindingOut, EventBindingRemove
 from .spec import Registry

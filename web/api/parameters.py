@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.actors import user_actor
 from bpm_livechat.errors import AccessDeniedError, NotFoundError
 from bpm_livechat.models import Role, User
-from bpm_livechat.parameters import (
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import (
     add_parameter,
     archive_parameter,
     info,
@@ -15,8 +15,8 @@ from bpm_livechat.parameters import (
     restore_parameter,
     update_parameter,
 )
-from bpm_livechat.sessions import get_session
-from bpm_livechat.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .convert import history_out, param_types, parameter_out, values_json
 from .schemas import (

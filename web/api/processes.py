@@ -6,7 +6,11 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.deployments import (
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.errors import NotFoundError, ValidationError
+from bpm_livechat.models import LiveChat, Process, ProcessInstance, TaskState, User, UserTask
+from bpm_livechat.params.types import to_json
+from bpm_livechat.processes.deployments import (
     bind,
     deploy,
     get_process,
@@ -14,16 +18,11 @@ from bpm_livechat.deployments import (
     list_processes,
     unbind,
 )
-from bpm_livechat.errors import NotFoundError, ValidationError
-from bpm_livechat.instance_failures import ProcessFailed, record_failure
-from bpm_livechat.instance_supervision import cancel_instance, retry_instance
-from bpm_livechat.instance_tasks import find_task, my_tasks
-from bpm_livechat.instances import StepOutcome, complete_task, get_instance, start_process
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.models import LiveChat, User
-from bpm_livechat.param_types import to_json
-from bpm_livechat.process_models import Process, ProcessInstance, TaskState, UserTask
-from bpm_livechat.sessions import get_session
+from bpm_livechat.processes.failures import ProcessFailed, record_failure
+from bpm_livechat.processes.instances import StepOutcome, complete_task, get_instance, start_process
+from bpm_livechat.processes.supervision import cancel_instance, retry_instance
+from bpm_livechat.processes.tasks import find_task, my_tasks
+from bpm_livechat.sessions.lifecycle import get_session
 
 from .convert import param_types
 from .process_schemas import (

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.access import can_access_live_chat
-from bpm_livechat.autostart import (
+from bpm_livechat.desk.access import can_access_live_chat
+from bpm_livechat.desk.idempotency import KeyedWrite
+from bpm_livechat.desk.livechats import get_live_chat
+from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
+from bpm_livechat.models import AuthorKind, Status, User
+from bpm_livechat.params.values import get_parameters
+from bpm_livechat.processes.autostart import (
     SessionEvent,
     bound_events,
     fire_event,
     has_bindings,
     listening,
 )
-from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.idempotency import KeyedWrite
-from bpm_livechat.livechats import get_live_chat
-from bpm_livechat.messages import add_message, messages, post_message
-from bpm_livechat.models import AuthorKind, Status, User
-from bpm_livechat.queries import SessionQuery, parse_filter, search_sessions
-from bpm_livechat.sessions import close_session, create_session, get_session, rename_session
-from bpm_livechat.values import get_parameters
+from bpm_livechat.sessions.lifecycle import (
+    close_session,
+    create_session,
+    get_session,
+    rename_session,
+)
+from bpm_livechat.sessions.messages import add_message, messages, post_message
+from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 
 from .convert import message_out, param_types, session_out, values_json
 from .dispatch import after_commit, session_maker

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bpm_livechat.models import User
-from bpm_livechat.tokens import ApiToken, create_token, list_tokens, revoke_token
+from bpm_livechat.desk.tokens import create_token, list_tokens, revoke_token
+from bpm_livechat.models import ApiToken, User
 
 from .schemas import TokenCreate, TokenCreated, TokenList, TokenOut
 from .spec import Registry

@@ -1,0 +1,1 @@
+"""Demo data: live chats, users, parameters, bundled processes, apps and realistic sessions."""

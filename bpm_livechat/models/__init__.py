@@ -1,0 +1,87 @@
+"""Every table of the product, as SQLAlchemy 2.0 typed models; `metadata` knows them all.
+
+Offers the declarative `Base`, `utcnow`, the enums of roles, priorities and statuses, and the
+tables by area: `desk` (users, live chats, channels, members, API tokens, preferences,
+idempotency records), `sessions` (clients, sessions, messages), `params` (parameter definitions,
+values, history), `processes` (processes, versions, bindings, instances, user tasks, event
+bindings) and `apps` (apps, fields, items, live chat bindings, session links). Importing this
+package imports every area, so Alembic and the tests see the complete schema.
+"""
+
+from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
+from bpm_livechat.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from bpm_livechat.models.desk import (
+    IDEMPOTENCY_KEY_LENGTH,
+    TOKEN_NAME_LENGTH,
+    ApiToken,
+    Channel,
+    IdempotencyRecord,
+    LiveChat,
+    LiveChatMember,
+    MemberRole,
+    Role,
+    User,
+    UserPreference,
+)
+from bpm_livechat.models.params import ParamDefinition, ParamHistory, ParamValue
+from bpm_livechat.models.processes import (
+    EventBinding,
+    InstanceStatus,
+    Process,
+    ProcessBinding,
+    ProcessInstance,
+    ProcessVersion,
+    TaskState,
+    UserTask,
+)
+from bpm_livechat.models.sessions import (
+    AuthorKind,
+    Client,
+    Message,
+    Priority,
+    Status,
+    SupportSession,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "IDEMPOTENCY_KEY_LENGTH",
+    "NAMING_CONVENTION",
+    "TOKEN_NAME_LENGTH",
+    "ApiToken",
+    "App",
+    "AppField",
+    "AppItem",
+    "AuthorKind",
+    "Base",
+    "Channel",
+    "Client",
+    "EventBinding",
+    "IdempotencyRecord",
+    "InstanceStatus",
+    "LiveChat",
+    "LiveChatApp",
+    "LiveChatMember",
+    "MemberRole",
+    "Message",
+    "ParamDefinition",
+    "ParamHistory",
+    "ParamValue",
+    "Priority",
+    "Process",
+    "ProcessBinding",
+    "ProcessInstance",
+    "ProcessVersion",
+    "Role",
+    "SessionItemLink",
+    "Status",
+    "SupportSession",
+    "TaskState",
+    "UTCDateTime",
+    "User",
+    "UserPreference",
+    "UserTask",
+    "metadata",
+    "utcnow",
+]

@@ -1,0 +1,125 @@
+"""The desk's tables: users and roles, live chats with channels and members, API tokens,
+user preferences and idempotency records."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bpm_livechat.models.base import Base, utcnow
+
+TOKEN_NAME_LENGTH = 64
+IDEMPOTENCY_KEY_LENGTH = 255
+
+
+class Role(enum.StrEnum):
+    """What a user is in the product."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    USER = "user"
+
+
+class MemberRole(enum.StrEnum):
+    """How a user belongs to a live chat."""
+
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    READER = "reader"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveChat(Base):
+    __tablename__ = "live_chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name_template: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="live_chat", order_by="Channel.id", cascade="all, delete-orphan"
+    )
+    members: Mapped[list[LiveChatMember]] = relationship(
+        back_populates="live_chat", cascade="all, delete-orphan"
+    )
+
+
+class LiveChatMember(Base):
+    __tablename__ = "live_chat_members"
+
+    live_chat_id: Mapped[int] = mapped_column(ForeignKey("live_chats.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    live_chat: Mapped[LiveChat] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("live_chat_id", "name", name="uq_channels_live_chat_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    live_chat_id: Mapped[int] = mapped_column(ForeignKey("live_chats.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+
+    live_chat: Mapped[LiveChat] = relationship(back_populates="channels")
+
+
+class ApiToken(Base):
+    """A user's personal API token; only its hash and a short visible prefix are kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(TOKEN_NAME_LENGTH))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class UserPreference(Base):
+    """One named preference of one user."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The response first given to one user's request under one key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(IDEMPOTENCY_KEY_LENGTH))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,90 @@
+"""The conversation's tables: clients, support sessions and their messages."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bpm_livechat.models.base import Base, utcnow
+from bpm_livechat.models.desk import Channel, LiveChat, User
+
+
+class Priority(enum.StrEnum):
+    """Session priority, in rising order."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Status(enum.StrEnum):
+    """Where a session is in its life."""
+
+    QUEUED = "queued"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class AuthorKind(enum.StrEnum):
+    """Who wrote a message."""
+
+    CLIENT = "client"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class SupportSession(Base):
+    """A conversation in a live chat: the 'session' of the product (named so to avoid DB sessions)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_live_chat_created", "live_chat_id", "created_at"),
+        Index("ix_sessions_live_chat_status", "live_chat_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    live_chat_id: Mapped[int] = mapped_column(ForeignKey("live_chats.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL.value)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    name: Mapped[str] = mapped_column(String(255), default="")
+    name_is_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    live_chat: Mapped[LiveChat] = relationship()
+    channel: Mapped[Channel] = relationship()
+    client: Mapped[Client] = relationship()
+    operator: Mapped[User | None] = relationship()
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_session_sent", "session_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_name: Mapped[str] = mapped_column(String(255))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,80 @@
+"""Transactions: the caller's unit of work, lost races as conflicts, SQLite's single writer."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from bpm_livechat.errors import ConflictError
+from bpm_livechat.persistence.engines import READS_ONLY
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A sessionmaker whose sessions keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def commit(db: Session) -> None:
+    """Commit; a lost optimistic-locking race becomes a ConflictError (after rolling back)."""
+    try:
+        db.commit()
+    except StaleDataError as exc:
+        db.rollback()
+        raise ConflictError(
+            "someone else changed the same record first; reload and try again"
+        ) from exc
+
+
+@contextmanager
+def reading(db: Session) -> Iterator[None]:
+    """Reads before a write: on SQLite in a deferred transaction, ended before `one_writer`."""
+    # So the time spent queueing for SQLite's single writer stays short. Committed, not rolled
+    # back, so loaded objects stay usable. Other databases run the reads in the request's one
+    # transaction: ending it there would cost a round trip.
+    if db.get_bind().engine.dialect.name != "sqlite" or db.in_transaction():
+        yield
+        return
+    db.connection(execution_options={READS_ONLY: True})
+    yield
+    db.commit()
+
+
+@contextmanager
+def one_writer(db: Session) -> Iterator[None]:
+    """On SQLite, queue on an OS file lock while `db` writes; on every database, end its transaction."""
+    # SQLite has one writer at a time (every transaction begins IMMEDIATE), and a connection
+    # waiting in its busy handler polls with sleeps of up to 100 ms; an flock waiter wakes the
+    # moment the lock is released. The lock file sits next to the database, so it queues every
+    # process that uses the database this way.
+    engine = db.get_bind().engine
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        try:
+            yield
+        finally:
+            db.rollback()  # a no-op after a commit
+        return
+    with open(path + ".api-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            db.rollback()  # before the lock goes: the next writer must not meet our transaction
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session and transaction: commits on success, rolls back on error, maps lost races."""
+    with factory() as db:
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        commit(db)

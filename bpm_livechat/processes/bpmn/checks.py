@@ -1,0 +1,304 @@
+"""Element-level deployment checks: scripts, expressions, and the Camunda features we cannot run."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Collection, Iterator
+
+from lxml import etree
+
+import script_runtime
+from bpm_livechat.processes.bpmn.report import DeployReport
+from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
+
+PYTHON_FORMATS = frozenset({"", "python", "python3", "text/x-python", "py"})
+JAVA_IMPLEMENTATIONS = {
+    "class": "a Java class",
+    "expression": "a Java (JUEL) expression",
+    "delegateExpression": "a Java delegate expression",
+}
+UNSUPPORTED_EXTENSIONS = {
+    "executionListener": "execution listeners (camunda:executionListener) are not supported",
+    "taskListener": "task listeners (camunda:taskListener) are not supported",
+    "inputOutput": "input/output mappings (camunda:inputOutput) are not supported",
+    "connector": "connectors (camunda:connector) are not supported",
+}
+UNDELIVERABLE_EVENTS = {
+    "messageEventDefinition": "message events cannot be triggered here (nothing delivers messages)",
+    "conditionalEventDefinition": "conditional start events are not supported",
+    "timerEventDefinition": "timer start events are not supported; processes start from a session",
+}
+_SESSION_PARAM_RE = re.compile(
+    r"""session\s*\.\s*params\s*(?:\[\s*|\.\s*(?:get|set|pop|setdefault)\s*\(\s*)(['"])([^'"\\]+)\1"""
+)
+_CRON_RE = re.compile(r"(?:[0-9*?/,LW#A-Z-]+\s+){4,6}[0-9*?/,LW#A-Z-]+")
+_ISO_TIMER_RE = re.compile(r"R?\d*/?P[0-9YMWDTHS.]+|\d{4}-\d{2}-\d{2}T[0-9:.+-Z]*")
+
+
+def bpmn(tag: str) -> str:
+    return f"{{{BPMN_NS}}}{tag}"
+
+
+def camunda(name: str) -> str:
+    return f"{{{CAMUNDA_NS}}}{name}"
+
+
+def local_name(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def script_source(text: str) -> str:
+    """The Python source of a script body: dedented, so indented XML still runs; lines are kept."""
+    return textwrap.dedent(text)
+
+
+def expression_source(text: str) -> tuple[str, int]:
+    """An expression without surrounding blank lines and indentation, and the lines removed."""
+    stripped = text.lstrip()
+    skipped = text[: len(text) - len(stripped)].count("\n")
+    return stripped.strip(), skipped
+
+
+def check_script(report: DeployReport, element_id: str, body: etree._Element) -> None:
+    """Report every compile or policy problem of a script, at its BPMN line."""
+    base = line_of(body) or 0
+    for problem in script_runtime.check(script_source(body.text or ""), mode="exec"):
+        line = base + problem.line - 1 if problem.line and base else None
+        where = f"script line {problem.line}: " if problem.line else ""
+        report.error(element_id, line, f"{where}{problem.message}")
+
+
+def check_expression(
+    report: DeployReport, element_id: str | None, node: etree._Element, what: str
+) -> None:
+    """Report problems of a Python expression (a condition, timer, cardinality...)."""
+    expression, skipped = expression_source(node.text or "")
+    line = (line_of(node) or 0) + skipped or None
+    if not expression:
+        report.error(element_id, line, f"{what} is empty")
+        return
+    if expression.startswith(("${", "#{")):
+        report.error(
+            element_id, line, f"{what} {expression!r} is a JUEL expression; write it in Python"
+        )
+        return
+    language = node.get("language")
+    if language and language.lower() not in PYTHON_FORMATS:
+        report.error(element_id, line, f"{what} language {language!r} is not supported")
+        return
+    for problem in script_runtime.check(expression, mode="eval"):
+        at = line + problem.line - 1 if line and problem.line else line
+        report.error(element_id, at, f"{what}: {problem.message}")
+
+
+def session_param_keys(source: str) -> Iterator[tuple[int, str]]:
+    """(script line, key) of each literal session.params key a script reads or writes."""
+    for match in _SESSION_PARAM_RE.finditer(source):
+        yield source.count("\n", 0, match.start()) + 1, match.group(2)
+
+
+def check_script_task(
+    report: DeployReport, node: etree._Element, param_keys: Collection[str]
+) -> None:
+    element_id = node.get("id")
+    script_format = (node.get("scriptFormat") or "").strip().lower()
+    line = line_of(node)
+    if script_format not in PYTHON_FORMATS:
+        report.error(
+            element_id,
+            line,
+            f"script format {node.get('scriptFormat')!r} is not supported; scripts must be Python",
+        )
+        return
+    if node.get(camunda("resource")):
+        report.error(
+            element_id, line, "external script resources (camunda:resource) are not supported"
+        )
+        return
+    if node.get(camunda("resultVariable")):
+        report.error(
+            element_id, line, "camunda:resultVariable is not supported; assign in the script"
+        )
+    body = node.find(bpmn("script"))
+    if body is None or not (body.text or "").strip():
+        report.error(element_id, line, "script task has no script")
+        return
+    check_script(report, element_id or "", body)
+    base = line_of(body) or 0
+    for script_line, key in session_param_keys(script_source(body.text or "")):
+        if key not in param_keys:
+            report.warn(
+                element_id,
+                base + script_line - 1 if base else None,
+                f"session.params[{key!r}] matches no custom parameter",
+            )
+
+
+def check_service_like(report: DeployReport, node: etree._Element) -> None:
+    """Service, send and business rule tasks: name the implementation we cannot run."""
+    element_id, line, kind = node.get("id"), line_of(node), local_name(node)
+    if kind == "businessRuleTask":
+        report.error(element_id, line, "business rule tasks (DMN decisions) are not supported")
+        return
+    for attribute, label in JAVA_IMPLEMENTATIONS.items():
+        value = node.get(camunda(attribute))
+        if value:
+            report.error(
+                element_id,
+                line,
+                f"{kind} calls {label} {value!r} (camunda:{attribute}), which cannot run here; "
+                "use a Python script task",
+            )
+            return
+    if node.get(camunda("type")) == "external":
+        topic = node.get(camunda("topic")) or ""
+        report.error(
+            element_id,
+            line,
+            f"{kind} is an external task (topic {topic!r}); external workers are not supported",
+        )
+        return
+    if kind == "sendTask":
+        report.error(element_id, line, "send tasks are not supported (nothing delivers messages)")
+        return
+    report.error(
+        element_id, line, f"{kind} has no implementation that can run here; use a script task"
+    )
+
+
+def check_extensions(report: DeployReport, node: etree._Element) -> None:
+    """Camunda extension elements that would be silently ignored are errors."""
+    extensions = node.find(bpmn("extensionElements"))
+    if extensions is None:
+        return
+    for child in extensions:
+        name = local_name(child)
+        if etree.QName(child).namespace == CAMUNDA_NS and name in UNSUPPORTED_EXTENSIONS:
+            report.error(node.get("id"), line_of(child), UNSUPPORTED_EXTENSIONS[name])
+
+
+def check_events(report: DeployReport, node: etree._Element, top_level: bool) -> None:
+    """Start events we cannot trigger and message catches nothing can deliver."""
+    kind = local_name(node)
+    definitions = [local_name(d) for d in node if local_name(d).endswith("EventDefinition")]
+    element_id, line = node.get("id"), line_of(node)
+    if kind == "startEvent" and top_level:
+        rejected = [d for d in definitions if d in UNDELIVERABLE_EVENTS]
+        for definition in rejected:
+            report.error(element_id, line, UNDELIVERABLE_EVENTS[definition])
+        if rejected:
+            return
+    elif kind == "receiveTask" or ("messageEventDefinition" in definitions and kind != "endEvent"):
+        report.error(element_id, line, UNDELIVERABLE_EVENTS["messageEventDefinition"])
+    elif kind in ("endEvent", "intermediateThrowEvent") and "messageEventDefinition" in definitions:
+        report.warn(element_id, line, "thrown messages are not delivered anywhere")
+    for timer in node.iterfind(f"{bpmn('timerEventDefinition')}/*"):
+        check_timer(report, element_id, timer)
+    for condition in node.iterfind(f"{bpmn('conditionalEventDefinition')}/{bpmn('condition')}"):
+        check_expression(report, element_id, condition, "event condition")
+
+
+def check_timer(report: DeployReport, element_id: str | None, timer: etree._Element) -> None:
+    text = (timer.text or "").strip()
+    if _CRON_RE.fullmatch(text):
+        report.error(element_id, line_of(timer), f"cron timer {text!r} is not supported")
+        return
+    if _ISO_TIMER_RE.fullmatch(text):
+        report.error(
+            element_id,
+            line_of(timer),
+            f'timer {text!r} must be a Python expression; quote it: "{text}"',
+        )
+        return
+    check_expression(report, element_id, timer, f"timer {local_name(timer)}")
+
+
+def check_loops(report: DeployReport, node: etree._Element) -> None:
+    element_id = node.get("id")
+    loop = node.find(bpmn("multiInstanceLoopCharacteristics"))
+    if loop is not None:
+        if loop.get(camunda("collection")):
+            report.error(
+                element_id,
+                line_of(loop),
+                "camunda:collection is not supported; use loopCardinality or loopDataInputRef",
+            )
+        for tag, what in (
+            ("loopCardinality", "loop cardinality"),
+            ("completionCondition", "completion condition"),
+        ):
+            found = loop.find(bpmn(tag))
+            if found is not None:
+                check_expression(report, element_id, found, what)
+    standard = node.find(bpmn("standardLoopCharacteristics"))
+    condition = standard.find(bpmn("loopCondition")) if standard is not None else None
+    if condition is not None:
+        check_expression(report, element_id, condition, "loop condition")
+
+
+def check_user_task(report: DeployReport, node: etree._Element) -> None:
+    element_id, line = node.get("id"), line_of(node)
+    form_key = node.get(camunda("formKey"))
+    has_fields = node.find(f"{bpmn('extensionElements')}/{camunda('formData')}") is not None
+    if form_key and not has_fields:
+        report.warn(
+            element_id, line, f"form key {form_key!r} names a form this product cannot show"
+        )
+    for attribute in ("assignee", "candidateGroups"):
+        value = node.get(camunda(attribute)) or ""
+        if "${" in value or "#{" in value:
+            report.warn(
+                element_id, line, f"camunda:{attribute} expression {value!r} is not evaluated"
+            )
+    if node.get(camunda("candidateUsers")):
+        report.warn(element_id, line, "camunda:candidateUsers is ignored; use candidateGroups")
+
+
+def check_flow(report: DeployReport, flow: etree._Element, gateways: dict[str, str]) -> None:
+    condition = flow.find(bpmn("conditionExpression"))
+    if condition is None:
+        return
+    source = flow.get("sourceRef") or ""
+    if gateways.get(source) not in ("exclusiveGateway", "inclusiveGateway"):
+        report.error(
+            flow.get("id"),
+            line_of(condition),
+            "conditions are only supported on flows leaving an exclusive or inclusive gateway",
+        )
+        return
+    check_expression(report, flow.get("id"), condition, "condition")
+
+
+def check_call_activity(report: DeployReport, node: etree._Element, process_ids: set[str]) -> None:
+    called = node.get("calledElement")
+    element_id, line = node.get("id"), line_of(node)
+    if called and called not in process_ids:
+        report.error(element_id, line, f"calls process {called!r}, which is not in this file")
+    extensions = node.find(bpmn("extensionElements"))
+    if extensions is not None and any(
+        local_name(c) in ("in", "out") and etree.QName(c).namespace == CAMUNDA_NS
+        for c in extensions
+    ):
+        report.warn(
+            element_id,
+            line,
+            "camunda:in/out mappings are ignored; the called process sees all task data",
+        )
+
+
+def elements(process: etree._Element) -> Iterator[etree._Element]:
+    """Every BPMN element inside a process, subprocesses included."""
+    for node in process.iter():
+        if isinstance(node.tag, str) and etree.QName(node).namespace == BPMN_NS:
+            yield node
+
+
+def gateway_kinds(process: etree._Element) -> dict[str, str]:
+    """Element id -> local tag name, for telling gateway sources of sequence flows apart."""
+    return {node.get("id") or "": local_name(node) for node in elements(process) if node.get("id")}
+
+
+def xpath_nodes(node: etree._Element, path: str) -> list[etree._Element]:
+    found = node.xpath(path, namespaces=NSMAP)
+    return [n for n in found if isinstance(n, etree._Element)] if isinstance(found, list) else []

@@ -1,0 +1,149 @@
+"""SpiffWorkflow's BPMN parser, extended to read Camunda forms and assignments; fed our safe XML tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+    StartEvent,
+    UserTask,
+)
+
+from bpm_livechat.processes.bpmn.forms import read_form
+from bpm_livechat.processes.bpmn.xml import CAMUNDA_NS, NSMAP, BpmnDocument
+from bpm_livechat.processes.forms import FormField
+
+FORM_KEY = "livechat_form"
+ASSIGNEE_KEY = "livechat_assignee"
+CANDIDATE_GROUPS_KEY = "livechat_candidate_groups"
+FORM_KEY_KEY = "livechat_form_key"
+
+
+class _FormReading:
+    """Mixin for task parsers: put the node's camunda form into the spec's extensions.
+
+    Extensions are plain JSON, so the form travels inside the serialized workflow and a task
+    restored from JSON knows its form without the BPMN file.
+    """
+
+    node: etree._Element
+    process_parser: Any
+
+    def read_form_extensions(self) -> dict[str, Any]:
+        definition = read_form(self.node)
+        if definition.problems and self.process_parser.parser.strict_forms:
+            first = definition.problems[0]
+            name = f"form field {first.field_id!r}" if first.field_id else "form field"
+            raise ValidationException(f"{name}: {first.message}", node=self.node)
+        return {FORM_KEY: [form_field.to_dict() for form_field in definition.fields]}
+
+
+class FormStartEventParser(_FormReading, StartEventParser):  # type: ignore[misc]
+    """A start event parser that also reads camunda:formData (SpiffWorkflow's does not)."""
+
+    def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
+        return self.read_form_extensions()
+
+
+class FormUserTaskParser(_FormReading, TaskParser):  # type: ignore[misc]
+    """A user task parser reading camunda:formData (with or without formKey) and assignments."""
+
+    def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
+        extensions = self.read_form_extensions()
+        attributes = self.node.attrib
+        extensions[FORM_KEY_KEY] = attributes.get(f"{{{CAMUNDA_NS}}}formKey")
+        extensions[ASSIGNEE_KEY] = attributes.get(f"{{{CAMUNDA_NS}}}assignee")
+        groups = attributes.get(f"{{{CAMUNDA_NS}}}candidateGroups") or ""
+        extensions[CANDIDATE_GROUPS_KEY] = [g.strip() for g in groups.split(",") if g.strip()]
+        return extensions
+
+
+class _CappedCollection:
+    """Mixin for multi-instance specs: refuse an input collection larger than the engine's cap.
+
+    A cardinality expression is capped where it is evaluated (the script engine); a collection
+    is not evaluated, so the check happens here, before any instance is created.
+    """
+
+    data_input: Any
+
+    def _update_hook(self, my_task: Any) -> Any:
+        engine = my_task.workflow.top_workflow.script_engine
+        check = getattr(engine, "check_cardinality", None)
+        source = my_task.parent  # the data this task is about to inherit
+        collection = self.data_input
+        if (
+            check is not None
+            and collection is not None
+            and source is not None
+            and collection.exists(source)
+        ):
+            check(my_task, collection.get(source))
+        return super()._update_hook(my_task)  # type: ignore[misc]
+
+
+class CappedParallelMultiInstance(_CappedCollection, ParallelMultiInstanceTask):  # type: ignore[misc]
+    """A parallel multi-instance activity whose instance count is capped."""
+
+
+class CappedSequentialMultiInstance(_CappedCollection, SequentialMultiInstanceTask):  # type: ignore[misc]
+    """A sequential multi-instance activity whose instance count is capped."""
+
+
+def _capped(parser_class: type[TaskParser]) -> type[TaskParser]:
+    """The parser class, building capped multi-instance specs (SpiffWorkflow's extension point)."""
+    return type(
+        parser_class.__name__,
+        (parser_class,),
+        {
+            "PARALLEL_MI_CLASS": CappedParallelMultiInstance,
+            "SEQUENTIAL_MI_CLASS": CappedSequentialMultiInstance,
+        },
+    )
+
+
+_OUR_PARSERS = {
+    full_tag("startEvent"): (FormStartEventParser, StartEvent),
+    full_tag("userTask"): (FormUserTaskParser, UserTask),
+}
+
+
+class LivechatBpmnParser(BpmnParser):  # type: ignore[misc]
+    """BpmnParser with our start event and user task parsers; one instance per BPMN document.
+
+    With `strict_forms` (the engine's setting) a malformed form field is a parse error;
+    deployment validation turns it off because it reports form problems itself, all at once.
+    """
+
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (_capped(parser_class), spec_class)
+        for tag, (parser_class, spec_class) in {**BpmnParser.PARSER_CLASSES, **_OUR_PARSERS}.items()
+    }
+
+    def __init__(self, *, strict_forms: bool = True) -> None:
+        super().__init__(namespaces=dict(NSMAP))
+        self.strict_forms = strict_forms
+
+    def add_document(self, document: BpmnDocument, filename: str | None = None) -> None:
+        """Add a document parsed by bpmn_xml, never raw bytes parsed with lxml's defaults."""
+        self.add_bpmn_xml(document.root, filename=filename)
+
+
+def form_of(task_spec: Any) -> tuple[FormField, ...]:
+    """The form fields of a task spec parsed (or restored) with our parser; () when it has none."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return tuple(FormField.from_dict(item) for item in extensions.get(FORM_KEY, ()))
+
+
+def assignment_of(task_spec: Any) -> tuple[str | None, tuple[str, ...]]:
+    """The camunda:assignee and camunda:candidateGroups of a user task spec."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return extensions.get(ASSIGNEE_KEY), tuple(extensions.get(CANDIDATE_GROUPS_KEY, ()))

@@ -1,0 +1,183 @@
+"""Deployment validation: every problem of an uploaded BPMN file at once, by element id and line."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+from bpm_livechat.errors import BpmnDocumentError
+from bpm_livechat.processes.bpmn import checks
+from bpm_livechat.processes.bpmn.forms import read_form
+from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser
+from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
+from bpm_livechat.processes.bpmn.xml import BpmnDocument, line_of, parse_bpmn_xml
+
+__all__ = ["DeployReport", "Problem", "ProcessInfo", "validate_bpmn", "validate_document"]
+
+MAX_SCHEMA_ERRORS = 10
+MAX_MESSAGE = 300
+SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
+EVENTS = (
+    "startEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "endEvent",
+    "receiveTask",
+)
+
+_schema_lock = threading.Lock()
+_schema: etree.XMLSchema | None = None
+
+
+def _bpmn_schema() -> etree.XMLSchema:
+    """The BPMN 2.0 XSD that ships with SpiffWorkflow, loaded once (local trusted files)."""
+    global _schema
+    with _schema_lock:
+        if _schema is None:
+            _schema = etree.XMLSchema(etree.parse(XSD_PATH))
+        return _schema
+
+
+def validate_bpmn(data: bytes, param_keys: Collection[str]) -> DeployReport:
+    """Validate an uploaded BPMN file before anything is stored; never raises for bad input."""
+    try:
+        document = parse_bpmn_xml(data)
+    except BpmnDocumentError as exc:
+        report = DeployReport()
+        report.error(None, exc.line, exc.reason)
+        return report
+    return validate_document(document, param_keys)
+
+
+def validate_document(document: BpmnDocument, param_keys: Collection[str]) -> DeployReport:
+    """Validate a safely parsed document: schema, our element checks, forms, then SpiffWorkflow."""
+    report = DeployReport()
+    _check_schema(report, document.root)
+    processes = checks.xpath_nodes(document.root, "./bpmn:process")
+    executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    if not executable:
+        report.error(None, None, 'no executable process (a bpmn:process with isExecutable="true")')
+        return report
+    process_ids = {p.get("id") or "" for p in processes}
+    for process in executable:
+        _check_process(report, process, process_ids, param_keys)
+    _check_with_spiff(report, document, executable)
+    for process in executable:
+        process_id = process.get("id") or ""
+        name = process.get("name") or process_id
+        report.processes.append(ProcessInfo(process_id, name, document.content_hash))
+    return report
+
+
+def _check_schema(report: DeployReport, root: etree._Element) -> None:
+    schema = _bpmn_schema()
+    if schema.validate(root):
+        return
+    for entry in list(schema.error_log)[:MAX_SCHEMA_ERRORS]:
+        report.error(None, entry.line or None, f"not valid BPMN 2.0: {_short(entry.message)}")
+
+
+def _check_process(
+    report: DeployReport,
+    process: etree._Element,
+    process_ids: set[str],
+    param_keys: Collection[str],
+) -> None:
+    gateways = checks.gateway_kinds(process)
+    for node in checks.elements(process):
+        kind = checks.local_name(node)
+        if kind == "scriptTask":
+            checks.check_script_task(report, node, param_keys)
+        elif kind in SERVICE_LIKE:
+            checks.check_service_like(report, node)
+        elif kind == "userTask":
+            checks.check_user_task(report, node)
+        elif kind == "callActivity":
+            checks.check_call_activity(report, node, process_ids)
+        elif kind == "sequenceFlow":
+            checks.check_flow(report, node, gateways)
+        if kind in EVENTS:
+            checks.check_events(report, node, top_level=node.getparent() is process)
+        if kind in ("startEvent", "userTask"):
+            _check_form(report, node, param_keys)
+        checks.check_loops(report, node)
+        checks.check_extensions(report, node)
+
+
+def _check_form(report: DeployReport, node: etree._Element, param_keys: Collection[str]) -> None:
+    definition = read_form(node)
+    element_id = node.get("id")
+    for problem in definition.problems:
+        name = f"form field {problem.field_id!r}" if problem.field_id else "form field"
+        report.error(element_id, problem.line, f"{name}: {problem.message}")
+    for form_field in definition.fields:
+        if form_field.id not in param_keys:
+            report.warn(
+                element_id,
+                form_field.line,
+                f"form field {form_field.id!r} matches no custom parameter; "
+                "its value stays in the process data",
+            )
+
+
+def _check_with_spiff(
+    report: DeployReport, document: BpmnDocument, executable: list[etree._Element]
+) -> None:
+    """Build the SpiffWorkflow specs; report what it rejects, unless we already named the element."""
+    parser = LivechatBpmnParser(strict_forms=False)
+    try:
+        parser.add_document(document)
+    except Exception as exc:  # SpiffWorkflow raises many types; each becomes a report line
+        _spiff_problem(report, document, exc)
+        return
+    for process in executable:
+        try:
+            parser.get_subprocess_specs(process.get("id"))
+        except Exception as exc:  # as above: never a traceback for a bad upload
+            if not _explained(report, process, exc):
+                _spiff_problem(report, document, exc, fallback=process.get("id"))
+
+
+def _explained(report: DeployReport, process: etree._Element, exc: Exception) -> bool:
+    """True when our own checks already reported an error that SpiffWorkflow tripped over.
+
+    SpiffWorkflow stops at its first problem and often names only the process, so a failure
+    without an element of its own, in a process we already rejected, adds nothing.
+    """
+    own = getattr(exc, "id", "") if isinstance(exc, ValidationException) else ""
+    reported = {p.element for p in report.errors}
+    if own:
+        return own in reported
+    inside = {node.get("id") for node in checks.elements(process)}
+    return bool(reported & inside)
+
+
+def _spiff_problem(
+    report: DeployReport, document: BpmnDocument, exc: Exception, fallback: str | None = None
+) -> None:
+    element = (getattr(exc, "id", "") or None) if isinstance(exc, ValidationException) else None
+    element = element or fallback
+    node = _by_id(document.root, element)
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if not isinstance(exc, ValidationException):
+        message = f"{type(exc).__name__}: {message}"
+    report.errors.append(Problem(element, line_of(node), _short(message)))
+
+
+def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | None:
+    if not element_id:
+        return None
+    for node in root.iter():
+        if node.get("id") == element_id:
+            return node
+    return None
+
+
+def _short(message: str) -> str:
+    flat = " ".join(message.split())
+    return flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."

@@ -1,0 +1,311 @@
+"""The process engine: a small class around SpiffWorkflow with its parts injected.
+
+It parses BPMN (cached by content hash), creates and runs workflows until they wait on a user
+task or end, completes user tasks, and saves and restores workflows as JSON. It knows nothing
+of databases: the caller stores the JSON and owns the transaction, and on a ProcessStepError
+throws the workflow object away (it may be half-run) and rolls back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
+from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, assignment_of, form_of
+from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
+from bpm_livechat.processes.engine.runner import EngineLimits, StepRunner
+from bpm_livechat.processes.engine.script_environment import (
+    SandboxEnvironment,
+    SandboxScriptEngine,
+    TaskRef,
+    ValidateChanges,
+    reserved_key_path,
+)
+from bpm_livechat.processes.engine.serializer import (
+    READABLE_VERSIONS,
+    SERIALIZER_VERSION,
+    SerializedWorkflow,
+    create_serializer,
+)
+from bpm_livechat.processes.forms import FormField
+
+__all__ = [
+    "EngineLimits",
+    "ParsedBpmn",
+    "ProcessEngine",
+    "SerializedWorkflow",
+    "StepResult",
+    "UserTaskInfo",
+]
+
+
+@dataclass(frozen=True)
+class ParsedBpmn:
+    """The executable processes of one BPMN file, parsed once and shared (treat as read-only)."""
+
+    content_hash: str
+    process_ids: tuple[str, ...]
+    parser: LivechatBpmnParser = field(repr=False)
+    # Start forms by process id, read from the specs on first use (the specs never change).
+    start_forms: dict[str, tuple[FormField, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
+        """The process spec and the specs of the subprocesses it calls."""
+        if process_id not in self.process_ids:
+            raise ProcessStepError("definition", f"process {process_id!r} is not in this BPMN file")
+        return self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id)
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """A ready user task: what a task list and a task form need."""
+
+    id: str
+    name: str
+    element_id: str
+    form: tuple[FormField, ...]
+    assignee: str | None
+    candidate_groups: tuple[str, ...]
+
+
+@dataclass
+class StepResult:
+    """The outcome of one engine call: status, ready user tasks, and the parameter changes."""
+
+    status: Literal["waiting", "completed"]
+    tasks: list[UserTaskInfo]
+    changes: dict[str, object]
+    sources: dict[str, TaskRef]
+    log: list[tuple[TaskRef, str]]
+    workflow: BpmnWorkflow = field(repr=False)
+    links: list[tuple[TaskRef, str, int]] = field(default_factory=list)  # session.link_item
+
+
+class ProcessEngine:
+    """Parse, run, complete, save and restore workflows; scripts run in script_runtime."""
+
+    def __init__(
+        self,
+        *,
+        parser_factory: Callable[[], LivechatBpmnParser] = LivechatBpmnParser,
+        serializer: BpmnWorkflowSerializer | None = None,
+        environment: SandboxEnvironment | None = None,
+        limits: EngineLimits | None = None,
+        cache_size: int = 64,
+    ) -> None:
+        self.parser_factory = parser_factory
+        self.serializer = serializer or create_serializer()
+        self.environment = environment or SandboxEnvironment()
+        self.limits = limits or EngineLimits()
+        self._cache: OrderedDict[str, ParsedBpmn] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def parse_stored(self, content_hash: str, bpmn: Callable[[], bytes]) -> ParsedBpmn:
+        """The parsed BPMN of a stored file known by its content hash; `bpmn()` reads the file
+        only when it is not parsed yet (a deployed version's content never changes)."""
+        hit = self._lookup(content_hash)
+        return hit if hit is not None else self.parse(bpmn())
+
+    def parse(self, bpmn: bytes) -> ParsedBpmn:
+        """Parse a (deployed, validated) BPMN file, reusing the result for identical content."""
+        raw_key = "raw:" + hashlib.sha256(bpmn).hexdigest()  # a hit costs no XML parsing
+        hit = self._lookup(raw_key)
+        if hit is not None:
+            return hit
+        try:
+            document = parse_bpmn_xml(bpmn)
+        except BpmnDocumentError as exc:
+            raise ProcessStepError("definition", exc.message, line=exc.line) from exc
+        cached = self._lookup(document.content_hash)
+        if cached is not None:
+            with self._lock:
+                self._cache[raw_key] = cached
+            return cached
+        parser = self.parser_factory()
+        try:
+            parser.add_document(document)
+            process_ids = tuple(parser.get_process_ids())
+            for process_id in process_ids:  # build every spec now, not lazily in a step
+                parser.get_subprocess_specs(process_id)
+        except Exception as exc:  # SpiffWorkflow raises many types for a bad definition
+            raise ProcessStepError("definition", f"{type(exc).__name__}: {exc}") from exc
+        parsed = ParsedBpmn(document.content_hash, process_ids, parser)
+        with self._lock:
+            self._cache[document.content_hash] = parsed
+            self._cache[raw_key] = parsed
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return parsed
+
+    def _lookup(self, key: str) -> ParsedBpmn | None:
+        """A cached parse by raw-content or content-hash key, marked as recently used."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def start_form(self, parsed: ParsedBpmn, process_id: str) -> tuple[FormField, ...]:
+        """The form of the process's none start event; () when it has none."""
+        fields = parsed.start_forms.get(process_id)
+        if fields is None:
+            fields = parsed.start_forms[process_id] = self._start_form(parsed, process_id)
+        return fields
+
+    @staticmethod
+    def _start_form(parsed: ParsedBpmn, process_id: str) -> tuple[FormField, ...]:
+        spec, _subprocesses = parsed.specs(process_id)
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, StartEvent) and isinstance(
+                task_spec.event_definition, NoneEventDefinition
+            ):
+                fields = form_of(task_spec)
+                if fields:
+                    return fields
+        return ()
+
+    def create_workflow(
+        self, parsed: ParsedBpmn, process_id: str, start_data: Mapping[str, object]
+    ) -> BpmnWorkflow:
+        """A new, not yet run workflow whose data starts as `start_data` (the start form values)."""
+        reserved = reserved_key_path(start_data)
+        if reserved is not None:
+            raise ProcessStepError(
+                "engine", f"start data {reserved} is a dict with a reserved 'typename' key"
+            )
+        spec, subprocess_specs = parsed.specs(process_id)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(None))
+        workflow.task_tree.data.update(dict(start_data))
+        return workflow
+
+    def start(
+        self,
+        parsed: ParsedBpmn,
+        process_id: str,
+        start_data: Mapping[str, object],
+        *,
+        session: Mapping[str, Any],
+        validate_changes: ValidateChanges,
+    ) -> StepResult:
+        """Create a workflow and run it until it waits on a user task or ends."""
+        workflow = self.create_workflow(parsed, process_id, start_data)
+        return self.run(workflow, session=session, validate_changes=validate_changes)
+
+    def run(
+        self,
+        workflow: BpmnWorkflow,
+        *,
+        session: Mapping[str, Any],
+        validate_changes: ValidateChanges,
+    ) -> StepResult:
+        """Run engine tasks until the workflow waits on a user task or ends."""
+        runner = self._runner(workflow, session, validate_changes)
+        runner.run_engine_steps()
+        return self._result(workflow, runner)
+
+    def complete_user_task(
+        self,
+        workflow: BpmnWorkflow,
+        task_id: str,
+        data: Mapping[str, object],
+        *,
+        session: Mapping[str, Any],
+        validate_changes: ValidateChanges,
+    ) -> StepResult:
+        """Complete a ready user task with validated form data, then run until it waits or ends."""
+        runner = self._runner(workflow, session, validate_changes)
+        runner.complete_user_task(task_id, data)
+        runner.run_engine_steps()
+        return self._result(workflow, runner)
+
+    def ready_user_tasks(self, workflow: BpmnWorkflow) -> list[UserTaskInfo]:
+        """The user tasks waiting for someone, in a stable order."""
+        tasks = workflow.get_tasks(state=TaskState.READY, spec_class=UserTask)
+        return [self._task_info(task) for task in tasks]
+
+    def serialize(self, workflow: BpmnWorkflow) -> SerializedWorkflow:
+        """The workflow as JSON, with the serializer version to store next to it."""
+        try:
+            return SerializedWorkflow(self.serializer.serialize_json(workflow), SERIALIZER_VERSION)
+        except Exception as exc:  # a value the serializer cannot store fails the step
+            raise ProcessStepError(
+                "engine", f"cannot save the workflow: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def deserialize(
+        self, saved: SerializedWorkflow, parsed: ParsedBpmn, process_id: str
+    ) -> BpmnWorkflow:
+        """Restore a saved workflow of `process_id` in `parsed` (the instance's version: the
+        specs are not stored with it) and attach a fresh script engine (it is never stored)."""
+        if saved.version not in READABLE_VERSIONS:
+            readable = " or ".join(repr(v) for v in READABLE_VERSIONS)
+            raise ProcessStepError(
+                "engine", f"saved with serializer {saved.version!r}; this engine reads {readable}"
+            )
+        # A format-1 workflow carries its specs; a current one is restored on the version's.
+        specs = parsed.specs(process_id) if saved.version == SERIALIZER_VERSION else None
+        try:
+            dct = json.loads(saved.json, cls=self.serializer.json_decoder_cls)
+            self.serializer.migrate(dct)
+            workflow: BpmnWorkflow = self.serializer.from_dict(dct, specs=specs)
+        except Exception as exc:  # corrupt or foreign JSON
+            raise ProcessStepError(
+                "engine", f"cannot read the saved workflow: {type(exc).__name__}: {exc}"
+            ) from exc
+        workflow.script_engine = self._script_engine(None)
+        return workflow
+
+    def _script_engine(self, environment: SandboxEnvironment | None) -> SandboxScriptEngine:
+        return SandboxScriptEngine(
+            environment or self.environment, max_multi_instance=self.limits.max_multi_instance
+        )
+
+    def _runner(
+        self, workflow: BpmnWorkflow, session: Mapping[str, Any], validate_changes: ValidateChanges
+    ) -> StepRunner:
+        environment = self.environment.for_step(session, validate_changes)
+        workflow.script_engine = self._script_engine(environment)
+        return StepRunner(workflow, environment, self.limits)
+
+    def _result(self, workflow: BpmnWorkflow, runner: StepRunner) -> StepResult:
+        # The step is over: detach its session and validator from the workflow.
+        workflow.script_engine = self._script_engine(None)
+        state = runner.state
+        return StepResult(
+            status="completed" if workflow.is_completed() else "waiting",
+            tasks=self.ready_user_tasks(workflow),
+            changes=dict(state.changes),
+            sources=dict(state.sources),
+            log=list(state.logs),
+            workflow=workflow,
+            links=list(state.links),
+        )
+
+    @staticmethod
+    def _task_info(task: Any) -> UserTaskInfo:
+        spec = task.task_spec
+        assignee, groups = assignment_of(spec)
+        element_id = getattr(spec, "bpmn_id", None) or spec.name
+        return UserTaskInfo(
+            id=str(task.id),
+            name=getattr(spec, "bpmn_name", None) or element_id,
+            element_id=element_id,
+            form=form_of(spec),
+            assignee=assignee,
+            candidate_groups=groups,
+        )

@@ -1,0 +1,165 @@
+"""Running one engine step with runaway bounds, and turning every failure into ProcessStepError."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, UserTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from bpm_livechat.errors import ProcessStepError
+from bpm_livechat.processes.engine.script_environment import (
+    SandboxEnvironment,
+    StepState,
+    TaskRef,
+    reserved_key_path,
+)
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """Runaway bounds for one instance; hitting one fails the step like a script limit."""
+
+    max_steps_per_call: int = 500
+    max_live_tasks: int = 200
+    max_multi_instance: int = 100
+    max_call_depth: int = 5
+
+
+# Tasks holding a token; SpiffWorkflow also keeps predicted (FUTURE, LIKELY, MAYBE) tasks for
+# every element ahead, which grow with the diagram, not with a runaway process.
+PASS_THROUGH = (NoneTask, ManualTask)
+ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+
+class StepRunner:
+    """Runs engine tasks of one workflow for one call, counting steps and checking the caps."""
+
+    def __init__(
+        self, workflow: BpmnWorkflow, environment: SandboxEnvironment, limits: EngineLimits
+    ) -> None:
+        self.workflow = workflow
+        self.limits = limits
+        self.steps = 0
+        assert environment.state is not None
+        self.state: StepState = environment.state
+
+    def run_engine_steps(self) -> None:
+        """Run every ready engine task (scripts, gateways, events) until only user work remains.
+
+        Plain tasks (bpmn:task) and manual tasks pass straight through, as in Camunda; to
+        SpiffWorkflow they are human work that would wait with nothing to show for it.
+        """
+        with self._translated():
+            while True:
+                self.workflow.do_engine_steps(
+                    will_complete_task=self._before_task, did_complete_task=self._after_task
+                )
+                passing = self.workflow.get_tasks(state=TaskState.READY, spec_class=PASS_THROUGH)
+                if not passing:
+                    return
+                for task in passing:
+                    self._before_task(task)
+                    task.run()
+                    self._after_task(task)
+
+    def complete_user_task(self, task_id: str, data: Mapping[str, object]) -> None:
+        """Set the form data on a ready user task and complete it."""
+        task = self._ready_user_task(task_id)
+        reserved = reserved_key_path(data)
+        if reserved is not None:
+            raise ProcessStepError(
+                "engine", f"form data {reserved} is a dict with a reserved 'typename' key"
+            )
+        with self._translated():
+            self._before_task(task)
+            task.set_data(**dict(data))
+            task.run()
+            self._after_task(task)
+
+    def _ready_user_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(uuid.UUID(str(task_id)))
+        except (ValueError, SpiffWorkflowException):
+            task = None
+        if task is None or not isinstance(task.task_spec, UserTask):
+            raise ProcessStepError("engine", f"no user task {task_id!r} in this instance")
+        if task.state != TaskState.READY:
+            ref = TaskRef.of(task)
+            raise ProcessStepError(
+                "engine",
+                f"task {task_id} is {TaskState.get_name(task.state)}, not ready",
+                element_id=ref.element_id,
+                element_name=ref.name,
+            )
+        return task
+
+    def _before_task(self, task: Any) -> None:
+        self.steps += 1
+        self.state.current = TaskRef.of(task)
+        if self.steps > self.limits.max_steps_per_call:
+            raise self._cap(
+                task, f"more than {self.limits.max_steps_per_call} engine steps in one call"
+            )
+        # A called process starts (and so nests further) before its call activity ever runs, so
+        # the depth is checked on every task, not on call activities.
+        if task.workflow.depth > self.limits.max_call_depth:
+            caller = self.workflow.get_task_from_id(task.workflow.parent_task_id)
+            raise self._cap(
+                caller, f"subprocesses nested deeper than {self.limits.max_call_depth} levels"
+            )
+
+    def _after_task(self, task: Any) -> None:
+        self.state.current = None
+        total = len(self.workflow.tasks) + sum(
+            len(sp.tasks) for sp in self.workflow.subprocesses.values()
+        )
+        if total <= self.limits.max_live_tasks:
+            return  # cheap bound first: there cannot be more live tasks than tasks
+        live = sum(1 for t in self._all_tasks() if t.has_state(ACTIVE_STATES))
+        if live > self.limits.max_live_tasks:
+            raise self._cap(
+                task, f"more than {self.limits.max_live_tasks} live tasks in this instance"
+            )
+
+    def _all_tasks(self) -> Iterator[Any]:
+        yield from self.workflow.tasks.values()
+        for subprocess in self.workflow.subprocesses.values():
+            yield from subprocess.tasks.values()
+
+    @staticmethod
+    def _cap(task: Any, message: str) -> ProcessStepError:
+        ref = TaskRef.of(task)
+        return ProcessStepError("cap", message, element_id=ref.element_id, element_name=ref.name)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Let ProcessStepError through; turn anything SpiffWorkflow raises into one."""
+        try:
+            yield
+        except ProcessStepError:
+            raise
+        except RecursionError:
+            raise ProcessStepError(
+                "cap", "the process is nested too deeply", **self._where()
+            ) from None
+        except Exception as exc:  # SpiffWorkflow and task specs raise many types
+            raise ProcessStepError("engine", _describe(exc), **self._where(exc)) from exc
+
+    def _where(self, exc: Exception | None = None) -> dict[str, Any]:
+        task = getattr(exc, "task", None)
+        ref = TaskRef.of(task) if task is not None else self.state.current
+        if ref is None:
+            return {}
+        return {"element_id": ref.element_id, "element_name": ref.name}
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc.args[0]) if exc.args else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

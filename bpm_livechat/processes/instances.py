@@ -1,0 +1,282 @@
+"""Running processes from sessions: start one, complete its tasks, in the caller's transaction.
+
+A step (start or completion) validates the form, runs the engine until it waits or ends, applies
+the scripts' parameter changes with history, saves the workflow and syncs the task rows, all in
+the caller's one transaction. A failed step raises ProcessFailed: the caller rolls back, then
+records the failure in a new transaction (see instance_failures: `run_step` does both).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpm_livechat.desk.access import require_session_access
+from bpm_livechat.errors import (
+    AccessDeniedError,
+    ConflictError,
+    NotFoundError,
+    ProcessStepError,
+    ValidationError,
+)
+from bpm_livechat.models import (
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    SupportSession,
+    TaskState,
+    User,
+    UserTask,
+    utcnow,
+)
+from bpm_livechat.params.definitions import definitions
+from bpm_livechat.params.types import ParamType
+from bpm_livechat.params.values import get_parameters
+from bpm_livechat.processes.deployments import VersionInfo, version_to_start
+from bpm_livechat.processes.engine.engine import (
+    ParsedBpmn,
+    ProcessEngine,
+    SerializedWorkflow,
+    StepResult,
+)
+from bpm_livechat.processes.engine.script_environment import ValidateChanges
+from bpm_livechat.processes.failures import ProcessFailed, pending_input, step_failed
+from bpm_livechat.processes.forms import FormField, ParamSpecs, prefill, validate_form
+from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
+from bpm_livechat.processes.tasks import find_task, may_work_task
+
+__all__ = [
+    "StepOutcome",
+    "complete_task",
+    "default_engine",
+    "get_instance",
+    "load_workflow",
+    "lock_instance",
+    "param_specs",
+    "run_complete_step",
+    "run_start_step",
+    "session_instances",
+    "start_form",
+    "start_process",
+]
+
+
+@functools.cache
+def default_engine() -> ProcessEngine:
+    """The process engine shared by this process's callers, made on first use."""
+    return ProcessEngine()
+
+
+def param_specs(db: Session) -> ParamSpecs:
+    """Form field types and options taken from the custom parameters of the same key."""
+    return {d.key: (ParamType(d.type), tuple(d.options)) for d in definitions(db)}
+
+
+def start_form(
+    db: Session,
+    session: SupportSession,
+    process_id: str,
+    user: User,
+    *,
+    engine: ProcessEngine | None = None,
+) -> tuple[tuple[FormField, ...], dict[str, object]]:
+    """The start form of a process offered in this session, and its values pre-filled from the session."""
+    version = _startable_version(db, session, process_id, user)
+    engine = engine or default_engine()
+    fields = engine.start_form(_parsed(db, engine, version), process_id)
+    return fields, prefill(fields, get_parameters(db, session.id))
+
+
+def _startable_version(
+    db: Session, session: SupportSession, process_id: str, user: User
+) -> VersionInfo:
+    require_session_access(db, user, session)
+    version, bound = version_to_start(db, process_id, session.live_chat_id)
+    if version is None:
+        raise ValidationError(f"process {process_id!r} is not active", {"process": "not active"})
+    if not bound:
+        raise ValidationError(
+            f"process {process_id!r} is not offered in live chat {session.live_chat.name!r}",
+            {"process": "not offered in this live chat"},
+        )
+    return version
+
+
+def _parsed(db: Session, engine: ProcessEngine, version: VersionInfo) -> ParsedBpmn:
+    """The version's parsed BPMN; its file is read from the database only when not parsed yet."""
+
+    def bpmn() -> bytes:
+        query = select(ProcessVersion.bpmn).where(ProcessVersion.id == version.id)
+        return db.execute(query).scalar_one()
+
+    return engine.parse_stored(version.content_hash, bpmn)
+
+
+def start_process(
+    db: Session,
+    session: SupportSession,
+    process_id: str,
+    form_data: Mapping[str, object],
+    user: User,
+    *,
+    engine: ProcessEngine | None = None,
+    variables: Mapping[str, object] | None = None,
+) -> StepOutcome:
+    """Start a process from a session with a start form; runs until it waits on a user task or ends.
+
+    An invalid form raises ValidationError (every field at once) before anything is created.
+    `variables` (an auto-start's input mapping) become task data beside the form's values.
+    """
+    version = _startable_version(db, session, process_id, user)
+    engine = engine or default_engine()
+    # Not added to `db`: the step saves it, in its final state, only when it succeeds.
+    instance = ProcessInstance(
+        session_id=session.id,
+        version_id=version.id,
+        status=InstanceStatus.RUNNING.value,
+        started_by_id=user.id,
+        started_at=utcnow(),
+    )
+    try:
+        return _start(db, instance, session, version, form_data, user, engine, variables)
+    except ProcessFailed as failure:
+        # A saved instance goes with the rollback: record_failure creates the failed one.
+        if instance in db:
+            db.expunge(instance)
+        failure.instance_id = failure.recorded_instance_id = None
+        raise
+
+
+def run_start_step(
+    db: Session,
+    instance: ProcessInstance,
+    form_data: Mapping[str, object],
+    user: User,
+    engine: ProcessEngine,
+    variables: Mapping[str, object] | None = None,
+) -> StepOutcome:
+    """Validate the start form and run a new workflow for an existing (failed) instance."""
+    version = VersionInfo.of(instance.process_version)
+    return _start(db, instance, instance.session, version, form_data, user, engine, variables)
+
+
+def _start(
+    db: Session,
+    instance: ProcessInstance,
+    session: SupportSession,
+    version: VersionInfo,
+    form_data: Mapping[str, object],
+    user: User,
+    engine: ProcessEngine,
+    variables: Mapping[str, object] | None,
+) -> StepOutcome:
+    """Validate the start form (ValidationError on a bad form), then run the new workflow."""
+    pending = pending_input("start", None, form_data, user, variables)
+    values = lock_values(db, session)
+    try:
+        parsed = _parsed(db, engine, version)
+        fields = engine.start_form(parsed, version.process_id)
+    except ProcessStepError as exc:
+        raise step_failed(instance, exc, pending) from exc
+    shown = prefill(fields, values.params)
+    data = {**(variables or {}), **validate_form(fields, form_data, param_specs(db), shown=shown)}
+
+    def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
+        return engine.start(
+            parsed, version.process_id, data, session=snap, validate_changes=validate
+        )
+
+    return run_step(db, instance, session, version, user, step, values, pending, engine)
+
+
+def complete_task(
+    db: Session,
+    instance: ProcessInstance,
+    task_id: str,
+    form_data: Mapping[str, object],
+    user: User,
+    *,
+    engine: ProcessEngine | None = None,
+) -> StepOutcome:
+    """Complete a ready user task with its form; the loser of a race gets ConflictError."""
+    instance = lock_instance(db, instance.id)
+    require_session_access(db, user, instance.session)
+    if instance.status != InstanceStatus.WAITING.value:
+        raise ConflictError(f"process instance {instance.id} is {instance.status}, not waiting")
+    task = find_task(db, instance, task_id)
+    if task is None:
+        raise NotFoundError("task", task_id)
+    if task.state != TaskState.READY.value:
+        raise ConflictError(f"task {task_id} is already {task.state}")
+    if not may_work_task(db, user, task, instance.session):
+        raise AccessDeniedError(f"task {task_id} is not assigned to {user.username!r}")
+    return run_complete_step(db, instance, task, form_data, user, engine or default_engine())
+
+
+def run_complete_step(
+    db: Session,
+    instance: ProcessInstance,
+    task: UserTask,
+    form_data: Mapping[str, object],
+    user: User,
+    engine: ProcessEngine,
+    workflow: BpmnWorkflow | None = None,
+) -> StepOutcome:
+    """Validate a task form and complete the task on the saved (or a given, migrated) workflow."""
+    fields = tuple(FormField.from_dict(item) for item in task.form)
+    values = validate_form(fields, form_data, param_specs(db))
+    pending = pending_input("complete", task.task_id, form_data, user)
+    if workflow is None:
+        try:
+            workflow = load_workflow(instance, engine)
+        except ProcessStepError as exc:
+            raise step_failed(instance, exc, pending) from exc
+    restored = workflow
+
+    def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
+        return engine.complete_user_task(
+            restored, task.task_id, values, session=snap, validate_changes=validate
+        )
+
+    session = instance.session
+    version = VersionInfo.of(instance.process_version)
+    locked = lock_values(db, session)
+    return run_step(db, instance, session, version, user, step, locked, pending, engine, task)
+
+
+def get_instance(db: Session, instance_id: int, user: User | None = None) -> ProcessInstance:
+    """The instance `instance_id`; with `user`, only when that user may see its session."""
+    instance = db.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFoundError("process instance", instance_id)
+    if user is not None:
+        require_session_access(db, user, instance.session)
+    return instance
+
+
+def session_instances(db: Session, session_id: int) -> list[ProcessInstance]:
+    """The process instances of a session, newest first (for the session page)."""
+    query = select(ProcessInstance).where(ProcessInstance.session_id == session_id)
+    return list(db.scalars(query.order_by(ProcessInstance.id.desc())))
+
+
+def load_workflow(instance: ProcessInstance, engine: ProcessEngine) -> BpmnWorkflow:
+    """The instance's saved workflow, restored (ProcessStepError when it cannot be read)."""
+    version = instance.process_version
+    parsed = engine.parse_stored(version.content_hash, lambda: version.bpmn)
+    saved = SerializedWorkflow(instance.workflow_json or "", instance.serializer_version or "")
+    return engine.deserialize(saved, parsed, version.process.bpmn_id)
+
+
+def lock_instance(db: Session, instance_id: int) -> ProcessInstance:
+    """The instance freshly read with a row lock, so concurrent steps on it queue."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    instance = db.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+    if instance is None:
+        raise NotFoundError("process instance", instance_id)
+    return instance

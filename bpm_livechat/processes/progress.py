@@ -1,0 +1,47 @@
+"""Where an instance stands, by BPMN element: completed, current (waiting) and failed elements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.util.task import TaskState
+
+from bpm_livechat.errors import ProcessStepError
+from bpm_livechat.models import InstanceStatus, ProcessInstance
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.instances import default_engine, load_workflow
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Element ids by state, for marking a diagram; `current` are the ready user tasks."""
+
+    completed: frozenset[str] = field(default_factory=frozenset)
+    current: frozenset[str] = field(default_factory=frozenset)
+    failed: frozenset[str] = field(default_factory=frozenset)
+
+
+def instance_progress(instance: ProcessInstance, engine: ProcessEngine | None = None) -> Progress:
+    """The elements an instance has completed, waits at and failed at (from its saved workflow)."""
+    error = instance.error or {}
+    failed_at = error.get("element_id") if instance.status == InstanceStatus.FAILED.value else None
+    failed = frozenset([str(failed_at)] if failed_at else [])
+    if not instance.workflow_json:
+        return Progress(failed=failed)
+    try:
+        workflow = load_workflow(instance, engine or default_engine())
+    except ProcessStepError:
+        return Progress(failed=failed)
+    completed: set[str] = set()
+    current: set[str] = set()
+    for task in workflow.get_tasks():
+        element = getattr(task.task_spec, "bpmn_id", None)
+        if not element:
+            continue
+        if task.state == TaskState.COMPLETED:
+            completed.add(element)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            current.add(element)
+    if instance.status in (InstanceStatus.FAILED.value, InstanceStatus.CANCELLED.value):
+        current -= failed
+    return Progress(frozenset(completed), frozenset(current - completed), failed)

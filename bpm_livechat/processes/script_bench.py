@@ -1,0 +1,169 @@
+"""The script bench: check a script, or dry-run it against a real session without storing anything.
+
+A dry run sends the script to the sandbox with a snapshot of the session and sample task data, then
+validates each would-be parameter write on its own against its definition, so the author sees every
+valid and every invalid change at once. Nothing is written: the caller never commits a dry run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import script_runtime
+from bpm_livechat.apps.links import check_link_request
+from bpm_livechat.errors import ValidationError
+from bpm_livechat.models import SupportSession, User
+from bpm_livechat.params.actors import Actor
+from bpm_livechat.params.definitions import definitions_by_key
+from bpm_livechat.params.types import Money, ParamType, to_json
+from bpm_livechat.params.values import get_parameters, normalize_changes
+from bpm_livechat.processes.deployments import require_designer
+from bpm_livechat.sessions.lifecycle import get_session, snapshot
+
+BENCH_PROCESS_ID = "script-bench"
+
+
+@dataclass(frozen=True)
+class ScriptProblem:
+    """One problem `check` found: 1-based line, 1-based column, message."""
+
+    line: int | None
+    column: int | None
+    message: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class WouldBeChange:
+    """A parameter write the script asked for: current and written value, and whether it is valid."""
+
+    key: str
+    old: object
+    new: object
+    valid: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ScriptFailure:
+    """Why a dry run stopped: the error kind (compile, policy, runtime, limit), message and line."""
+
+    kind: str
+    message: str
+    line: int | None
+    problems: list[ScriptProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WouldBeLink:
+    """An app item the script asked to link (`session.link_item`), and whether that is valid."""
+
+    app: str
+    item_id: int
+    valid: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a script would do to a session: new task data, changes, log, duration, or its failure."""
+
+    session_id: int
+    data: dict[str, object]
+    changes: list[WouldBeChange]
+    log: str
+    duration_ms: float
+    failure: ScriptFailure | None = None
+    links: list[WouldBeLink] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the script ran and every would-be change and link is valid."""
+        valid = all(change.valid for change in self.changes)
+        return self.failure is None and valid and all(link.valid for link in self.links)
+
+
+def check_script(source: str) -> list[ScriptProblem]:
+    """Every compile and policy problem of a script, by line and column (runs nothing)."""
+    return [_problem(p) for p in script_runtime.check(source)]
+
+
+def dry_run(
+    db: Session,
+    source: str,
+    session_id: int,
+    user: User,
+    data: Mapping[str, object] | None = None,
+) -> DryRun:
+    """Run `source` against a session snapshot with sample task data; validate, never write."""
+    require_designer(user)
+    session = get_session(db, session_id, user)
+    view = snapshot(db, session)
+    view["params"] = {key: _plain(value) for key, value in view["params"].items()}
+    try:
+        result = script_runtime.run_script(source, data=dict(data or {}), session=view)
+    except script_runtime.ScriptError as exc:
+        return DryRun(session.id, dict(data or {}), [], exc.log, 0.0, _failure(exc))
+    except (TypeError, ValueError) as exc:  # sample data that cannot cross to the sandbox
+        failure = ScriptFailure("runtime", f"cannot pass data to the sandbox: {exc}", None)
+        return DryRun(session.id, dict(data or {}), [], "", 0.0, failure)
+    changes = _judge(db, session.id, user, result.changes)
+    links = [_judge_link(db, session, app, item_id) for app, item_id in result.links]
+    return DryRun(
+        session.id, dict(result.data), changes, result.log, result.duration_ms, links=links
+    )
+
+
+def _judge_link(db: Session, session: SupportSession, app: str, item_id: int) -> WouldBeLink:
+    try:
+        check_link_request(db, session, app, item_id)
+    except ValidationError as exc:
+        return WouldBeLink(app, item_id, False, exc.message)
+    return WouldBeLink(app, item_id, True)
+
+
+def _judge(
+    db: Session, session_id: int, user: User, changes: Mapping[str, object]
+) -> list[WouldBeChange]:
+    """Each change validated on its own, as a process step of this user would write it."""
+    actor = Actor(user=user, process_id=BENCH_PROCESS_ID, task_id=BENCH_PROCESS_ID)
+    current = get_parameters(db, session_id, include_archived=True)
+    types = {key: ParamType(d.type) for key, d in definitions_by_key(db).items()}
+    judged = []
+    for key, raw in changes.items():
+        old = to_json(types[key], current.get(key)) if key in types else None
+        try:
+            value = normalize_changes(db, {key: raw}, actor)[key]
+        except ValidationError as exc:
+            judged.append(WouldBeChange(key, old, _shown(raw), False, exc.message))
+            continue
+        judged.append(WouldBeChange(key, old, to_json(types[key], value), True))
+    return judged
+
+
+def _problem(problem: script_runtime.Problem) -> ScriptProblem:
+    column = problem.column + 1 if problem.column is not None else None
+    return ScriptProblem(problem.line, column, problem.message, problem.kind)
+
+
+def _failure(exc: script_runtime.ScriptError) -> ScriptFailure:
+    problems = [_problem(p) for p in getattr(exc, "problems", [])]
+    return ScriptFailure(exc.kind, str(exc), exc.line, problems)
+
+
+def _plain(value: object) -> object:
+    """A parameter value as plain data the sandbox accepts (Money becomes a dict)."""
+    if isinstance(value, Money):
+        return {"amount": value.amount, "currency": value.currency}
+    return value
+
+
+def _shown(value: object) -> Any:
+    """An invalid value as JSON-friendly data for display."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)

@@ -1,0 +1,187 @@
+"""One process step in the caller's transaction, from the session's values to the saved instance.
+
+The session's values are read once, under the session's row lock, and serve the start form's
+prefill, the scripts' snapshot and the old values of the changes. The engine runs; the changes
+are applied with history, the app links made, and the instance and its task rows saved: a new
+instance with one INSERT that carries its final state, an existing one in one flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from bpm_livechat.apps.links import link_requested
+from bpm_livechat.errors import ProcessStepError, ValidationError
+from bpm_livechat.models import (
+    InstanceStatus,
+    ProcessInstance,
+    SupportSession,
+    TaskState,
+    User,
+    UserTask,
+    utcnow,
+)
+from bpm_livechat.params.actors import Actor
+from bpm_livechat.params.values import (
+    ParamChange,
+    apply_normalized,
+    normalize_changes,
+    read_for_update,
+    typed_values,
+)
+from bpm_livechat.processes.deployments import VersionInfo
+from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult
+from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateChanges
+from bpm_livechat.processes.failures import step_failed
+from bpm_livechat.processes.tasks import add_tasks, sync_tasks
+from bpm_livechat.sessions.lifecycle import snapshot
+
+Step = Callable[[Mapping[str, Any], ValidateChanges], StepResult]
+
+
+@dataclass
+class StepOutcome:
+    """What a successful step did: the instance, its ready tasks and the parameters changed."""
+
+    instance: ProcessInstance
+    tasks: list[UserTask]
+    changes: dict[str, ParamChange]
+    log: list[str]
+
+
+@dataclass(frozen=True)
+class SessionValues:
+    """A session's stored values (definition id -> JSON) read under its lock, and typed by key."""
+
+    stored: dict[int, object]
+    params: dict[str, object]
+
+
+def lock_values(db: Session, session: SupportSession) -> SessionValues:
+    """Lock the session for this step and read its values, once for the whole step."""
+    stored = read_for_update(db, session.id)
+    return SessionValues(stored, typed_values(db, stored))
+
+
+def run_step(
+    db: Session,
+    instance: ProcessInstance,
+    session: SupportSession,
+    version: VersionInfo,
+    user: User,
+    step: Step,
+    values: SessionValues,
+    pending: dict[str, Any],
+    engine: ProcessEngine,
+    completed: UserTask | None = None,
+) -> StepOutcome:
+    """Run `step` and save what it did; a new (unsaved) instance is saved only if it succeeds."""
+    actor = Actor(user, instance.id, version.process_id, version.number)
+
+    def validate(changes: dict[str, object]) -> dict[str, object]:
+        return normalize_changes(db, changes, actor)
+
+    try:
+        result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
+    except ProcessStepError as exc:
+        raise step_failed(instance, exc, pending) from exc
+    _record(instance, result, engine.serialize(result.workflow), user, completed)
+    new = instance.id is None
+    if new:
+        _insert(db, instance)
+        actor = replace(actor, instance_id=instance.id)
+    applied = _apply_changes(db, session, result, actor, values.stored)
+    _apply_links(db, instance, session, result, pending)
+    if new:
+        tasks = add_tasks(db, instance, result.tasks, session, user.id)
+    else:
+        tasks = sync_tasks(db, instance, result.tasks, session, user.id)
+    db.flush()
+    return StepOutcome(instance, tasks, applied, [text for _ref, text in result.log])
+
+
+def _record(
+    instance: ProcessInstance,
+    result: StepResult,
+    saved: SerializedWorkflow,
+    user: User,
+    completed: UserTask | None,
+) -> None:
+    """Put the step's outcome on the instance (and the completed task) objects."""
+    now = utcnow()
+    if completed is not None:
+        completed.state = TaskState.COMPLETED.value
+        completed.completed_at = now
+        completed.completed_by_id = user.id
+    instance.workflow_json = saved.json
+    instance.serializer_version = saved.version
+    instance.status = result.status
+    instance.updated_at = now
+    instance.finished_at = now if result.status == InstanceStatus.COMPLETED.value else None
+    instance.error = None
+    instance.pending = None
+
+
+_INSTANCES = cast(Table, ProcessInstance.__table__)
+_INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
+
+
+def _insert(db: Session, instance: ProcessInstance) -> None:
+    """Save a new instance in its final state with one plain INSERT, and attach it to `db`.
+
+    An ORM flush would cost as much as the rest of the write; the row is complete, so the
+    attached object needs no reload (its version counter starts where the ORM starts it).
+    """
+    instance.version = 1
+    given = inspect(instance).dict  # columns never set keep their defaults
+    row = {c.key: given[c.key] for c in _INSTANCES.c if c.key in given}
+    instance.id = db.execute(_INSERT_INSTANCE, row).scalar_one()
+    make_transient_to_detached(instance)
+    db.add(instance)
+
+
+def _apply_changes(
+    db: Session,
+    session: SupportSession,
+    result: StepResult,
+    actor: Actor,
+    stored: Mapping[int, object],
+) -> dict[str, ParamChange]:
+    """Apply the changeset, each key's history naming the task whose script wrote it last."""
+    groups: dict[TaskRef | None, dict[str, object]] = {}
+    for key, value in result.changes.items():
+        groups.setdefault(result.sources.get(key), {})[key] = value
+    changes: dict[str, object] = {}
+    actors: dict[str, Actor] = {}
+    for ref, group in groups.items():  # history in task order, as each task's writes came
+        by_task = replace(
+            actor,
+            task_id=ref.element_id if ref else None,
+            task_name=ref.name if ref else None,
+        )
+        changes.update(group)
+        actors.update(dict.fromkeys(group, by_task))
+    return apply_normalized(db, session, changes, actor, stored=stored, actors=actors)
+
+
+def _apply_links(
+    db: Session,
+    instance: ProcessInstance,
+    session: SupportSession,
+    result: StepResult,
+    pending: dict[str, Any],
+) -> None:
+    """Link the app items scripts asked for; an invalid request fails the step at its task."""
+    for ref, app, item_id in result.links:
+        try:
+            link_requested(db, session, app, item_id)
+        except ValidationError as exc:
+            cause = ProcessStepError(
+                "changeset", exc.message, element_id=ref.element_id, element_name=ref.name
+            )
+            raise step_failed(instance, cause, pending) from exc

@@ -1,0 +1,127 @@
+"""A supervisor's actions on process instances: retry a failed step (on a fixed version), cancel."""
+
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpm_livechat.desk.access import is_supervisor_of
+from bpm_livechat.errors import AccessDeniedError, ConflictError, ProcessStepError
+from bpm_livechat.models import (
+    InstanceStatus,
+    ProcessInstance,
+    ProcessVersion,
+    TaskState,
+    User,
+    UserTask,
+    utcnow,
+)
+from bpm_livechat.processes.deployments import latest_version
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.instances import (
+    StepOutcome,
+    default_engine,
+    load_workflow,
+    lock_instance,
+    run_complete_step,
+    run_start_step,
+)
+from bpm_livechat.processes.tasks import cancel_tasks, find_task
+
+
+def _require_supervisor(db: Session, user: User, instance: ProcessInstance) -> None:
+    if not is_supervisor_of(db, user, instance.session.live_chat_id):
+        raise AccessDeniedError(
+            f"user {user.username!r} may not retry or cancel process instance {instance.id}"
+        )
+
+
+def failed_instances(db: Session, user: User) -> list[ProcessInstance]:
+    """Failed instances in the live chats `user` supervises (all of them for admins), oldest first."""
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.status == InstanceStatus.FAILED.value)
+        .order_by(ProcessInstance.updated_at, ProcessInstance.id)
+    )
+    return [
+        instance
+        for instance in db.scalars(query)
+        if is_supervisor_of(db, user, instance.session.live_chat_id)
+    ]
+
+
+def retry_instance(
+    db: Session, instance: ProcessInstance, user: User, *, engine: ProcessEngine | None = None
+) -> StepOutcome:
+    """Run a failed step again (a supervisor's action) with the input it failed with.
+
+    The instance moves to the process's newest active version first when the failed task
+    still exists there (a failed start always can), so deploying a fixed version and retrying
+    picks the fix up. History still names the user whose step it was.
+    """
+    instance = lock_instance(db, instance.id)
+    _require_supervisor(db, user, instance)
+    if instance.status != InstanceStatus.FAILED.value or not instance.pending:
+        raise ConflictError(f"process instance {instance.id} is {instance.status}, not failed")
+    pending = instance.pending
+    actor = db.get(User, pending.get("user_id")) or user
+    engine = engine or default_engine()
+    newest = latest_version(db, instance.process_version.process)
+    instance.status = InstanceStatus.RUNNING.value
+    if pending["step"] == "start":
+        if newest is not None:
+            instance.process_version = newest
+        return run_start_step(
+            db, instance, pending["data"], actor, engine, pending.get("variables")
+        )
+    task = find_task(db, instance, str(pending["task_id"]))
+    if task is None or task.state != TaskState.READY.value:
+        raise ConflictError(f"task {pending['task_id']} of instance {instance.id} is not ready")
+    workflow = None
+    if newest is not None and newest.number > instance.process_version.number:
+        workflow = _migrated(instance, task, newest, engine)
+        if workflow is not None:
+            instance.process_version = newest
+    return run_complete_step(db, instance, task, pending["data"], actor, engine, workflow)
+
+
+def _migrated(
+    instance: ProcessInstance, task: UserTask, newest: ProcessVersion, engine: ProcessEngine
+) -> BpmnWorkflow | None:
+    """The saved workflow moved onto `newest`, or None when a task it has is gone there."""
+    bpmn_id = instance.process_version.process.bpmn_id
+    try:
+        workflow = load_workflow(instance, engine)
+        spec, dependencies = engine.parse(newest.bpmn).specs(bpmn_id)
+    except ProcessStepError:
+        return None
+    if task.element_id not in spec.task_specs:
+        return None
+    registry = engine.serializer.registry
+    top, subprocesses = diff_workflow(registry, workflow, spec, dependencies)
+    if top.removed or any(d is None or d.removed for d in subprocesses.values()):
+        return None
+    migrate_workflow(top, workflow, spec)
+    for subprocess_id, diff in subprocesses.items():
+        subprocess = workflow.subprocesses[subprocess_id]
+        migrate_workflow(diff, subprocess, dependencies[subprocess.spec.name])
+    workflow.subprocess_specs = dependencies
+    return workflow
+
+
+def cancel_instance(db: Session, instance: ProcessInstance, user: User) -> ProcessInstance:
+    """Stop an instance for good (a supervisor's action); its ready tasks are cancelled."""
+    instance = lock_instance(db, instance.id)
+    _require_supervisor(db, user, instance)
+    if instance.status in (InstanceStatus.COMPLETED.value, InstanceStatus.CANCELLED.value):
+        raise ConflictError(f"process instance {instance.id} is already {instance.status}")
+    cancel_tasks(db, instance)
+    now = utcnow()
+    instance.status = InstanceStatus.CANCELLED.value
+    instance.pending = None
+    instance.updated_at = now
+    instance.finished_at = now
+    db.flush()
+    return instance

@@ -1,0 +1,169 @@
+"""Form Settings (admins): system parameters locked, custom parameters added, edited, ordered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from bpm_livechat.errors import ValidationError
+from bpm_livechat.params.catalogue import (
+    SYSTEM_PARAMETERS,
+    add_parameter,
+    archive_parameter,
+    get_definition,
+    restore_parameter,
+    update_parameter,
+)
+from bpm_livechat.params.definitions import definitions
+from bpm_livechat.params.types import ParamType
+from web.admin import field_errors, require_admin
+from web.db import get_db, writes
+
+bp = Blueprint("admin_params", __name__, url_prefix="/admin/parameters")
+bp.before_request(require_admin)
+
+TYPES = [t.value for t in ParamType]
+
+
+def _page(**context: Any) -> str:
+    every = definitions(get_db(), include_archived=True)
+    return render_template(
+        "admin_params.html",
+        system=SYSTEM_PARAMETERS,
+        active=[d for d in every if d.archived_at is None],
+        archived=[d for d in every if d.archived_at is not None],
+        types=TYPES,
+        **{"errors": {}, **context},
+    )
+
+
+def _form_values() -> dict[str, Any]:
+    form = request.form
+    return {
+        "key": form.get("key", "").strip(),
+        "type": form.get("type", ""),
+        "label": form.get("label", ""),
+        "description": form.get("description", ""),
+        "options": form.get("options", ""),
+        "read_only": form.get("read_only") == "on",
+        "required_to_close": form.get("required_to_close") == "on",
+    }
+
+
+def _options(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """The session form's fields and the palette of types; `?type=` opens the add form."""
+    chosen = request.args.get("type")
+    adding = None
+    if chosen in TYPES:
+        adding = {"type": chosen, "key": "", "label": "", "description": "", "options": ""}
+    return _page(adding=adding)
+
+
+@bp.post("")
+@writes
+def create() -> ResponseReturnValue:
+    """Add a custom parameter; errors go back to their fields with the values kept."""
+    values = _form_values()
+    try:
+        definition = add_parameter(
+            get_db(),
+            values["key"],
+            values["type"],
+            values["label"],
+            description=values["description"],
+            options=_options(values["options"]),
+            read_only=values["read_only"],
+            required_to_close=values["required_to_close"],
+        )
+    except ValidationError as exc:
+        return _page(adding=values, errors=field_errors(exc, "key")), 422
+    flash(f"Parameter “{definition.label}” added.")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/<key>/edit")
+def edit(key: str) -> ResponseReturnValue:
+    """The edit form of one custom parameter (system ones are refused by the core)."""
+    definition = get_definition(get_db(), key)
+    values = {
+        "key": definition.key,
+        "type": definition.type,
+        "label": definition.label,
+        "description": definition.description,
+        "options": "\n".join(definition.options),
+        "read_only": definition.read_only,
+        "required_to_close": definition.required_to_close,
+    }
+    return _page(editing=values)
+
+
+@bp.post("/<key>/edit")
+@writes
+def update(key: str) -> ResponseReturnValue:
+    """Save a parameter's label, description, type, options and flags."""
+    values = {**_form_values(), "key": key}
+    try:
+        update_parameter(
+            get_db(),
+            key,
+            label=values["label"],
+            description=values["description"],
+            type_name=values["type"],
+            options=_options(values["options"]),
+            read_only=values["read_only"],
+            required_to_close=values["required_to_close"],
+        )
+    except ValidationError as exc:
+        return _page(editing=values, errors=field_errors(exc, "label")), 422
+    flash(f"Parameter “{values['label'].strip()}” saved.")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<key>/move")
+@writes
+def move(key: str) -> ResponseReturnValue:
+    """Move a parameter up or down, or to a `position` among the listed ones (drag and drop)."""
+    db = get_db()
+    get_definition(db, key)
+    every = definitions(db, include_archived=True)
+    # Positions count the listed (active) parameters; archived ones keep their slots.
+    slots = [i for i, d in enumerate(every, start=1) if d.archived_at is None]
+    listed = [d.key for d in every if d.archived_at is None]
+    direction = request.form.get("direction")
+    raw = request.form.get("position", "")
+    if key not in listed:
+        raise ValidationError("restore the parameter before moving it", {"position": "archived"})
+    if direction in {"up", "down"}:
+        target = listed.index(key) + (0 if direction == "up" else 2)
+    elif raw.isdigit():
+        target = int(raw)
+    else:
+        raise ValidationError("say where to move the parameter", {"position": "missing"})
+    target = min(max(target, 1), len(slots))
+    update_parameter(db, key, position=slots[target - 1])
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<key>/archive")
+@writes
+def archive(key: str) -> ResponseReturnValue:
+    """Hide a parameter from forms and lists; its values are kept."""
+    definition = archive_parameter(get_db(), key)
+    flash(f"Parameter “{definition.label}” archived; its values are kept.")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<key>/restore")
+@writes
+def restore(key: str) -> ResponseReturnValue:
+    """Bring an archived parameter back with its values."""
+    definition = restore_parameter(get_db(), key)
+    flash(f"Parameter “{definition.label}” restored.")
+    return redirect(url_for(".index"))

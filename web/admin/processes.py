@@ -1,0 +1,211 @@
+"""Processes for designers (admins): upload BPMN, versions, activation, bindings, forms and scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from bpm_livechat.desk.livechats import list_live_chats
+from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
+from bpm_livechat.models import LiveChat, Process, Role
+from bpm_livechat.processes.autostart import (
+    SESSION_SOURCES,
+    SessionEvent,
+    bind_event,
+    event_bindings,
+    unbind_event,
+)
+from bpm_livechat.processes.bpmn.xml import MAX_BPMN_BYTES
+from bpm_livechat.processes.catalog import activate, version_contents
+from bpm_livechat.processes.deployments import (
+    DeploymentRejected,
+    bind,
+    deactivate,
+    deploy,
+    get_process,
+    get_version,
+    list_processes,
+    process_summary,
+    unbind,
+)
+from web.admin.process_view import mapping_text, parse_mapping, preview_svg
+from web.auth import acting_user, require_staff
+from web.db import get_db, writes
+
+bp = Blueprint("process_admin", __name__, url_prefix="/admin/processes")
+
+
+@bp.before_request
+def _admins_only() -> ResponseReturnValue | None:
+    refused = require_staff()
+    if refused is not None:
+        return refused
+    if acting_user().role != Role.ADMIN.value:
+        raise AccessDeniedError("processes are managed by admins")
+    return None
+
+
+def _index(status: int = 200, **context: Any) -> ResponseReturnValue:
+    db = get_db()
+    rows = [process_summary(db, p) for p in list_processes(db)]
+    context.setdefault("problems", [])
+    context.setdefault("warnings", [])
+    page = render_template(
+        "processes_index.html",
+        processes=rows,
+        live_chats=list_live_chats(db),
+        max_bytes=MAX_BPMN_BYTES,
+        **context,
+    )
+    return page, status
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """Every process with its latest version and live chats, and the upload form."""
+    return _index()
+
+
+def _chosen_chats() -> list[LiveChat]:
+    db = get_db()
+    chats = []
+    for raw in request.form.getlist("live_chat"):
+        chat = db.get(LiveChat, int(raw)) if raw.isdigit() and len(raw) < 18 else None
+        if chat is None:
+            raise NotFoundError("live chat", raw)
+        chats.append(chat)
+    return chats
+
+
+@bp.post("/upload")
+@writes
+def upload() -> ResponseReturnValue:
+    """Validate and deploy an uploaded BPMN file; list every problem when it is refused."""
+    db = get_db()
+    file = request.files.get("bpmn")
+    if file is None or not file.filename:
+        return _index(422, upload_error="Choose a BPMN file to upload.")
+    data = file.stream.read(MAX_BPMN_BYTES + 1)
+    filename = file.filename
+    preview = preview_svg(data, filename, "upload") if len(data) <= MAX_BPMN_BYTES else None
+    try:
+        result = deploy(db, data, acting_user(), _chosen_chats())
+    except DeploymentRejected as exc:
+        db.rollback()
+        return _index(422, problems=exc.problems, filename=filename, preview=preview)
+    context = {"result": result, "filename": filename, "preview": preview}
+    return render_template("processes_uploaded.html", **context)
+
+
+def _detail(process: Process, status: int = 200, **context: Any) -> ResponseReturnValue:
+    db = get_db()
+    bound = {chat.id for chat in process.live_chats}
+    bindings = [b for b in event_bindings(db) if b.process_id == process.id]
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    page = render_template(
+        "processes_detail.html",
+        process=process,
+        versions=sorted(process.versions, key=lambda v: v.number, reverse=True),
+        live_chats=list_live_chats(db),
+        bound=bound,
+        event_bindings=[(b, mapping_text(dict(b.input_mapping))) for b in bindings],
+        events=list(SessionEvent),
+        sources=SESSION_SOURCES,
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/<process_id>")
+def detail(process_id: str) -> ResponseReturnValue:
+    """A process: versions (who, when), activation, live chat and session event bindings."""
+    return _detail(get_process(get_db(), process_id))
+
+
+def _back(process: Process, anchor: str) -> ResponseReturnValue:
+    return redirect(url_for(".detail", process_id=process.bpmn_id, _anchor=anchor), 303)
+
+
+@bp.post("/<process_id>/active")
+@writes
+def set_active(process_id: str) -> ResponseReturnValue:
+    """Activate or deactivate the process, or one version of it."""
+    db, user = get_db(), acting_user()
+    process = get_process(db, process_id)
+    raw = request.form.get("version", "")
+    number = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    if raw and number is None:
+        raise NotFoundError("process version", raw)
+    turn_on = request.form.get("active") == "1"
+    (activate if turn_on else deactivate)(db, process, user, number)
+    what = f"Version {number}" if number is not None else process.name
+    flash(f"{what} is now {'active' if turn_on else 'inactive'}.")
+    return _back(process, "versions")
+
+
+@bp.post("/<process_id>/live-chats")
+@writes
+def live_chats(process_id: str) -> ResponseReturnValue:
+    """Offer the process in a live chat's sessions, or stop offering it."""
+    db, user = get_db(), acting_user()
+    process = get_process(db, process_id)
+    chats = _chosen_chats()
+    if len(chats) != 1:
+        raise ValidationError("choose one live chat", {"live_chat": "choose one live chat"})
+    chat = chats[0]
+    if request.form.get("action") == "unbind":
+        unbind(db, process, chat, user)
+        flash(f"{process.name} is no longer offered in {chat.name}.")
+    else:
+        bind(db, process, chat, user)
+        flash(f"{process.name} is offered in {chat.name}.")
+    return _back(process, "live-chats")
+
+
+@bp.post("/<process_id>/events")
+@writes
+def events(process_id: str) -> ResponseReturnValue:
+    """Start the process on a session event with an input mapping, or stop doing so."""
+    db, user = get_db(), acting_user()
+    process = get_process(db, process_id)
+    event = request.form.get("event", "")
+    if request.form.get("action") == "remove":
+        unbind_event(db, process, event, user)
+        flash(f"{process.name} no longer starts on {event}.")
+        return _back(process, "events")
+    text = request.form.get("mapping", "")
+    try:
+        bind_event(db, process, event, user, parse_mapping(text))
+    except ValidationError as exc:
+        db.rollback()
+        process = get_process(db, process_id)
+        form = {"event": event, "mapping": text}
+        return _detail(process, 422, errors=_mapping_errors(exc), form=form)
+    flash(f"{process.name} starts on {event}.")
+    return _back(process, "events")
+
+
+def _mapping_errors(exc: ValidationError) -> dict[str, str]:
+    """Errors at the form's fields: the event, or the mapping (one message per variable)."""
+    fields = dict(exc.fields)
+    errors = {"event": fields.pop("event")} if "event" in fields else {}
+    if "mapping" in fields:
+        errors["mapping"] = fields.pop("mapping")
+    elif fields:
+        errors["mapping"] = "; ".join(f"{var}: {msg}" for var, msg in fields.items())
+    return errors
+
+
+@bp.get("/<process_id>/versions/<int:number>")
+def version(process_id: str, number: int) -> ResponseReturnValue:
+    """A version read-only: its diagram, forms (fields, types, constraints) and scripts."""
+    db = get_db()
+    process = get_process(db, process_id)
+    found = get_version(db, process, number)
+    contents = version_contents(found.bpmn)
+    preview = preview_svg(found.bpmn, f"{found.name} v{found.number}", f"v{found.number}")
+    context = {"process": process, "version": found, "contents": contents, "preview": preview}
+    return render_template("processes_version.html", **context)

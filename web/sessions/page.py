@@ -1,0 +1,107 @@
+"""The session page: name (rename in place), system and custom parameters, history, messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from bpm_livechat.errors import ValidationError
+from bpm_livechat.models import SupportSession
+from bpm_livechat.params.actors import user_actor
+from bpm_livechat.params.catalogue import get_definition
+from bpm_livechat.params.types import ParamType
+from bpm_livechat.params.values import set_parameters
+from bpm_livechat.processes.deployments import startable_processes
+from bpm_livechat.sessions.lifecycle import get_session, rename_session, reset_name
+from bpm_livechat.sessions.messages import messages
+from web.auth import acting_user, require_staff
+from web.db import get_db, writes
+from web.sessions.page_data import param_rows, submitted_value, system_rows
+from web.sessions.process_view import instance_cards
+
+bp = Blueprint("session", __name__)
+bp.before_request(require_staff)
+
+
+def render_session(session: SupportSession, status: int = 200, **extra: Any) -> ResponseReturnValue:
+    """The session page; `extra` opens an edit form with entered values and errors."""
+    db, user = get_db(), acting_user()
+    context: dict[str, Any] = {
+        "s": session,
+        "system": system_rows(session),
+        "params": param_rows(db, session, user),
+        "messages": messages(db, session.id),
+        "startable": startable_processes(db, session.live_chat_id),
+        "cards": instance_cards(db, session, user),
+        "highlighted": set(request.args.get("changed", "").split(",")) - {""},
+        "editing": request.args.get("edit", ""),
+        "renaming": request.args.get("rename") == "1",
+        "entered": {},
+        "errors": {},
+        **extra,
+    }
+    return render_template("session.html", **context), status
+
+
+@bp.get("/sessions/<id:session_id>")
+def show(session_id: int) -> ResponseReturnValue:
+    """Everything about one session."""
+    return render_session(get_session(get_db(), session_id, acting_user()))
+
+
+@bp.post("/sessions/<id:session_id>/name")
+@writes
+def rename(session_id: int) -> ResponseReturnValue:
+    """Rename the session by hand, or give it back its template name."""
+    db, user = get_db(), acting_user()
+    session = get_session(db, session_id, user)
+    if request.form.get("action") == "reset":
+        reset_name(db, session, user)
+        flash("The name follows the live chat's template again.")
+        return redirect(url_for("session.show", session_id=session.id))
+    entered = request.form.get("name", "")
+    try:
+        rename_session(db, session, entered, user)
+    except ValidationError as exc:
+        db.rollback()
+        session = get_session(db, session_id, user)
+        return render_session(
+            session,
+            422,
+            renaming=True,
+            entered={"name": entered},
+            errors={"name": exc.fields.get("name", exc.message)},
+        )
+    flash("Session renamed.")
+    return redirect(url_for("session.show", session_id=session.id))
+
+
+@bp.post("/sessions/<id:session_id>/params/<key>")
+@writes
+def edit_param(session_id: int, key: str) -> ResponseReturnValue:
+    """Change one custom parameter; errors come back at the field with the entered value."""
+    db, user = get_db(), acting_user()
+    session = get_session(db, session_id, user)
+    definition = get_definition(db, key)
+    raw = submitted_value(ParamType(definition.type), request.form)
+    try:
+        changed = set_parameters(db, session, {key: raw}, user_actor(user))
+    except ValidationError as exc:
+        db.rollback()
+        session = get_session(db, session_id, user)
+        shown = (
+            request.form.getlist("value")
+            if definition.type == "multichoice"
+            else request.form.get("value", "")
+        )
+        return render_session(
+            session,
+            422,
+            editing=key,
+            entered={key: shown},
+            errors={key: exc.fields.get(key, exc.message)},
+        )
+    flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
+    return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

@@ -38,6 +38,7 @@ from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.desk.users import create_user
 from bpm_livechat.models import InstanceStatus, MemberRole, Message, ProcessInstance, SupportSession
 from bpm_livechat.persistence.transactions import session_factory
+from script_runtime import ScriptPool
 
 from .bench_processes import FORM, PROCESS_ID, offer_collect_contact_details
 from .bench_sessions import database
@@ -184,7 +185,8 @@ def seed(engine: Engine) -> str:
         chat = create_live_chat(db, "Support", "{client.name} — {subject}")
         add_channel(db, chat, "Website", "web")
         add_member(db, chat, operator, MemberRole.OPERATOR)
-        offer_collect_contact_details(db, chat, admin)
+        with ScriptPool(1) as pool:  # compiles the process's scripts at deployment
+            offer_collect_contact_details(db, pool, chat, admin)
         _token, plaintext = create_token(db, operator, "benchmark")
         db.commit()
     return plaintext

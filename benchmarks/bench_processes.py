@@ -34,9 +34,12 @@ from bpm_livechat.models import LiveChat, MemberRole, User
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.processes.deployments import deploy
-from bpm_livechat.processes.failures import run_step
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
+from bpm_livechat.processes.failures import StepFailure, run_or_record
 from bpm_livechat.processes.instances import start_process
 from bpm_livechat.sessions.lifecycle import create_session, get_session
+from script_runtime import ScriptChecker, ScriptPool
 
 from .bench_sessions import database
 
@@ -49,17 +52,19 @@ FORM = {
 }
 
 
-def offer_collect_contact_details(db: Session, chat: LiveChat, admin: User) -> None:
+def offer_collect_contact_details(
+    db: Session, scripts: ScriptChecker, chat: LiveChat, admin: User
+) -> None:
     """The parameters *Collect contact details* writes, and the process deployed and bound to `chat`."""
     add_parameter(db, "contact_email", "email", "Email", read_only=True)
     add_parameter(db, "contact_phone", "phone", "Phone", read_only=True)
     options = ("morning", "afternoon", "evening")
     add_parameter(db, "preferred_contact_time", "choice", "Time", options=options)
     add_parameter(db, "contact_summary", "string", "Summary", read_only=True)
-    deploy(db, BPMN.read_bytes(), admin, [chat])
+    deploy(db, scripts, BPMN.read_bytes(), admin, [chat])
 
 
-def prepare(engine: Engine, instances: int) -> list[int]:
+def prepare(engine: Engine, scripts: ScriptChecker, instances: int) -> list[int]:
     """Users, a live chat, the parameters, the deployed process and one session per instance."""
     with unit_of_work(session_factory(engine)) as db:
         admin = create_user(db, "admin", "admin", "bench-password")
@@ -67,7 +72,7 @@ def prepare(engine: Engine, instances: int) -> list[int]:
         chat = create_live_chat(db, "Bench", "{client.name}: {subject}")
         add_channel(db, chat, "Web", "web")
         add_member(db, chat, operator, MemberRole.OPERATOR)
-        offer_collect_contact_details(db, chat, admin)
+        offer_collect_contact_details(db, scripts, chat, admin)
         sessions = [
             create_session(db, chat, client_name=f"Client {i}", subject="Call me back")
             for i in range(instances)
@@ -75,19 +80,22 @@ def prepare(engine: Engine, instances: int) -> list[int]:
         return [s.id for s in sessions]
 
 
-def product(engine: Engine, session_ids: list[int]) -> list[float]:
+def product(engine: Engine, processes: ProcessEngine, session_ids: list[int]) -> list[float]:
     """Seconds per instance started through the product, each in its own transaction."""
     factory = session_factory(engine)
     samples = []
     for session_id in session_ids:
-
-        def step(db: Session, sid: int = session_id) -> Any:
-            user = get_user(db, "operator")
-            return start_process(db, get_session(db, sid, user), PROCESS_ID, FORM, user)
-
         started = time.perf_counter()
-        outcome = run_step(factory, step)
+        with unit_of_work(factory) as db:
+
+            def step(db: Session = db, sid: int = session_id) -> Any:
+                user = get_user(db, "operator")
+                session = get_session(db, sid, user)
+                return start_process(db, processes, session, PROCESS_ID, FORM, user)
+
+            outcome = run_or_record(db, step)
         samples.append(time.perf_counter() - started)
+        assert not isinstance(outcome, StepFailure), outcome.error
         assert outcome.instance.status == "completed"
     return samples
 
@@ -124,7 +132,7 @@ class RawSpiff:
 
 
 def interleaved(
-    engine: Engine, session_ids: list[int], block: int
+    engine: Engine, processes: ProcessEngine, session_ids: list[int], block: int
 ) -> tuple[list[float], list[float]]:
     """Product and baseline samples, timed in alternating blocks of `block` instances.
 
@@ -137,7 +145,7 @@ def interleaved(
     theirs: list[float] = []
     for start in range(0, len(session_ids), block):
         chunk = session_ids[start : start + block]
-        ours += product(engine, chunk)
+        ours += product(engine, processes, chunk)
         theirs += raw.run(len(chunk))
     return ours, theirs
 
@@ -149,10 +157,12 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--block", type=int, default=100, help="instances per alternating block")
     args = parser.parse_args()
-    with database(args.postgres) as engine:
-        ids = prepare(engine, args.instances)
-        product(engine, ids[:20])  # warm up: worker pool, parser cache
-        ours, raw = interleaved(engine, ids[20:] if len(ids) > 20 else ids, args.block)
+    with database(args.postgres) as engine, ScriptPool(2) as pool:
+        processes = ProcessEngine(SandboxEnvironment(pool))
+        ids = prepare(engine, pool, args.instances)
+        product(engine, processes, ids[:20])  # warm up: worker pool, parser cache
+        rest = ids[20:] if len(ids) > 20 else ids
+        ours, raw = interleaved(engine, processes, rest, args.block)
         dialect = engine.dialect.name
     ours_p50, raw_p50 = statistics.median(ours) * 1000, statistics.median(raw) * 1000
     print(f"\n{len(ours)} instances of {PROCESS_ID} ({dialect})")

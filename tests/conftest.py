@@ -1,25 +1,32 @@
-"""Shared fixtures: a migrated database per test, on SQLite and on the local PostgreSQL."""
+"""Shared fixtures: a migrated database per test (SQLite and the local PostgreSQL), one script
+pool and process engine for the run, a small support desk, and the auto-start demo."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.models import metadata
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk import users as users_module
+from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat, get_live_chat
+from bpm_livechat.desk.tokens import create_token
+from bpm_livechat.desk.users import create_user, get_user
+from bpm_livechat.models import MemberRole, SupportSession
+from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.persistence.engines import make_engine, upgrade
-from bpm_livechat.persistence.transactions import session_factory
-
-PG_ADMIN_URL = os.environ.get(
-    "BPM_LIVECHAT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.processes.autostart import bind_event
+from bpm_livechat.processes.deployments import deploy, get_process
+from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
+from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
+from script_runtime import Limits, ScriptPool
+from tests.databases import IN_CI, PG_ADMIN_URL, fresh_engine, pg_reachable
+from tests.support import TAGGER, TAGGER_MAPPING, AutostartDemo, Desk, read_bpmn
 
 
 @pytest.fixture(scope="session")
@@ -32,21 +39,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pg_reachable() -> str | None:
-    try:
-        probe = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with probe.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        probe.dispose()
-        return None
-    except Exception as exc:  # any failure means: no usable server
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
-
-
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine]:
     """A scratch PostgreSQL database for this test run, migrated to head, dropped at the end."""
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if IN_CI:
             pytest.fail(f"{problem} (CI=true: PostgreSQL tests must run)")
@@ -65,42 +61,12 @@ def pg_engine() -> Iterator[Engine]:
     admin.dispose()
 
 
-def _truncate_all(engine: Engine) -> None:
-    # DELETE plus a sequence reset: on tables this small it is ~20x faster than TRUNCATE, which
-    # PostgreSQL implements by creating new files for every table (0.2 s per test).
-    with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
-        for table in metadata.sorted_tables:
-            if "id" in table.c:
-                conn.execute(
-                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)"),
-                    {"t": f'"{table.name}"'},
-                )
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(
     request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 ) -> Iterator[Engine]:
     """A freshly migrated, empty database: a copied SQLite file, or the truncated PostgreSQL one."""
     yield from fresh_engine(request, tmp_path, sqlite_template)
-
-
-def fresh_engine(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[Engine]:
-    """The body of the `engine` fixtures: `request.param` names the database."""
-    if request.param == "sqlite":
-        path = tmp_path / "db.sqlite3"
-        shutil.copyfile(sqlite_template, path)
-        sqlite_engine = make_engine(f"sqlite:///{path}")
-        yield sqlite_engine
-        sqlite_engine.dispose()
-    else:
-        pg: Engine = request.getfixturevalue("pg_engine")
-        _truncate_all(pg)
-        yield pg
 
 
 @pytest.fixture
@@ -114,3 +80,90 @@ def db_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One database session; the test commits where the product's caller would."""
     with factory() as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The real scrypt path with a small cost, so creating users does not dominate the suite."""
+    monkeypatch.setitem(users_module._SCRYPT, "n", 2**8)
+    yield
+
+
+@pytest.fixture(scope="session")
+def script_pool() -> Iterator[ScriptPool]:
+    """One real two-worker sandbox pool for the whole run (the production size on this machine)."""
+    with ScriptPool(2) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def process_engine(script_pool: ScriptPool) -> ProcessEngine:
+    """The process engine on the run's pool, with tight script limits so runaways end fast."""
+    limits = Limits(cpu_seconds=0.5, wall_seconds=2.0)
+    return ProcessEngine(SandboxEnvironment(script_pool, limits), limits=EngineLimits())
+
+
+@pytest.fixture
+def desk(db_session: Session) -> Desk:
+    """Users of every role and two live chats with channels, committed."""
+    db = db_session
+    admin = create_user(db, "admin", "admin", "admin-pass-1", "Alex Admin")
+    supervisor = create_user(db, "sam", "supervisor", "sam-pass-12", "Sam Supervisor")
+    operator = create_user(db, "olga", "operator", "olga-pass-12", "Olga Operator")
+    seller = create_user(db, "sven", "operator", "sven-pass-12", "Sven Seller")
+    app_user = create_user(db, "sales", "user", "sales-pass-1", "Sid Sales")
+    support = create_live_chat(db, "Support", "{client.name} — {subject}")
+    add_channel(db, support, "Website", "web")
+    add_channel(db, support, "Telegram", "telegram")
+    sales = create_live_chat(db, "Sales", "{channel.name}: {client.name}")
+    add_channel(db, sales, "Email", "email")
+    add_member(db, support, operator, MemberRole.OPERATOR)
+    add_member(db, support, supervisor, MemberRole.SUPERVISOR)
+    add_member(db, sales, seller, MemberRole.OPERATOR)
+    add_member(db, support, app_user, MemberRole.READER)
+    add_member(db, sales, app_user, MemberRole.READER)
+    db.commit()
+    return Desk(admin, supervisor, operator, seller, app_user, support, sales)
+
+
+@pytest.fixture
+def autostart_demo(
+    request: pytest.FixtureRequest,
+    factory: sessionmaker[Session],
+    process_engine: ProcessEngine,
+) -> AutostartDemo:
+    """Demo data, the tagger deployed and bound to `message_received` (an indirect parameter
+    appends failing script text), and an operator token."""
+    failure = getattr(request, "param", "")
+    with unit_of_work(factory) as db:
+        load_demo(db, process_engine.scripts, sessions_per_chat=3)
+        admin = get_user(db, "admin")
+        support = get_live_chat(db, "Customer Support")
+        bpmn = TAGGER.format(failure=failure).encode()
+        deploy(db, process_engine.scripts, bpmn, admin, [support])
+        process = get_process(db, "tag_message")
+        bind_event(db, process, "message_received", admin, TAGGER_MAPPING)
+        _token, plaintext = create_token(db, get_user(db, "operator"))
+        query = select(SupportSession.id).where(SupportSession.live_chat_id == support.id)
+        session_id = db.scalars(query.order_by(SupportSession.id)).all()[1]
+    return AutostartDemo(session_id, {"Authorization": f"Bearer {plaintext}"})
+
+
+@pytest.fixture
+def params(db_session: Session) -> None:
+    """The custom parameters the test processes write."""
+    db = db_session
+    add_parameter(db, "contact_email", "email", "Email", read_only=True)
+    add_parameter(db, "segment", "choice", "Segment", options=["vip", "standard"])
+    add_parameter(db, "summary", "text", "Summary")
+    add_parameter(db, "outcome", "choice", "Outcome", options=["resolved", "escalated"])
+    db.commit()
+
+
+@pytest.fixture
+def deployed(db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine) -> Desk:
+    """case_review and fragile (tests/processes/bpmn) deployed and offered in Support."""
+    for name in ("case_review.bpmn", "fragile.bpmn"):
+        deploy(db_session, process_engine.scripts, read_bpmn(name), desk.admin, [desk.support])
+    db_session.commit()
+    return desk

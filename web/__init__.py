@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+if TYPE_CHECKING:
+    from bpm_livechat.processes.engine.engine import ProcessEngine
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the web app; `config` may set DATABASE_URL, SECRET_KEY, TESTING, INSTANCE_PATH..."""
+
+def create_app(
+    config: Mapping[str, Any] | None = None, *, processes: ProcessEngine | None = None
+) -> Flask:
+    """Build the web app; `config` may set DATABASE_URL, SECRET_KEY, TESTING, INSTANCE_PATH,
+    SCRIPT_WORKERS... The process engine (and its script pool) is built here once, unless
+    `processes` hands one in (tests share one across apps)."""
     from bpm_livechat.config import database_url, instance_path
 
     settings = dict(config or {})
@@ -29,11 +36,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["DATABASE_URL"] = database_url(app.config.get("DATABASE_URL"))
 
-    from . import auth, db, errors, security
+    from . import auth, db, engine, errors, security
 
     app.url_map.converters["id"] = _id_converter()
     security.init_app(app)
     db.init_app(app)
+    engine.init_app(app, processes)
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)

@@ -35,7 +35,7 @@ from bpm_livechat.params.types import ParamType
 from web.sessions.page_data import submitted_value
 
 from .auth import acting_user, require_login
-from .db import get_db, writes
+from .db import form_post, get_db, writes
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")
 bp.before_request(require_login)
@@ -61,20 +61,20 @@ def index() -> ResponseReturnValue:
     return render_template("app_list.html", apps=list_apps(db), chats=chats, errors={}, entered="")
 
 
+def _create_refused(exc: ValidationError) -> ResponseReturnValue:
+    db = get_db()
+    chats = [(c, bound_app(db, c.id)) for c in list_live_chats(db)]
+    entered = request.form.get("name", "")
+    context = {"apps": list_apps(db), "chats": chats, "errors": exc.fields, "entered": entered}
+    return render_template("app_list.html", **context), 422
+
+
 @bp.post("")
-@writes
+@form_post(_create_refused)
 def create() -> ResponseReturnValue:
     """Create an app (admins)."""
     _require_admin()
-    db = get_db()
-    name = request.form.get("name", "")
-    try:
-        app = add_app(db, name)
-    except ValidationError as exc:
-        db.rollback()
-        chats = [(c, bound_app(db, c.id)) for c in list_live_chats(db)]
-        context = {"apps": list_apps(db), "chats": chats, "errors": exc.fields, "entered": name}
-        return render_template("app_list.html", **context), 422
+    app = add_app(get_db(), request.form.get("name", ""))
     flash(f"App “{app.name}” created. Add its fields.")
     return redirect(url_for("apps.show", app_id=app.id))
 
@@ -103,43 +103,38 @@ def show(app_id: int) -> ResponseReturnValue:
     return _render_app(app_id)
 
 
+def _field_refused(exc: ValidationError, app_id: int) -> ResponseReturnValue:
+    return _render_app(app_id, 422, field_errors=exc.fields, field_entered=dict(request.form))
+
+
 @bp.post("/<id:app_id>/fields")
-@writes
+@form_post(_field_refused)
 def new_field(app_id: int) -> ResponseReturnValue:
     """Add a typed field (admins)."""
     _require_admin()
-    db = get_db()
-    form = request.form
+    db, form = get_db(), request.form
     options = [o for o in form.get("options", "").splitlines() if o.strip()]
-    try:
-        field = add_field(
-            db,
-            get_app(db, app_id),
-            form.get("key", ""),
-            form.get("type", ""),
-            form.get("label", ""),
-            options,
-        )
-    except ValidationError as exc:
-        db.rollback()
-        return _render_app(app_id, 422, field_errors=exc.fields, field_entered=dict(form))
+    field = add_field(
+        db, get_app(db, app_id), form.get("key", ""), form.get("type", ""),
+        form.get("label", ""), options,
+    )  # fmt: skip
     flash(f"Field “{field.label}” added.")
     return redirect(url_for("apps.show", app_id=app_id))
 
 
+def _item_refused(exc: ValidationError, app_id: int) -> ResponseReturnValue:
+    raw = item_form_values(list(get_app(get_db(), app_id).fields))
+    return _render_app(app_id, 422, errors=exc.fields, entered=raw)
+
+
 @bp.post("/<id:app_id>/items")
-@writes
+@form_post(_item_refused)
 def new_item(app_id: int) -> ResponseReturnValue:
     """Add an item (admins); errors come back at the fields."""
     user = _require_admin()
     db = get_db()
     app = get_app(db, app_id)
-    raw = item_form_values(list(app.fields))
-    try:
-        item = create_item(db, app, raw, user)
-    except ValidationError as exc:
-        db.rollback()
-        return _render_app(app_id, 422, errors=exc.fields, entered=raw)
+    item = create_item(db, app, item_form_values(list(app.fields)), user)
     flash(f"Item “{item.title}” added.")
     return redirect(url_for("apps.item", item_id=item.id))
 

@@ -20,9 +20,9 @@ from bpm_livechat.apps.links import bind_app
 from bpm_livechat.apps.reading import grant_read_access, readers, revoke_read_access
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
+from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import App, AppItem
 
-from ..errors import ValidationError
 from .common import emit, handles_errors, json_option, transaction
 
 

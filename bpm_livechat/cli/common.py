@@ -17,13 +17,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bpm_livechat.config import database_url
+from bpm_livechat.errors import BpmLivechatError
 from bpm_livechat.params.types import Money
 from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.processes.autostart import SessionEvent, fire_event
-
-from ..config import database_url
-from ..errors import BpmLivechatError
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
+from script_runtime import ScriptPool
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,27 +33,51 @@ R = TypeVar("R")
 
 @dataclass
 class CliState:
-    """The database URL chosen on the command line; the engine is made on first use."""
+    """Where the CLI assembles the product: the database engine, the process engine and its
+    script pool, each made on first use (a command that runs no script starts no sandbox)
+    and closed when the command ends."""
 
     url: str | None = None
     _engine: Engine | None = None
+    _processes: ProcessEngine | None = None
 
     @property
     def engine(self) -> Engine:
-        """The engine, made on first use and disposed when the command ends."""
+        """The database engine, made on first use and disposed when the command ends."""
         if self._engine is None:
             self._engine = make_engine(database_url(self.url))
             click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
+    @property
+    def processes(self) -> ProcessEngine:
+        """The process engine on a one-worker script pool (a command runs one step at a time)."""
+        if self._processes is None:
+            pool = ScriptPool(1)
+            click.get_current_context().call_on_close(pool.close)
+            self._processes = ProcessEngine(SandboxEnvironment(pool))
+        return self._processes
+
+
+def cli_state() -> CliState:
+    """The running command's state."""
+    state = click.get_current_context().find_object(CliState)
+    assert state is not None
+    return state
+
 
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One database session and transaction for the running command; commits on success."""
-    state = click.get_current_context().find_object(CliState)
-    assert state is not None
-    with unit_of_work(session_factory(state.engine)) as db:
+    with unit_of_work(session_factory(cli_state().engine)) as db:
         yield db
+
+
+@contextmanager
+def dry_transaction() -> Iterator[Session]:
+    """One database session whose transaction is never committed (a dry run)."""
+    with session_factory(cli_state().engine)() as db:
+        yield db  # closing the session rolls back whatever the block did
 
 
 def fail(message: str) -> NoReturn:
@@ -109,7 +135,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 def fire(event: SessionEvent, session_id: int, message_text: str | None = None) -> list[Any]:
     """Run the automatic starts of a committed session event; their results as plain data."""
-    state = click.get_current_context().find_object(CliState)
-    assert state is not None
-    results = fire_event(session_factory(state.engine), event, session_id, message_text)
+    state = cli_state()
+    results = fire_event(
+        session_factory(state.engine), state.processes, event, session_id, message_text
+    )
     return [asdict(result) for result in results]

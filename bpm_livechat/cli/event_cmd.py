@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from bpm_livechat.desk.users import get_user
+from bpm_livechat.errors import ValidationError
 from bpm_livechat.processes.autostart import SessionEvent, bind_event, event_bindings, unbind_event
 from bpm_livechat.processes.deployments import get_process
 
-from ..errors import ValidationError
 from .common import emit, handles_errors, json_option, transaction
 
 

@@ -15,8 +15,8 @@ from bpm_livechat.desk.livechats import (
     set_name_template,
 )
 from bpm_livechat.desk.naming import DEFAULT_TEMPLATE
+from bpm_livechat.models import LiveChat, MemberRole
 
-from ..models import LiveChat, MemberRole
 from .common import emit, handles_errors, json_option, transaction
 
 

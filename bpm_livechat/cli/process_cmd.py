@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
-from bpm_livechat.persistence.transactions import session_factory
+from bpm_livechat.errors import ValidationError
 from bpm_livechat.processes.deployments import (
     DeploymentRejected,
     bind,
@@ -23,21 +23,21 @@ from bpm_livechat.processes.deployments import (
     process_summary,
     unbind,
 )
-from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.failures import StepFailure, run_or_record
 from bpm_livechat.processes.instances import (
-    StepOutcome,
     complete_task,
     get_instance,
     session_instances,
     start_process,
 )
+from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.supervision import cancel_instance, failed_instances, retry_instance
 from bpm_livechat.processes.tasks import my_tasks
 from bpm_livechat.processes.views import failure_view, instance_view, step_view, task_view
 from bpm_livechat.sessions.lifecycle import get_session
 
-from ..errors import ValidationError
-from .common import CliState, emit, fail, handles_errors, json_option, transaction
+from .common import cli_state, emit, fail, handles_errors, json_option, transaction
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 as_option = click.option("--as", "as_user", default="admin", show_default=True, help="Acting user.")
@@ -61,7 +61,7 @@ def deploy_(file: Path, live_chats: tuple[str, ...], as_user: str, as_json: bool
     try:
         with transaction() as db:
             chats = [get_live_chat(db, name) for name in live_chats]
-            result = deploy(db, data, get_user(db, as_user), chats)
+            result = deploy(db, cli_state().processes.scripts, data, get_user(db, as_user), chats)
     except DeploymentRejected as exc:
         if as_json:
             emit({"errors": [p.to_dict() for p in exc.problems]}, True)
@@ -159,19 +159,18 @@ def _form(text: str | None) -> dict[str, object]:
     return value
 
 
-def _run(fn: Callable[[Session], StepOutcome], as_json: bool) -> None:
-    """Run a step in its own transaction; a failure is recorded apart, printed, and exits 1."""
-    state = click.get_current_context().find_object(CliState)
-    assert state is not None
-    try:
-        outcome = run_step(session_factory(state.engine), fn)
-    except ProcessFailed as failure:
-        where = failure.cause.element_id or "?"
-        line = f", line {failure.cause.line}" if failure.cause.line else ""
-        summary = f"instance {failure.recorded_instance_id}: failed at {where}{line}"
-        emit(failure_view(failure), as_json, summary)
-        fail(failure.message)
-    data = step_view(outcome)
+def _run(step: Callable[[Session, ProcessEngine], StepOutcome], as_json: bool) -> None:
+    """Run a step in one transaction; a failure is recorded instead, printed, and exits 1."""
+    engine = cli_state().processes
+    with transaction() as db:
+        result = run_or_record(db, lambda: step(db, engine))
+    if isinstance(result, StepFailure):
+        cause = result.failed.cause
+        line = f", line {cause.line}" if cause.line else ""
+        summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{line}"
+        emit(failure_view(result), as_json, summary)
+        fail(result.message)
+    data = step_view(result)
 
     def text() -> str:
         lines = [f"instance {data['instance_id']}: {data['status']}"]
@@ -193,9 +192,10 @@ def start(process_id: str, session_id: int, as_user: str, form: str | None, as_j
     """Start a process from a session with its start form."""
     values = _form(form)
 
-    def step(db: Session) -> StepOutcome:
+    def step(db: Session, engine: ProcessEngine) -> StepOutcome:
         user = get_user(db, as_user)
-        return start_process(db, get_session(db, session_id, user), process_id, values, user)
+        session = get_session(db, session_id, user)
+        return start_process(db, engine, session, process_id, values, user)
 
     _run(step, as_json)
 
@@ -233,9 +233,10 @@ def task_complete(
     """Complete a user task with its form."""
     values = _form(form)
 
-    def step(db: Session) -> StepOutcome:
+    def step(db: Session, engine: ProcessEngine) -> StepOutcome:
         user = get_user(db, as_user)
-        return complete_task(db, get_instance(db, instance_id, user), task_id, values, user)
+        instance = get_instance(db, instance_id, user)
+        return complete_task(db, engine, instance, task_id, values, user)
 
     _run(step, as_json)
 
@@ -290,8 +291,8 @@ def instance_show(instance_id: int, as_json: bool) -> None:
 def instance_retry(instance_id: int, as_user: str, as_json: bool) -> None:
     """Run a failed step again."""
 
-    def step(db: Session) -> StepOutcome:
-        return retry_instance(db, get_instance(db, instance_id), get_user(db, as_user))
+    def step(db: Session, engine: ProcessEngine) -> StepOutcome:
+        return retry_instance(db, engine, get_instance(db, instance_id), get_user(db, as_user))
 
     _run(step, as_json)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from bpm_livechat.desk.users import get_user
+from bpm_livechat.errors import ValidationError
 from bpm_livechat.processes.script_bench import DryRun, check_script, dry_run
 
-from ..errors import ValidationError
-from .common import emit, handles_errors, json_option, transaction
+from .common import cli_state, dry_transaction, emit, handles_errors, json_option
 
 
 def _source(path: Path) -> str:
@@ -45,7 +45,7 @@ def script() -> None:
 @json_option
 def check_cmd(file: Path, as_json: bool) -> None:
     """List a script's compile and policy problems by line and column; exit 1 if any."""
-    problems = check_script(_source(file))
+    problems = check_script(cli_state().processes.scripts, _source(file))
     data = {"ok": not problems, "problems": [asdict(p) for p in problems]}
     lines = [f"{file}:{p.line}:{p.column}: {p.message}" for p in problems]
     emit(data, as_json, "\n".join(lines) or f"{file}: no problems")
@@ -88,9 +88,9 @@ def run_cmd(
     if not dry_run_flag:
         raise click.UsageError("only --dry-run is supported: scripts change sessions in processes")
     source, data = _source(file), _data(data_json)
-    with transaction() as db:
-        result = dry_run(db, source, session_id, get_user(db, as_user), data)
-        db.rollback()  # a dry run never commits, whatever happened above
+    scripts = cli_state().processes.scripts
+    with dry_transaction() as db:
+        result = dry_run(db, scripts, source, session_id, get_user(db, as_user), data)
     emit({**asdict(result), "ok": result.ok}, as_json, lambda: _text(result))
     if not result.ok:
         sys.exit(1)

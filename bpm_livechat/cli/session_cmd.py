@@ -6,6 +6,8 @@ import click
 
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
+from bpm_livechat.errors import ValidationError
+from bpm_livechat.models import AuthorKind
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
 from bpm_livechat.processes.autostart import SessionEvent
@@ -19,8 +21,6 @@ from bpm_livechat.sessions.messages import add_message
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions.views import session_details, session_summary
 
-from ..errors import ValidationError
-from ..models import AuthorKind
 from .common import emit, fire, handles_errors, json_option, transaction
 
 

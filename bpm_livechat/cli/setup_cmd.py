@@ -32,7 +32,7 @@ def demo(state: CliState, as_json: bool) -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     upgrade(state.engine)
     with transaction() as db:
-        summary = load_demo(db)
+        summary = load_demo(db, state.processes.scripts)
     data = {
         "users": [{"username": u, "role": r, "password": p} for u, r, p in summary.users],
         "live_chats": summary.live_chats,

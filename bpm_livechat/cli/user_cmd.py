@@ -8,8 +8,8 @@ import click
 
 from bpm_livechat.desk.livechats import add_member, get_live_chat
 from bpm_livechat.desk.users import create_user
+from bpm_livechat.models import MemberRole, Role
 
-from ..models import MemberRole, Role
 from .common import emit, fail, handles_errors, json_option, transaction
 
 

@@ -30,6 +30,7 @@ from bpm_livechat.processes.autostart import SessionEvent, bind_event
 from bpm_livechat.processes.deployments import deploy, get_process
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
+from script_runtime import ScriptChecker
 
 DEMO_USERS = (
     ("admin", "admin", "Alex Admin", "admin-demo-pass"),
@@ -144,8 +145,11 @@ class DemoSummary:
     processes: tuple[str, ...] = ()
 
 
-def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
-    """Create the demo data; running it again adds nothing that already exists."""
+def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) -> DemoSummary:
+    """Create the demo data; running it again adds nothing that already exists.
+
+    `scripts` compiles the bundled processes' scripts when they are deployed.
+    """
     users = {u: _ensure_user(db, u, role, name, pw) for u, role, name, pw in DEMO_USERS}
     for key, type_name, label, options, read_only, required in DEMO_PARAMETERS:
         if db.scalar(select(ParamDefinition.id).where(ParamDefinition.key == key)) is None:
@@ -174,7 +178,7 @@ def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
         add_member(db, chat, users["supervisor"], MemberRole.SUPERVISOR)
         add_member(db, chat, users["sales"], MemberRole.READER)
     add_member(db, support, users["operator"], MemberRole.OPERATOR)
-    processes = _deploy_bundled(db, users["admin"], [support, sales])
+    processes = _deploy_bundled(db, scripts, users["admin"], [support, sales])
     rng = random.Random(42)
     for chat in (support, sales):
         if not db.scalar(select(func.count()).where(SupportSession.live_chat_id == chat.id)):
@@ -191,13 +195,15 @@ def load_demo(db: Session, sessions_per_chat: int = 32) -> DemoSummary:
     )
 
 
-def _deploy_bundled(db: Session, admin: User, chats: list[LiveChat]) -> tuple[str, ...]:
+def _deploy_bundled(
+    db: Session, scripts: ScriptChecker, admin: User, chats: list[LiveChat]
+) -> tuple[str, ...]:
     """Deploy the example processes in processes/ and offer them in the demo live chats."""
     if not PROCESSES.is_dir():  # an installed copy without the repository's processes/ folder
         return ()
     deployed: list[str] = []
     for name in BUNDLED_PROCESSES:
-        result = deploy(db, (PROCESSES / name).read_bytes(), admin, chats)
+        result = deploy(db, scripts, (PROCESSES / name).read_bytes(), admin, chats)
         deployed += [p.name for p in result.processes]
     register = get_process(db, "register_request")
     mapping = {"subject": "session.subject", "client_name": "client.name"}

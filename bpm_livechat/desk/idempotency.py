@@ -123,14 +123,14 @@ def _stored(print_stored: str, status_code: int, body: Any, print_: str) -> Stor
     return StoredResponse(status_code, body)
 
 
-def remember(db: Session, user: User, key: str, print_: str, status_code: int, body: Any) -> None:
+def remember(db: Session, user_id: int, key: str, print_: str, status_code: int, body: Any) -> None:
     """Store the response in the caller's transaction, so it commits with what it describes.
 
     A concurrent request with the same key loses on the unique constraint (IntegrityError).
     """
     # A plain INSERT: nothing reads the record back in this transaction, so no ORM object.
     row = {
-        "user_id": user.id,
+        "user_id": user_id,
         "key": check_key(key),
         "fingerprint": print_,
         "status_code": status_code,
@@ -140,14 +140,13 @@ def remember(db: Session, user: User, key: str, print_: str, status_code: int, b
     db.execute(_REMEMBER, row)
 
 
-@dataclass
+@dataclass(frozen=True)
 class KeyedWrite:
-    """A keyed request whose one write statement also stores the record of its response.
+    """A keyed request whose write also stores the record of its response, atomically.
 
-    PostgreSQL only (a data-modifying CTE): the write and the record go as one statement, so a
-    keyed channel message costs one round trip instead of four (BEGIN, write, record, COMMIT).
-    The writer sets `stored` once its statement wrote the record. Elsewhere the caller uses
-    `remember` after the write, in the same transaction.
+    On PostgreSQL the write and the record go as one statement (a data-modifying CTE): a keyed
+    channel message costs one round trip instead of four (BEGIN, write, record, COMMIT).
+    Elsewhere the writer calls `remember_row` after its write, in the same transaction.
     """
 
     user_id: int
@@ -155,7 +154,6 @@ class KeyedWrite:
     fingerprint: str
     status_code: int
     describe: Callable[[dict[str, Any]], Any]  # the written row's columns -> the response body
-    stored: bool = False
 
     def statement(self, write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
         """`write` and the record of its response in one statement, which returns what `write`
@@ -173,6 +171,11 @@ class KeyedWrite:
             "record_body": self.describe(provisional),
             "record_created_at": utcnow(),
         }
+
+    def remember_row(self, db: Session, row: dict[str, Any]) -> None:
+        """Record the response describing the written `row`, with a separate INSERT."""
+        body = self.describe(row)
+        remember(db, self.user_id, self.key, self.fingerprint, self.status_code, body)
 
 
 @functools.cache  # built once per write statement: building costs more than running

@@ -7,7 +7,6 @@ is recorded as a failed instance (a supervisor can retry it) and never undoes th
 
 from __future__ import annotations
 
-import functools
 import keyword
 import logging
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Exists, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.errors import ProcessStepError, ValidationError
@@ -30,8 +29,16 @@ from bpm_livechat.processes.deployments import (
     latest_version,
     require_designer,
 )
-from bpm_livechat.processes.failures import ProcessFailed, pending_input, run_step
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.failures import (
+    FailedStep,
+    ProcessFailed,
+    StepFailure,
+    pending_input,
+    run_or_record,
+)
 from bpm_livechat.processes.instances import start_process
+from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.sessions.lifecycle import get_session
 
 log = logging.getLogger(__name__)
@@ -119,13 +126,9 @@ def unbind_event(db: Session, process: Process, event: str, user: User) -> None:
 
 
 # Built once per event: every API event asks, and building a statement costs more than running it.
-_LISTENING = {event: exists().where(EventBinding.event == event.value) for event in SessionEvent}
-_ASK_LISTENING = {event: select(clause) for event, clause in _LISTENING.items()}
-
-
-def listening(event: SessionEvent) -> Exists:
-    """SQL: some process is bound to `event` (to ask inside a statement that runs anyway)."""
-    return _LISTENING[event]
+_ASK_LISTENING = {
+    event: select(exists().where(EventBinding.event == event.value)) for event in SessionEvent
+}
 
 
 def has_bindings(db: Session, event: SessionEvent) -> bool:
@@ -176,6 +179,7 @@ def system_user(db: Session) -> User:
 
 def fire_event(
     factory: sessionmaker[Session],
+    engine: ProcessEngine,
     event: SessionEvent,
     session_id: int,
     message_text: str | None = None,
@@ -189,22 +193,31 @@ def fire_event(
             for b in event_bindings(db, event)
             if b.process.active and is_bound(db, b.process, session.live_chat_id)
         ]
-    results = []
-    for process_id, mapping in plans:
-        start = functools.partial(_start, session_id=session_id, process_id=process_id,
-                                  mapping=mapping, message_text=message_text)  # fmt: skip
-        results.append(_run_one(factory, process_id, start))
-    return results
+    return [
+        _run_one(factory, engine, process_id, session_id, mapping, message_text)
+        for process_id, mapping in plans
+    ]
 
 
 def _run_one(
-    factory: sessionmaker[Session], process_id: str, start: functools.partial[Any]
+    factory: sessionmaker[Session],
+    engine: ProcessEngine,
+    process_id: str,
+    session_id: int,
+    mapping: dict[str, str],
+    message_text: str | None,
 ) -> AutoStartResult:
+    """One automatic start in its own transaction; a failure is recorded, never raised."""
     try:
-        outcome = run_step(factory, start)
-        return AutoStartResult(process_id, outcome.instance.id, outcome.instance.status)
-    except ProcessFailed as failure:
-        return AutoStartResult(process_id, failure.recorded_instance_id, "failed", failure.error)
+        with unit_of_work(factory) as db:
+
+            def start() -> StepOutcome:
+                return _start(db, engine, session_id, process_id, mapping, message_text)
+
+            result = run_or_record(db, start)
+            if isinstance(result, StepFailure):
+                return AutoStartResult(process_id, result.instance.id, "failed", result.error)
+            return AutoStartResult(process_id, result.instance.id, result.instance.status)
     except Exception:  # never let an automatic start undo or block the event
         log.exception("automatic start of %s failed unexpectedly", process_id)
         return AutoStartResult(
@@ -214,27 +227,31 @@ def _run_one(
 
 def _start(
     db: Session,
-    *,
+    engine: ProcessEngine,
     session_id: int,
     process_id: str,
     mapping: dict[str, str],
     message_text: str | None,
-) -> Any:
+) -> StepOutcome:
     session = get_session(db, session_id)
     user = system_user(db)
     variables = map_variables(db, session, mapping, message_text)
     try:
-        return start_process(db, session, process_id, variables, user, variables=variables)
+        return start_process(db, engine, session, process_id, variables, user, variables=variables)
     except ValidationError as exc:  # the start form refused the mapped values: record it
         version = latest_version(db, get_process(db, process_id))
         if version is None:
             raise
-        cause = ProcessStepError("form", exc.message)
-        failure = ProcessFailed(
-            cause, instance_id=None, session_id=session.id, version_id=version.id,
-            started_by_id=user.id, pending=pending_input("start", None, variables, user, variables),
-        )  # fmt: skip
-        raise failure from exc
+        pending = pending_input("start", None, variables, user, variables)
+        failed = FailedStep(
+            ProcessStepError("form", exc.message),
+            instance_id=None,
+            session_id=session.id,
+            version_id=version.id,
+            started_by_id=user.id,
+            pending=pending,
+        )
+        raise ProcessFailed(failed) from exc
 
 
 def map_variables(

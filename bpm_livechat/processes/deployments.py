@@ -21,6 +21,7 @@ from bpm_livechat.models import (
 )
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.processes.bpmn.validation import Problem, validate_bpmn
+from script_runtime import ScriptChecker
 
 
 class DeploymentRejected(ValidationError):
@@ -62,11 +63,16 @@ def require_designer(user: User) -> None:
 
 
 def deploy(
-    db: Session, bpmn: bytes, user: User, live_chats: Iterable[LiveChat] = ()
+    db: Session,
+    scripts: ScriptChecker,
+    bpmn: bytes,
+    user: User,
+    live_chats: Iterable[LiveChat] = (),
 ) -> DeployResult:
-    """Validate and store a BPMN file: a new version per changed process, the same for identical content."""
+    """Validate and store a BPMN file: a new version per changed process, the same for identical
+    content. `scripts` compiles its scripts and expressions (the engine's sandbox)."""
     require_designer(user)
-    report = validate_bpmn(bpmn, {d.key for d in definitions(db)})
+    report = validate_bpmn(bpmn, {d.key for d in definitions(db)}, scripts)
     if not report.ok:
         raise DeploymentRejected(report.errors)
     chats = list(live_chats)

@@ -1,52 +1,43 @@
-"""Failed process steps: the error carried out of the rolled-back transaction and recorded apart.
+"""The one policy for a failed process step: roll it back, record the failure, return it.
 
-A step that fails raises ProcessFailed. The caller rolls its transaction back (the session's
-parameters and the instance are exactly as before) and then, in a new transaction, stores the
-failure on the instance with `record_failure`; `run_step` is that pattern in one call.
+A step that fails raises ProcessFailed carrying a FailedStep (what to record). Whoever runs a
+step (a web page, the API, the CLI, an automatic start, a job) calls `run_or_record`: on
+failure it rolls the caller's transaction back (the session's parameters and the instance are
+exactly as before), stores the failure on the instance in that same `Session`, and returns a
+StepFailure instead of raising. The caller then commits, as after any other step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import BpmLivechatError, NotFoundError, ProcessStepError
 from bpm_livechat.models import InstanceStatus, ProcessInstance, User, utcnow
-from bpm_livechat.persistence.transactions import unit_of_work
 
 T = TypeVar("T")
 
 
-class ProcessFailed(BpmLivechatError):
-    """A step failed and must be rolled back; carries what `record_failure` stores afterwards.
+@dataclass(frozen=True)
+class FailedStep:
+    """What a failed step leaves to record once its transaction is rolled back.
 
-    `instance_id` is None for a first start (its instance goes with the rollback and
-    `record_failure` creates a failed one); `recorded_instance_id` is set once recorded.
+    `instance_id` is None for a first start: its instance goes with the rollback, and
+    `record_failure` creates a failed one in its place.
     """
 
-    def __init__(
-        self,
-        cause: ProcessStepError,
-        *,
-        instance_id: int | None,
-        session_id: int,
-        version_id: int,
-        started_by_id: int | None,
-        pending: dict[str, Any],
-    ) -> None:
-        super().__init__(cause.message)
-        self.cause = cause
-        self.instance_id = instance_id
-        self.session_id = session_id
-        self.version_id = version_id
-        self.started_by_id = started_by_id
-        self.pending = pending
-        self.recorded_instance_id: int | None = instance_id
+    cause: ProcessStepError
+    instance_id: int | None
+    session_id: int
+    version_id: int
+    started_by_id: int | None
+    pending: dict[str, Any]
 
     @property
     def error(self) -> dict[str, Any]:
@@ -59,6 +50,32 @@ class ProcessFailed(BpmLivechatError):
             "element_name": self.cause.element_name,
             "parameter_key": self.cause.parameter_key,
         }
+
+
+class ProcessFailed(BpmLivechatError):
+    """A step failed and must be rolled back; `failed` is what to record afterwards."""
+
+    def __init__(self, failed: FailedStep) -> None:
+        super().__init__(failed.cause.message)
+        self.failed = failed
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """A failed step, rolled back and recorded: the failed instance and why it failed."""
+
+    instance: ProcessInstance
+    failed: FailedStep
+
+    @property
+    def error(self) -> dict[str, Any]:
+        """The stored error (kind, message, line, element, parameter)."""
+        return self.failed.error
+
+    @property
+    def message(self) -> str:
+        """The failure in one line, with its kind and element."""
+        return self.failed.cause.message
 
 
 def pending_input(
@@ -97,50 +114,52 @@ def _plain(value: object) -> Any:
 
 
 def step_failed(
-    instance: ProcessInstance, exc: ProcessStepError, pending: dict[str, Any]
+    instance: ProcessInstance, exc: ProcessStepError, pending: dict[str, Any], *, new: bool
 ) -> ProcessFailed:
-    """The ProcessFailed for a step of `instance` that raised `exc`."""
+    """The ProcessFailed for a step of `instance` that raised `exc`; `new`: its first start."""
     return ProcessFailed(
-        exc,
-        instance_id=instance.id,
-        session_id=instance.session_id,
-        version_id=instance.version_id,
-        started_by_id=instance.started_by_id,
-        pending=pending,
+        FailedStep(
+            exc,
+            instance_id=None if new else instance.id,
+            session_id=instance.session_id,
+            version_id=instance.version_id,
+            started_by_id=instance.started_by_id,
+            pending=pending,
+        )
     )
 
 
-def record_failure(db: Session, failure: ProcessFailed) -> ProcessInstance:
+def record_failure(db: Session, failed: FailedStep) -> ProcessInstance:
     """Store a failed step on its instance (creating it for a failed start); run after the rollback."""
-    if failure.instance_id is None:
+    if failed.instance_id is None:
         instance = ProcessInstance(
-            session_id=failure.session_id,
-            version_id=failure.version_id,
+            session_id=failed.session_id,
+            version_id=failed.version_id,
             status=InstanceStatus.FAILED.value,
-            started_by_id=failure.started_by_id,
+            started_by_id=failed.started_by_id,
         )
         db.add(instance)
     else:
-        query = select(ProcessInstance).where(ProcessInstance.id == failure.instance_id)
+        query = select(ProcessInstance).where(ProcessInstance.id == failed.instance_id)
         found = db.scalar(query.with_for_update().execution_options(populate_existing=True))
         if found is None:
-            raise NotFoundError("process instance", failure.instance_id)
+            raise NotFoundError("process instance", failed.instance_id)
         instance = found
         instance.status = InstanceStatus.FAILED.value
-    instance.error = failure.error
-    instance.pending = failure.pending
+    instance.error = failed.error
+    instance.pending = failed.pending
     instance.updated_at = utcnow()
     db.flush()
-    failure.recorded_instance_id = instance.id
     return instance
 
 
-def run_step(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
-    """Run a step in its own transaction; on ProcessFailed roll back, record it in a new one, re-raise."""
+def run_or_record(db: Session, step: Callable[[], T]) -> T | StepFailure:
+    """Run `step` in `db`'s transaction; if it fails, roll back, record the failure, return it.
+
+    The caller commits either way: the step's work, or the recorded failure.
+    """
     try:
-        with unit_of_work(factory) as db:
-            return fn(db)
-    except ProcessFailed as failure:
-        with unit_of_work(factory) as db:
-            record_failure(db, failure)
-        raise
+        return step()
+    except ProcessFailed as exc:
+        db.rollback()
+        return StepFailure(record_failure(db, exc.failed), exc.failed)

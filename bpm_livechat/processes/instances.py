@@ -2,14 +2,14 @@
 
 A step (start or completion) validates the form, runs the engine until it waits or ends, applies
 the scripts' parameter changes with history, saves the workflow and syncs the task rows, all in
-the caller's one transaction. A failed step raises ProcessFailed: the caller rolls back, then
-records the failure in a new transaction (see instance_failures: `run_step` does both).
+the caller's one transaction. A failed step raises ProcessFailed; callers run steps through
+`failures.run_or_record`, which rolls back, records the failure and returns it.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -45,31 +45,10 @@ from bpm_livechat.processes.engine.engine import (
     StepResult,
 )
 from bpm_livechat.processes.engine.script_environment import ValidateChanges
-from bpm_livechat.processes.failures import ProcessFailed, pending_input, step_failed
+from bpm_livechat.processes.failures import pending_input, step_failed
 from bpm_livechat.processes.forms import FormField, ParamSpecs, prefill, validate_form
 from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
 from bpm_livechat.processes.tasks import find_task, may_work_task
-
-__all__ = [
-    "StepOutcome",
-    "complete_task",
-    "default_engine",
-    "get_instance",
-    "load_workflow",
-    "lock_instance",
-    "param_specs",
-    "run_complete_step",
-    "run_start_step",
-    "session_instances",
-    "start_form",
-    "start_process",
-]
-
-
-@functools.cache
-def default_engine() -> ProcessEngine:
-    """The process engine shared by this process's callers, made on first use."""
-    return ProcessEngine()
 
 
 def param_specs(db: Session) -> ParamSpecs:
@@ -77,19 +56,29 @@ def param_specs(db: Session) -> ParamSpecs:
     return {d.key: (ParamType(d.type), tuple(d.options)) for d in definitions(db)}
 
 
+@dataclass(frozen=True)
+class StartForm:
+    """A process offered in a session, resolved once: its version, parsed BPMN and start form."""
+
+    session: SupportSession
+    version: VersionInfo
+    parsed: ParsedBpmn
+    fields: tuple[FormField, ...]
+
+
 def start_form(
-    db: Session,
-    session: SupportSession,
-    process_id: str,
-    user: User,
-    *,
-    engine: ProcessEngine | None = None,
-) -> tuple[tuple[FormField, ...], dict[str, object]]:
-    """The start form of a process offered in this session, and its values pre-filled from the session."""
+    db: Session, engine: ProcessEngine, session: SupportSession, process_id: str, user: User
+) -> StartForm:
+    """The start form of a process offered in this session (AccessDenied, ValidationError when
+    it is not; ProcessStepError when its stored BPMN cannot be parsed)."""
     version = _startable_version(db, session, process_id, user)
-    engine = engine or default_engine()
-    fields = engine.start_form(_parsed(db, engine, version), process_id)
-    return fields, prefill(fields, get_parameters(db, session.id))
+    parsed = _parsed(db, engine, version)
+    return StartForm(session, version, parsed, engine.start_form(parsed, process_id))
+
+
+def prefilled(db: Session, form: StartForm) -> dict[str, object]:
+    """The start form's values pre-filled from the session's parameters (for showing it)."""
+    return prefill(form.fields, get_parameters(db, form.session.id))
 
 
 def _startable_version(
@@ -119,12 +108,12 @@ def _parsed(db: Session, engine: ProcessEngine, version: VersionInfo) -> ParsedB
 
 def start_process(
     db: Session,
+    engine: ProcessEngine,
     session: SupportSession,
     process_id: str,
     form_data: Mapping[str, object],
     user: User,
     *,
-    engine: ProcessEngine | None = None,
     variables: Mapping[str, object] | None = None,
 ) -> StepOutcome:
     """Start a process from a session with a start form; runs until it waits on a user task or ends.
@@ -132,76 +121,81 @@ def start_process(
     An invalid form raises ValidationError (every field at once) before anything is created.
     `variables` (an auto-start's input mapping) become task data beside the form's values.
     """
-    version = _startable_version(db, session, process_id, user)
-    engine = engine or default_engine()
+    form = start_form(db, engine, session, process_id, user)
+    return start_with_form(db, engine, form, form_data, user, variables=variables)
+
+
+def start_with_form(
+    db: Session,
+    engine: ProcessEngine,
+    form: StartForm,
+    form_data: Mapping[str, object],
+    user: User,
+    *,
+    variables: Mapping[str, object] | None = None,
+) -> StepOutcome:
+    """`start_process` for a start form already resolved (the start page's POST)."""
     # Not added to `db`: the step saves it, in its final state, only when it succeeds.
     instance = ProcessInstance(
-        session_id=session.id,
-        version_id=version.id,
+        session_id=form.session.id,
+        version_id=form.version.id,
         status=InstanceStatus.RUNNING.value,
         started_by_id=user.id,
         started_at=utcnow(),
     )
-    try:
-        return _start(db, instance, session, version, form_data, user, engine, variables)
-    except ProcessFailed as failure:
-        # A saved instance goes with the rollback: record_failure creates the failed one.
-        if instance in db:
-            db.expunge(instance)
-        failure.instance_id = failure.recorded_instance_id = None
-        raise
+    return _start(db, engine, instance, form, form_data, user, variables)
 
 
 def run_start_step(
     db: Session,
+    engine: ProcessEngine,
     instance: ProcessInstance,
     form_data: Mapping[str, object],
     user: User,
-    engine: ProcessEngine,
     variables: Mapping[str, object] | None = None,
 ) -> StepOutcome:
     """Validate the start form and run a new workflow for an existing (failed) instance."""
     version = VersionInfo.of(instance.process_version)
-    return _start(db, instance, instance.session, version, form_data, user, engine, variables)
-
-
-def _start(
-    db: Session,
-    instance: ProcessInstance,
-    session: SupportSession,
-    version: VersionInfo,
-    form_data: Mapping[str, object],
-    user: User,
-    engine: ProcessEngine,
-    variables: Mapping[str, object] | None,
-) -> StepOutcome:
-    """Validate the start form (ValidationError on a bad form), then run the new workflow."""
     pending = pending_input("start", None, form_data, user, variables)
-    values = lock_values(db, session)
     try:
         parsed = _parsed(db, engine, version)
         fields = engine.start_form(parsed, version.process_id)
     except ProcessStepError as exc:
-        raise step_failed(instance, exc, pending) from exc
-    shown = prefill(fields, values.params)
-    data = {**(variables or {}), **validate_form(fields, form_data, param_specs(db), shown=shown)}
+        raise step_failed(instance, exc, pending, new=False) from exc
+    form = StartForm(instance.session, version, parsed, fields)
+    return _start(db, engine, instance, form, form_data, user, variables)
+
+
+def _start(
+    db: Session,
+    engine: ProcessEngine,
+    instance: ProcessInstance,
+    form: StartForm,
+    form_data: Mapping[str, object],
+    user: User,
+    variables: Mapping[str, object] | None,
+) -> StepOutcome:
+    """Validate the start form (ValidationError on a bad form), then run the new workflow."""
+    pending = pending_input("start", None, form_data, user, variables)
+    values = lock_values(db, form.session)
+    shown = prefill(form.fields, values.params)
+    checked = validate_form(form.fields, form_data, param_specs(db), shown=shown)
+    data = {**(variables or {}), **checked}
+    parsed, process_id = form.parsed, form.version.process_id
 
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
-        return engine.start(
-            parsed, version.process_id, data, session=snap, validate_changes=validate
-        )
+        return engine.start(parsed, process_id, data, session=snap, validate_changes=validate)
 
-    return run_step(db, instance, session, version, user, step, values, pending, engine)
+    return run_step(db, instance, form.session, form.version, user, step, values, pending, engine)
 
 
 def complete_task(
     db: Session,
+    engine: ProcessEngine,
     instance: ProcessInstance,
     task_id: str,
     form_data: Mapping[str, object],
     user: User,
-    *,
-    engine: ProcessEngine | None = None,
 ) -> StepOutcome:
     """Complete a ready user task with its form; the loser of a race gets ConflictError."""
     instance = lock_instance(db, instance.id)
@@ -215,16 +209,16 @@ def complete_task(
         raise ConflictError(f"task {task_id} is already {task.state}")
     if not may_work_task(db, user, task, instance.session):
         raise AccessDeniedError(f"task {task_id} is not assigned to {user.username!r}")
-    return run_complete_step(db, instance, task, form_data, user, engine or default_engine())
+    return run_complete_step(db, engine, instance, task, form_data, user)
 
 
 def run_complete_step(
     db: Session,
+    engine: ProcessEngine,
     instance: ProcessInstance,
     task: UserTask,
     form_data: Mapping[str, object],
     user: User,
-    engine: ProcessEngine,
     workflow: BpmnWorkflow | None = None,
 ) -> StepOutcome:
     """Validate a task form and complete the task on the saved (or a given, migrated) workflow."""
@@ -233,9 +227,9 @@ def run_complete_step(
     pending = pending_input("complete", task.task_id, form_data, user)
     if workflow is None:
         try:
-            workflow = load_workflow(instance, engine)
+            workflow = load_workflow(engine, instance)
         except ProcessStepError as exc:
-            raise step_failed(instance, exc, pending) from exc
+            raise step_failed(instance, exc, pending, new=False) from exc
     restored = workflow
 
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
@@ -265,7 +259,7 @@ def session_instances(db: Session, session_id: int) -> list[ProcessInstance]:
     return list(db.scalars(query.order_by(ProcessInstance.id.desc())))
 
 
-def load_workflow(instance: ProcessInstance, engine: ProcessEngine) -> BpmnWorkflow:
+def load_workflow(engine: ProcessEngine, instance: ProcessInstance) -> BpmnWorkflow:
     """The instance's saved workflow, restored (ProcessStepError when it cannot be read)."""
     version = instance.process_version
     parsed = engine.parse_stored(version.content_hash, lambda: version.bpmn)

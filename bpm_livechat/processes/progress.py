@@ -9,7 +9,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.models import InstanceStatus, ProcessInstance
 from bpm_livechat.processes.engine.engine import ProcessEngine
-from bpm_livechat.processes.instances import default_engine, load_workflow
+from bpm_livechat.processes.instances import load_workflow
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Progress:
     failed: frozenset[str] = field(default_factory=frozenset)
 
 
-def instance_progress(instance: ProcessInstance, engine: ProcessEngine | None = None) -> Progress:
+def instance_progress(engine: ProcessEngine, instance: ProcessInstance) -> Progress:
     """The elements an instance has completed, waits at and failed at (from its saved workflow)."""
     error = instance.error or {}
     failed_at = error.get("element_id") if instance.status == InstanceStatus.FAILED.value else None
@@ -29,7 +29,7 @@ def instance_progress(instance: ProcessInstance, engine: ProcessEngine | None = 
     if not instance.workflow_json:
         return Progress(failed=failed)
     try:
-        workflow = load_workflow(instance, engine or default_engine())
+        workflow = load_workflow(engine, instance)
     except ProcessStepError:
         return Progress(failed=failed)
     completed: set[str] = set()

@@ -87,13 +87,14 @@ class DryRun:
         return self.failure is None and valid and all(link.valid for link in self.links)
 
 
-def check_script(source: str) -> list[ScriptProblem]:
+def check_script(scripts: script_runtime.ScriptChecker, source: str) -> list[ScriptProblem]:
     """Every compile and policy problem of a script, by line and column (runs nothing)."""
-    return [_problem(p) for p in script_runtime.check(source)]
+    return [_problem(p) for p in scripts.check(source)]
 
 
 def dry_run(
     db: Session,
+    scripts: script_runtime.ScriptRunner,
     source: str,
     session_id: int,
     user: User,
@@ -105,7 +106,7 @@ def dry_run(
     view = snapshot(db, session)
     view["params"] = {key: _plain(value) for key, value in view["params"].items()}
     try:
-        result = script_runtime.run_script(source, data=dict(data or {}), session=view)
+        result = scripts.run(source, data=dict(data or {}), session=view)
     except script_runtime.ScriptError as exc:
         return DryRun(session.id, dict(data or {}), [], exc.log, 0.0, _failure(exc))
     except (TypeError, ValueError) as exc:  # sample data that cannot cross to the sandbox

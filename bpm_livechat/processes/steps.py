@@ -80,23 +80,44 @@ def run_step(
     engine: ProcessEngine,
     completed: UserTask | None = None,
 ) -> StepOutcome:
-    """Run `step` and save what it did; a new (unsaved) instance is saved only if it succeeds."""
+    """Run `step` and save what it did; a new (unsaved) instance is saved only if it succeeds.
+
+    Any ProcessStepError becomes ProcessFailed; a new instance is then detached from `db`, so
+    the rollback that follows leaves nothing of it behind.
+    """
+    new = instance.id is None
+    try:
+        return _run(db, instance, session, version, user, step, values, engine, completed)
+    except ProcessStepError as exc:
+        if new and instance in db:
+            db.expunge(instance)
+        raise step_failed(instance, exc, pending, new=new) from exc
+
+
+def _run(
+    db: Session,
+    instance: ProcessInstance,
+    session: SupportSession,
+    version: VersionInfo,
+    user: User,
+    step: Step,
+    values: SessionValues,
+    engine: ProcessEngine,
+    completed: UserTask | None,
+) -> StepOutcome:
     actor = Actor(user, instance.id, version.process_id, version.number)
 
     def validate(changes: dict[str, object]) -> dict[str, object]:
         return normalize_changes(db, changes, actor)
 
-    try:
-        result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
-    except ProcessStepError as exc:
-        raise step_failed(instance, exc, pending) from exc
+    result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
     _record(instance, result, engine.serialize(result.workflow), user, completed)
     new = instance.id is None
     if new:
         _insert(db, instance)
         actor = replace(actor, instance_id=instance.id)
     applied = _apply_changes(db, session, result, actor, values.stored)
-    _apply_links(db, instance, session, result, pending)
+    _apply_links(db, session, result)
     if new:
         tasks = add_tasks(db, instance, result.tasks, session, user.id)
     else:
@@ -169,19 +190,12 @@ def _apply_changes(
     return apply_normalized(db, session, changes, actor, stored=stored, actors=actors)
 
 
-def _apply_links(
-    db: Session,
-    instance: ProcessInstance,
-    session: SupportSession,
-    result: StepResult,
-    pending: dict[str, Any],
-) -> None:
+def _apply_links(db: Session, session: SupportSession, result: StepResult) -> None:
     """Link the app items scripts asked for; an invalid request fails the step at its task."""
     for ref, app, item_id in result.links:
         try:
             link_requested(db, session, app, item_id)
         except ValidationError as exc:
-            cause = ProcessStepError(
+            raise ProcessStepError(
                 "changeset", exc.message, element_id=ref.element_id, element_name=ref.name
-            )
-            raise step_failed(instance, cause, pending) from exc
+            ) from exc

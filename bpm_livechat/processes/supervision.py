@@ -21,13 +21,12 @@ from bpm_livechat.models import (
 from bpm_livechat.processes.deployments import latest_version
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import (
-    StepOutcome,
-    default_engine,
     load_workflow,
     lock_instance,
     run_complete_step,
     run_start_step,
 )
+from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.tasks import cancel_tasks, find_task
 
 
@@ -53,7 +52,7 @@ def failed_instances(db: Session, user: User) -> list[ProcessInstance]:
 
 
 def retry_instance(
-    db: Session, instance: ProcessInstance, user: User, *, engine: ProcessEngine | None = None
+    db: Session, engine: ProcessEngine, instance: ProcessInstance, user: User
 ) -> StepOutcome:
     """Run a failed step again (a supervisor's action) with the input it failed with.
 
@@ -67,33 +66,32 @@ def retry_instance(
         raise ConflictError(f"process instance {instance.id} is {instance.status}, not failed")
     pending = instance.pending
     actor = db.get(User, pending.get("user_id")) or user
-    engine = engine or default_engine()
     newest = latest_version(db, instance.process_version.process)
     instance.status = InstanceStatus.RUNNING.value
     if pending["step"] == "start":
         if newest is not None:
             instance.process_version = newest
         return run_start_step(
-            db, instance, pending["data"], actor, engine, pending.get("variables")
+            db, engine, instance, pending["data"], actor, pending.get("variables")
         )
     task = find_task(db, instance, str(pending["task_id"]))
     if task is None or task.state != TaskState.READY.value:
         raise ConflictError(f"task {pending['task_id']} of instance {instance.id} is not ready")
     workflow = None
     if newest is not None and newest.number > instance.process_version.number:
-        workflow = _migrated(instance, task, newest, engine)
+        workflow = _migrated(engine, instance, task, newest)
         if workflow is not None:
             instance.process_version = newest
-    return run_complete_step(db, instance, task, pending["data"], actor, engine, workflow)
+    return run_complete_step(db, engine, instance, task, pending["data"], actor, workflow)
 
 
 def _migrated(
-    instance: ProcessInstance, task: UserTask, newest: ProcessVersion, engine: ProcessEngine
+    engine: ProcessEngine, instance: ProcessInstance, task: UserTask, newest: ProcessVersion
 ) -> BpmnWorkflow | None:
     """The saved workflow moved onto `newest`, or None when a task it has is gone there."""
     bpmn_id = instance.process_version.process.bpmn_id
     try:
-        workflow = load_workflow(instance, engine)
+        workflow = load_workflow(engine, instance)
         spec, dependencies = engine.parse(newest.bpmn).specs(bpmn_id)
     except ProcessStepError:
         return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bpm_livechat.models import ProcessInstance, UserTask
-from bpm_livechat.processes.failures import ProcessFailed
-from bpm_livechat.processes.instances import StepOutcome
+from bpm_livechat.processes.failures import StepFailure
+from bpm_livechat.processes.steps import StepOutcome
 
 
 def task_view(task: UserTask) -> dict[str, Any]:
@@ -51,10 +51,10 @@ def step_view(outcome: StepOutcome) -> dict[str, Any]:
     }
 
 
-def failure_view(failure: ProcessFailed) -> dict[str, Any]:
+def failure_view(failure: StepFailure) -> dict[str, Any]:
     """A failed step, shaped like step_view: nothing changed, and the error."""
     return {
-        "instance_id": failure.recorded_instance_id,
+        "instance_id": failure.instance.id,
         "status": "failed",
         "tasks": [],
         "changes": {},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from flask import Flask
@@ -11,28 +10,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bpm_livechat.desk.tokens import create_token
-from bpm_livechat.models import User
-from tests.core.conftest import Desk, cheap_password_hashing, desk, open_session
-from web import db as web_db
-from web.api import init_api
-
-__all__ = ["Desk", "Tokens", "cheap_password_hashing", "desk", "open_session"]
-
-
-def make_app(engine: Engine) -> Flask:
-    """A plain Flask app with the UI's per-request DB session and the API: what create_app adds."""
-    app = Flask("api_test")
-    app.config.update(TESTING=True, DATABASE_URL=engine.url.render_as_string(hide_password=False))
-    web_db.init_app(app)
-    init_api(app)
-    return app
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from tests.api.support import Tokens, bearer, make_app
+from tests.support import Desk
 
 
 @pytest.fixture
-def app(engine: Engine) -> Iterator[Flask]:
+def app(engine: Engine, process_engine: ProcessEngine) -> Iterator[Flask]:
     """The app on the test database."""
-    made = make_app(engine)
+    made = make_app(engine, process_engine)
     yield made
     made.extensions["bpm_livechat.engine"].dispose()
 
@@ -41,23 +27,6 @@ def app(engine: Engine) -> Iterator[Flask]:
 def client(app: Flask) -> FlaskClient:
     """A test client of the app."""
     return app.test_client()
-
-
-@dataclass
-class Tokens:
-    """A bearer header for each desk user."""
-
-    admin: dict[str, str]
-    supervisor: dict[str, str]
-    operator: dict[str, str]
-    seller: dict[str, str]
-    app_user: dict[str, str]
-
-
-def bearer(db: Session, user: User) -> dict[str, str]:
-    """The Authorization header of a fresh token of `user` (not committed)."""
-    _token, plaintext = create_token(db, user, "test")
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine
 
+from tests.api.support import Tokens
 from web import create_app
-
-from .conftest import Tokens
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

@@ -7,46 +7,20 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bpm_livechat.demo.load import load_demo
-from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.models import ProcessInstance
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.persistence.transactions import unit_of_work
-from bpm_livechat.processes.autostart import bind_event
-from bpm_livechat.processes.deployments import deploy, get_process
+from tests.support import AutostartDemo
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
-TAGGER = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  id="tagger_definitions" targetNamespace="http://example/tests">
-  <bpmn:process id="tag_message" name="Tag message" isExecutable="true">
-    <bpmn:startEvent id="received"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="tag" name="Tag" scriptFormat="python">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>session.params["summary"] = who + " wrote: " + text</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="received" targetRef="tag" />
-    <bpmn:sequenceFlow id="f2" sourceRef="tag" targetRef="done" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
 
 @pytest.fixture
-def operator_headers(factory: sessionmaker[Session]) -> dict[str, str]:
-    """Demo data, the tagger bound to client messages in Customer Support, an operator token."""
-    with unit_of_work(factory) as db:
-        load_demo(db, sessions_per_chat=1)
-        admin = get_user(db, "admin")
-        deploy(db, TAGGER, admin, [get_live_chat(db, "Customer Support")])
-        mapping = {"text": "message.text", "who": "client.name"}
-        bind_event(db, get_process(db, "tag_message"), "message_received", admin, mapping)
-        _token, plaintext = create_token(db, get_user(db, "operator"))
-    return {"Authorization": f"Bearer {plaintext}"}
+def operator_headers(autostart_demo: AutostartDemo) -> dict[str, str]:
+    """The demo, the tagger bound to client messages in Customer Support; an operator token."""
+    return autostart_demo.operator_headers
 
 
 def test_first_and_later_client_messages_start_the_bound_process(

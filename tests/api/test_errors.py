@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.tokens import revoke_token
 from bpm_livechat.models import ApiToken, SupportSession
-
-from .conftest import Desk, Tokens
+from tests.api.support import Tokens
+from tests.support import Desk
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 NEW = {"live_chat": "Support", "client": {"name": "Jane"}, "subject": "Hi"}

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 from bpm_livechat.desk.idempotency import purge_expired
 from bpm_livechat.desk.tokens import authenticate_token
 from bpm_livechat.models import IdempotencyRecord, Message, SupportSession, utcnow
+from tests.api.support import Tokens
 from web.api import dispatch
 from web.api.schemas import MessageOut
-from web.api.spec import Operation, Registry
-
-from .conftest import Tokens
+from web.api.spec import KeyedResult, Operation, Registry
 
 NEW = {"live_chat": "Support", "client": {"name": "Jane"}, "subject": "Hi", "message": "Hello"}
 
@@ -231,17 +230,18 @@ def test_a_one_statement_operation_needs_a_response_model() -> None:
 
 
 @pytest.mark.parametrize(
-    "engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
 def test_a_one_statement_handler_that_leaves_its_key_unrecorded_is_an_error(
     app: Flask, tokens: Tokens, db_session: Session
 ) -> None:
-    # In autocommit, a record written after the handler's statement would not be atomic with
-    # it: the dispatcher refuses instead of writing one.
-    def forgetful(db: Session, keyed: object) -> MessageOut:
-        return MessageOut(
+    # The handler's write records the key atomically (on PostgreSQL in the same statement, run
+    # in autocommit): a record written afterwards would not be, so the dispatcher refuses.
+    def forgetful(db: Session, keyed: object) -> KeyedResult:
+        message = MessageOut(
             id=1, session_id=1, author_kind="client", author_name="x", text="x", sent_at=utcnow()
         )
+        return KeyedResult(message, key_recorded=False)
 
     op = Operation(
         method="POST", rule="/forgetful", handler=forgetful, summary="x", tag="x",

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.models import ParamHistory
 from bpm_livechat.params.catalogue import add_parameter
-
-from .conftest import Desk, Tokens, open_session
+from tests.api.support import Tokens
+from tests.support import Desk, open_session
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

@@ -6,11 +6,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.processes.conftest import deployed, params
+from tests.api.support import Tokens
+from tests.support import Desk
 
-from .conftest import Desk, Tokens
-
-__all__ = ["deployed", "params"]
 pytestmark = pytest.mark.parametrize(
     "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )

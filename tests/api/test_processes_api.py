@@ -8,11 +8,9 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
-from tests.processes.conftest import deployed, new_session, params, read_bpmn
+from tests.api.support import Tokens
+from tests.support import Desk, new_session, read_bpmn
 
-from .conftest import Desk, Tokens
-
-__all__ = ["deployed", "params"]
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 

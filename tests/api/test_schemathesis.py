@@ -29,10 +29,10 @@ from bpm_livechat.models import MemberRole
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import session_factory
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
-
-from .conftest import make_app
+from tests.api.support import make_app
 
 pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 25
@@ -62,7 +62,7 @@ def _seed(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, process_engine: ProcessEngine
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """The API served by a real HTTP server thread on 127.0.0.1: (base URL, token, document)."""
     path = tmp_path_factory.mktemp("schemathesis") / "db.sqlite3"
@@ -75,7 +75,7 @@ def served(
     finally:
         users_module._SCRYPT["n"] = old_n
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = make_app(make_engine(url))
+    app = make_app(make_engine(url), process_engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.models import Message, SupportSession
 from bpm_livechat.params.catalogue import add_parameter
-
-from .conftest import Desk, Tokens
+from tests.api.support import Tokens
+from tests.support import Desk
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 NEW = {

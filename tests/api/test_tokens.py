@@ -15,8 +15,8 @@ from bpm_livechat.cli import cli
 from bpm_livechat.desk.tokens import authenticate_token, create_token, revoke_token
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.models import ApiToken
-
-from .conftest import Desk, Tokens
+from tests.api.support import Tokens
+from tests.support import Desk
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,34 +18,16 @@ from bpm_livechat.models import SupportSession
 from bpm_livechat.persistence.engines import make_engine, upgrade
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.processes.deployments import deploy
-from tests.conftest import IN_CI
+from script_runtime import ScriptPool
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Site
+from tests.databases import IN_CI
 from web import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@dataclass(frozen=True)
-class Site:
-    """The served product: its URL, Customer Support session ids and one Sales session id."""
-
-    url: str
-    support: tuple[int, ...]
-    sales: int
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The product on a fresh SQLite database with the demo data, served from a thread.
+def site(tmp_path_factory: pytest.TempPathFactory, script_pool: ScriptPool) -> Iterator[Site]:
+    """The product on a fresh SQLite database with the demo data, served from a thread (the app
+    builds its own process engine and script pool, as in production).
 
     Besides the bundled processes, "Escalate with summary" is deployed: its script fails while
     the session's Summary is empty, which a supervisor can fix and retry.
@@ -56,10 +37,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine = make_engine(url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as db:
-        load_demo(db, sessions_per_chat=12)
+        load_demo(db, script_pool, sessions_per_chat=12)
         support, sales = get_live_chat(db, "Customer Support"), get_live_chat(db, "Sales")
         bpmn = (Path(__file__).with_name("bpmn") / "needs_summary.bpmn").read_bytes()
-        deploy(db, bpmn, get_user(db, "admin"), [support])
+        deploy(db, script_pool, bpmn, get_user(db, "admin"), [support])
         ids = select(SupportSession.id).order_by(SupportSession.id)
         support_ids = tuple(db.scalars(ids.where(SupportSession.live_chat_id == support.id)))
         sales_id = db.scalars(ids.where(SupportSession.live_chat_id == sales.id)).first()
@@ -100,18 +81,3 @@ def page(browser: Any, site: Site) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    """Save a full-page screenshot to test-artifacts/ (kept by CI, ignored by git)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def login(page: Any, username: str, password: str) -> None:
-    """Log in through the form, as a person would."""
-    page.goto("/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/sessions**")

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, shot
+from tests.browser.support import login, shot
 
 ADMIN = ("admin", "admin-demo-pass")
 WAIT_MS = 10_000  # as the pages' default timeout: shared CI machines can be slow

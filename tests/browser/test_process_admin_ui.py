@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import Site, login, shot
+from tests.browser.support import Site, login, shot
 from tests.web.bpmn_samples import SCRIPT_LINE, sample_bpmn
 
 ADMIN = ("admin", "admin-demo-pass")

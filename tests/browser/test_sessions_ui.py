@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.conftest import Site, login, shot
+from tests.browser.support import Site, login, shot
 
 OPERATOR = ("operator", "operator-demo-pass")
 SUPERVISOR = ("supervisor", "supervisor-demo-pass")

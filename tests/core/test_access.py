@@ -16,8 +16,7 @@ from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import LiveChat, SupportSession, User
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.search import Filter, SessionQuery, search_sessions
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 
 @pytest.fixture

@@ -45,9 +45,9 @@ from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.types import Money
 from bpm_livechat.params.values import set_parameters
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.sessions.messages import add_message
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 
 @pytest.fixture
@@ -230,9 +230,9 @@ def test_cli_builds_an_app_binds_and_grants(engine: Engine, desk: Desk) -> None:
     ]
 
 
-def test_demo_apps_are_made_once(db_session: Session) -> None:
-    load_demo(db_session, sessions_per_chat=5)
-    load_demo(db_session, sessions_per_chat=5)
+def test_demo_apps_are_made_once(db_session: Session, process_engine: ProcessEngine) -> None:
+    load_demo(db_session, process_engine.scripts, sessions_per_chat=5)
+    load_demo(db_session, process_engine.scripts, sessions_per_chat=5)
     db_session.commit()
     clients = find_app(db_session, "Clients")
     support = get_live_chat(db_session, "Customer Support")

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bpm_livechat.cli import cli
 from bpm_livechat.desk.users import authenticate
 from bpm_livechat.models import ParamHistory, User
-
-from .conftest import Desk
+from tests.support import Desk
 
 Run = Callable[..., Result]
 

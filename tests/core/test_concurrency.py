@@ -19,8 +19,7 @@ from bpm_livechat.persistence import engines as db_module
 from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import reading, unit_of_work
 from bpm_livechat.sessions.lifecycle import get_session
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 ROUNDS = 5
 

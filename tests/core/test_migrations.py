@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from bpm_livechat.models import metadata
 from bpm_livechat.persistence.engines import alembic_config, make_engine, upgrade
-from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
+from tests.databases import IN_CI, PG_ADMIN_URL, pg_reachable
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -25,7 +25,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if IN_CI:
             pytest.fail(problem)

@@ -35,8 +35,7 @@ from bpm_livechat.params.values import (
     set_parameters,
     typed_values,
 )
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 # type, options, raw value written, the typed value read back
 EVERY_TYPE: list[tuple[str, tuple[str, ...], object, object]] = [

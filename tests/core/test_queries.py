@@ -13,8 +13,7 @@ from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import set_parameters
 from bpm_livechat.sessions.search import Filter, SessionQuery, parse_filter, search_sessions
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from bpm_livechat.desk.livechats import create_live_chat, set_name_template
 from bpm_livechat.errors import TemplateError
 from bpm_livechat.sessions.lifecycle import rename_session
 from bpm_livechat.sessions.renaming import apply_template, pending_renames, preview_name
-from tests.core.conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 
 def test_preview_renders_on_the_newest_session(db_session: Session, desk: Desk) -> None:

@@ -17,9 +17,9 @@ from bpm_livechat.models import ParamHistory, ParamValue, SupportSession
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import get_parameters, set_parameters
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.script_bench import check_script, dry_run
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 Run = Callable[..., Result]
 
@@ -54,24 +54,26 @@ def _stored(db: Session) -> tuple[int, int, str]:
     return history, values, versions
 
 
-def test_check_reports_every_problem_at_line_and_one_based_column() -> None:
-    problems = check_script("x = 1\nimport os\ny = (\n")
+def test_check_reports_every_problem_at_line_and_one_based_column(
+    process_engine: ProcessEngine,
+) -> None:
+    problems = check_script(process_engine.scripts, "x = 1\nimport os\ny = (\n")
     assert [(p.line, p.kind) for p in problems][:1] in ([(2, "policy")], [(3, "compile")])
     assert all(p.line is not None and p.column is not None and p.column >= 1 for p in problems)
-    assert check_script("x = 1\n") == []
+    assert check_script(process_engine.scripts, "x = 1\n") == []
 
 
-def test_check_finds_a_syntax_error_at_its_line() -> None:
-    [problem] = check_script("a = 1\nb = (1 +\n")
+def test_check_finds_a_syntax_error_at_its_line(process_engine: ProcessEngine) -> None:
+    [problem] = check_script(process_engine.scripts, "a = 1\nb = (1 +\n")
     assert (problem.kind, problem.line) == ("compile", 2)
 
 
 def test_dry_run_validates_each_change_and_stores_nothing(
-    db_session: Session, desk: Desk, session_id: int
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:
     db = db_session
     before = _stored(db)
-    result = dry_run(db, WRITES, session_id, desk.admin, {"name": "ada"})
+    result = dry_run(db, process_engine.scripts, WRITES, session_id, desk.admin, {"name": "ada"})
     db.commit()  # even a caller that commits afterwards finds nothing to store
     assert _stored(db) == before
     assert get_parameters(db, session_id)["segment"] == "consumer"
@@ -92,10 +94,10 @@ def test_dry_run_validates_each_change_and_stores_nothing(
 
 
 def test_dry_run_may_write_read_only_parameters_like_a_process(
-    db_session: Session, desk: Desk, session_id: int
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:
     source = 'session.params["contact_email"] = "jane@example.com"\n'
-    result = dry_run(db_session, source, session_id, desk.admin)
+    result = dry_run(db_session, process_engine.scripts, source, session_id, desk.admin)
     assert result.ok
     assert [(c.key, c.new, c.valid) for c in result.changes] == [
         ("contact_email", "jane@example.com", True)
@@ -103,18 +105,18 @@ def test_dry_run_may_write_read_only_parameters_like_a_process(
 
 
 def test_dry_run_sees_the_session_snapshot(
-    db_session: Session, desk: Desk, session_id: int
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:
     source = 'who = session.client.name\nseg = session.params["segment"]\n'
-    result = dry_run(db_session, source, session_id, desk.admin)
+    result = dry_run(db_session, process_engine.scripts, source, session_id, desk.admin)
     assert (result.data["who"], result.data["seg"]) == ("Jane Doe", "consumer")
 
 
 def test_a_failing_script_reports_kind_line_and_log(
-    db_session: Session, desk: Desk, session_id: int
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:
     source = 'print("before")\nx = 1\nraise ValueError("boom")\n'
-    result = dry_run(db_session, source, session_id, desk.admin)
+    result = dry_run(db_session, process_engine.scripts, source, session_id, desk.admin)
     assert result.failure is not None
     assert (result.failure.kind, result.failure.line) == ("runtime", 3)
     assert "boom" in result.failure.message
@@ -123,19 +125,21 @@ def test_a_failing_script_reports_kind_line_and_log(
 
 
 def test_a_script_that_does_not_compile_lists_its_problems(
-    db_session: Session, desk: Desk, session_id: int
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:
-    result = dry_run(db_session, "import os\n", session_id, desk.admin)
+    result = dry_run(db_session, process_engine.scripts, "import os\n", session_id, desk.admin)
     assert result.failure is not None
     assert result.failure.kind in {"policy", "compile"}
     assert result.failure.line == 1
 
 
-def test_only_admins_use_the_bench(db_session: Session, desk: Desk, session_id: int) -> None:
+def test_only_admins_use_the_bench(
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
+) -> None:
     with pytest.raises(AccessDeniedError):
-        dry_run(db_session, "x = 1\n", session_id, desk.supervisor)
+        dry_run(db_session, process_engine.scripts, "x = 1\n", session_id, desk.supervisor)
     with pytest.raises(NotFoundError):
-        dry_run(db_session, "x = 1\n", 999_999, desk.admin)
+        dry_run(db_session, process_engine.scripts, "x = 1\n", 999_999, desk.admin)
 
 
 # The CLI

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, false, true
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.livechats import create_live_chat, set_name_template
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, TemplateError, ValidationError
+from bpm_livechat.models import EventBinding, Process
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter, archive_parameter
 from bpm_livechat.params.values import set_parameters
+from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
     close_session,
     get_session,
@@ -20,9 +22,8 @@ from bpm_livechat.sessions.lifecycle import (
     reset_name,
     snapshot,
 )
-from bpm_livechat.sessions.messages import add_message, messages, post_message
-
-from .conftest import Desk, open_session
+from bpm_livechat.sessions.messages import add_message, messages
+from tests.support import Desk, open_session
 
 CREATED = datetime(2026, 3, 9, 14, 30, tzinfo=UTC)
 
@@ -231,19 +232,21 @@ def test_messages_in_order_with_authors(
     assert len(messages(db, session.id)) == 3
 
 
-def test_post_message_checks_the_session_and_access_in_its_one_statement(
+def test_take_message_checks_the_session_and_access_in_its_one_statement(
     db_session: Session, factory: sessionmaker[Session], desk: Desk
 ) -> None:
     db = db_session
     support = open_session(db, desk.support, client="Jane Doe")
     sales = open_session(db, desk.sales, client="Bob")
     db.commit()
-    from_client, answer = post_message(db, support.id, desk.operator, "Hello?", ask=true())
-    assert answer is True
-    by_operator, answer = post_message(db, support.id, desk.supervisor, "Hi Jane", "operator")
-    assert answer is False  # nothing asked
-    by_admin, _ = post_message(db, sales.id, desk.admin, "Assigned", "system", ask=false())
-    assert (from_client.author_name, from_client.author_user_id) == ("Jane Doe", None)
+    from_client = take_message(db, support.id, desk.operator, "Hello?")
+    assert (from_client.listened, from_client.key_recorded) == (False, False)  # nothing bound
+    by_operator = take_message(db, support.id, desk.supervisor, "Hi Jane", "operator").message
+    by_admin = take_message(db, sales.id, desk.admin, "Assigned", "system").message
+    assert (from_client.message.author_name, from_client.message.author_user_id) == (
+        "Jane Doe",
+        None,
+    )
     assert (by_operator.author_name, by_operator.author_user_id) == (
         "Sam Supervisor",
         desk.supervisor.id,
@@ -251,23 +254,38 @@ def test_post_message_checks_the_session_and_access_in_its_one_statement(
     assert by_admin.author_name == "Alex Admin"
     for user, session_id in ((desk.operator, sales.id), (desk.seller, support.id)):
         with pytest.raises(AccessDeniedError) as denied:
-            post_message(db, session_id, user, "Let me in")
+            take_message(db, session_id, user, "Let me in")
         assert (
             denied.value.message == f"user {user.username!r} has no access to session {session_id}"
         )
     with pytest.raises(AccessDeniedError):  # a reader of the live chat, not one who works it
-        post_message(db, support.id, desk.app_user, "Hi")
+        take_message(db, support.id, desk.app_user, "Hi")
     with pytest.raises(NotFoundError):
-        post_message(db, 10**9, desk.admin, "Anyone?")
+        take_message(db, 10**9, desk.admin, "Anyone?")
     with pytest.raises(ValidationError) as caught:
-        post_message(db, support.id, desk.operator, "   ")
+        take_message(db, support.id, desk.operator, "   ")
     assert caught.value.fields == {"text": "must not be empty"}
     db.commit()
     with factory() as fresh:
         stored = [(m.id, m.author_kind, m.author_name, m.text) for m in messages(fresh, support.id)]
-        posted = [from_client, by_operator]
+        posted = [from_client.message, by_operator]
         assert stored == [(m.id, m.author_kind, m.author_name, m.text) for m in posted]
         assert [m.text for m in messages(fresh, sales.id)] == ["Assigned"]
+
+
+def test_take_message_says_whether_a_process_listens_to_client_messages(
+    db_session: Session, desk: Desk
+) -> None:
+    db = db_session
+    support = open_session(db, desk.support)
+    process = Process(bpmn_id="tag", name="Tag")
+    db.add(process)
+    db.flush()
+    db.add(EventBinding(process_id=process.id, event="message_received"))
+    db.commit()
+    assert take_message(db, support.id, desk.operator, "Refund?").listened is True
+    # Only a client's message is the event; an operator's reply asks nothing.
+    assert take_message(db, support.id, desk.operator, "On it", "operator").listened is False
 
 
 def test_creation_rules(db_session: Session, desk: Desk) -> None:

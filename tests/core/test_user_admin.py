@@ -9,7 +9,7 @@ from bpm_livechat.desk.access import visible_live_chat_ids
 from bpm_livechat.desk.administration import memberships, remove_member, rename_live_chat, set_role
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import MemberRole
-from tests.core.conftest import Desk
+from tests.support import Desk
 
 
 def test_set_role_drops_memberships_the_role_cannot_hold(db_session: Session, desk: Desk) -> None:

@@ -16,8 +16,7 @@ from bpm_livechat.params.values import (
     parameter_history,
     set_parameters,
 )
-
-from .conftest import Desk, open_session
+from tests.support import Desk, open_session
 
 
 @pytest.fixture

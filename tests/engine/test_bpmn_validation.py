@@ -8,8 +8,8 @@ import pytest
 
 from bpm_livechat.processes.bpmn.validation import Problem, ProcessInfo, validate_bpmn
 from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
-
-from .conftest import REALWORLD_DIR, bpmn_bytes, line_containing
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from tests.engine.support import REALWORLD_DIR, bpmn_bytes, line_containing
 
 PARAM_KEYS = {"email", "phone", "segment", "contact_summary", "order_number", "request_status"}
 
@@ -18,8 +18,10 @@ def _line(text: str) -> int:
     return line_containing("faulty.bpmn", text)
 
 
-def test_faulty_file_reports_all_errors_with_elements_and_lines() -> None:
-    report = validate_bpmn(bpmn_bytes("faulty.bpmn"), PARAM_KEYS)
+def test_faulty_file_reports_all_errors_with_elements_and_lines(
+    process_engine: ProcessEngine,
+) -> None:
+    report = validate_bpmn(bpmn_bytes("faulty.bpmn"), PARAM_KEYS, process_engine.scripts)
     assert not report.ok
     assert report.errors == [
         Problem(
@@ -91,9 +93,9 @@ def test_faulty_file_reports_all_errors_with_elements_and_lines() -> None:
     ]
 
 
-def test_valid_file_reports_processes_and_warnings_only() -> None:
+def test_valid_file_reports_processes_and_warnings_only(process_engine: ProcessEngine) -> None:
     data = bpmn_bytes("request_triage.bpmn")
-    report = validate_bpmn(data, PARAM_KEYS)
+    report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
     assert report.errors == []
     assert report.processes == [
         ProcessInfo(
@@ -129,35 +131,35 @@ def test_valid_file_reports_processes_and_warnings_only() -> None:
     )
 
 
-def test_indented_script_line_maps_to_the_bpmn_line() -> None:
+def test_indented_script_line_maps_to_the_bpmn_line(process_engine: ProcessEngine) -> None:
     data = bpmn_bytes("request_triage.bpmn").replace(
         b'session.params["order_number"] = order_number',
         b'session.params["order_number"] = order_number +',
     )
-    report = validate_bpmn(data, PARAM_KEYS)
+    report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
     line = line_containing("request_triage.bpmn", 'session.params["order_number"] = order_number')
     assert [(p.element, p.line, p.message) for p in report.errors] == [
         ("classify", line, "script line 4: SyntaxError: invalid syntax")
     ]
 
 
-def test_no_executable_process() -> None:
+def test_no_executable_process(process_engine: ProcessEngine) -> None:
     data = bpmn_bytes("contact_details.bpmn").replace(
         b'isExecutable="true"', b'isExecutable="false"'
     )
-    report = validate_bpmn(data, PARAM_KEYS)
+    report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
     assert report.errors == [
         Problem(None, None, 'no executable process (a bpmn:process with isExecutable="true")')
     ]
     assert report.processes == []
 
 
-def test_schema_violation_is_reported_with_its_line() -> None:
+def test_schema_violation_is_reported_with_its_line(process_engine: ProcessEngine) -> None:
     data = bpmn_bytes("contact_details.bpmn").replace(
         b'<bpmn:endEvent id="end" name="Details stored">',
         b'<bpmn:endEvent id="end" name="Details stored" colour="red">',
     )
-    report = validate_bpmn(data, PARAM_KEYS)
+    report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
     assert [(p.element, p.line) for p in report.errors] == [
         (None, line_containing("contact_details.bpmn", '<bpmn:endEvent id="end"'))
     ]
@@ -167,19 +169,26 @@ def test_schema_violation_is_reported_with_its_line() -> None:
     )
 
 
-def test_unsafe_upload_is_a_report_not_an_exception() -> None:
-    report = validate_bpmn(b'<!DOCTYPE x SYSTEM "http://example.invalid/x.dtd"><x/>', ())
+def test_unsafe_upload_is_a_report_not_an_exception(process_engine: ProcessEngine) -> None:
+    report = validate_bpmn(
+        b'<!DOCTYPE x SYSTEM "http://example.invalid/x.dtd"><x/>', (), process_engine.scripts
+    )
     assert report.errors == [
         Problem(None, 1, "a DOCTYPE declaration is not allowed (DTDs and entities are refused)")
     ]
 
 
-def test_process_hash_is_stable_and_tracks_content() -> None:
+def test_process_hash_is_stable_and_tracks_content(process_engine: ProcessEngine) -> None:
     data = bpmn_bytes("contact_details.bpmn")
-    first = validate_bpmn(data, PARAM_KEYS).processes[0].content_hash
-    assert validate_bpmn(data, PARAM_KEYS).processes[0].content_hash == first
+    first = validate_bpmn(data, PARAM_KEYS, process_engine.scripts).processes[0].content_hash
+    assert (
+        validate_bpmn(data, PARAM_KEYS, process_engine.scripts).processes[0].content_hash == first
+    )
     changed = data.replace(b"Details stored", b"Details saved")
-    assert validate_bpmn(changed, PARAM_KEYS).processes[0].content_hash != first
+    assert (
+        validate_bpmn(changed, PARAM_KEYS, process_engine.scripts).processes[0].content_hash
+        != first
+    )
 
 
 def _realworld_files() -> list[Path]:
@@ -189,8 +198,10 @@ def _realworld_files() -> list[Path]:
 
 @pytest.mark.skipif(not _realworld_files(), reason=f"real-world BPMN not found at {REALWORLD_DIR}")
 @pytest.mark.parametrize("path", _realworld_files(), ids=lambda p: p.name[:60])
-def test_realworld_file_deploys_or_is_rejected_by_element(path: Path) -> None:
-    report = validate_bpmn(path.read_bytes(), ())
+def test_realworld_file_deploys_or_is_rejected_by_element(
+    path: Path, process_engine: ProcessEngine
+) -> None:
+    report = validate_bpmn(path.read_bytes(), (), process_engine.scripts)
     if report.ok:
         assert report.processes, "a deployable file names its processes"
         return
@@ -203,11 +214,11 @@ def test_realworld_file_deploys_or_is_rejected_by_element(path: Path) -> None:
         assert "Traceback" not in problem.message and len(problem.message) <= 300
 
 
-def test_realworld_outcomes_are_the_expected_ones() -> None:
+def test_realworld_outcomes_are_the_expected_ones(process_engine: ProcessEngine) -> None:
     files = _realworld_files()
     if not files:
         pytest.skip(f"real-world BPMN not found at {REALWORLD_DIR}")
-    reports = {p.name: validate_bpmn(p.read_bytes(), ()) for p in files}
+    reports = {p.name: validate_bpmn(p.read_bytes(), (), process_engine.scripts) for p in files}
     assert len(reports) == 54
     deployable = sorted(name for name, report in reports.items() if report.ok)
     assert len(deployable) == 13

@@ -9,8 +9,8 @@ import pytest
 from bpm_livechat.errors import BpmnDocumentError
 from bpm_livechat.processes.bpmn.validation import validate_bpmn
 from bpm_livechat.processes.bpmn.xml import MAX_BPMN_BYTES, MAX_ELEMENT_DEPTH, parse_bpmn_xml
-
-from .conftest import bpmn_bytes
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from tests.engine.support import bpmn_bytes
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 DEFS = '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">{}</definitions>'
@@ -22,7 +22,9 @@ def _rejected(data: bytes) -> BpmnDocumentError:
     return caught.value
 
 
-def test_external_file_entity_is_refused_and_the_file_never_read(tmp_path: Path) -> None:
+def test_external_file_entity_is_refused_and_the_file_never_read(
+    tmp_path: Path, process_engine: ProcessEngine
+) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     data = (
@@ -34,7 +36,7 @@ def test_external_file_entity_is_refused_and_the_file_never_read(tmp_path: Path)
     assert error.reason == "a DOCTYPE declaration is not allowed (DTDs and entities are refused)"
     assert error.line == 2
     assert "TOP-SECRET" not in str(error)
-    report = validate_bpmn(data, ())
+    report = validate_bpmn(data, (), process_engine.scripts)
     assert [(p.element, p.line) for p in report.errors] == [(None, 2)]
     assert "TOP-SECRET" not in repr(report)
 

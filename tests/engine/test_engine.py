@@ -13,8 +13,7 @@ from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
 from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult
 from bpm_livechat.processes.engine.script_environment import TaskRef
 from bpm_livechat.processes.forms import validate_form
-
-from .conftest import bpmn_bytes
+from tests.engine.support import bpmn_bytes
 
 PARAMS: dict[str, tuple[ParamType, tuple[str, ...]]] = {
     "email": (ParamType.EMAIL, ()),
@@ -103,7 +102,9 @@ def test_gateway_to_user_task_then_save_reload_and_complete(engine: ProcessEngin
     saved = engine.serialize(first.workflow)
     assert saved.version == "spiff-1.5+livechat-2"
     assert '"spec"' not in saved.json  # the version's BPMN has the specs
-    fresh = ProcessEngine()  # nothing carried over in memory: only the JSON and the BPMN
+    fresh = ProcessEngine(
+        engine.environment
+    )  # nothing carried over in memory: only the JSON and the BPMN
     reparsed = fresh.parse(bpmn_bytes("request_triage.bpmn"))
     restored = fresh.deserialize(
         SerializedWorkflow(saved.json, saved.version), reparsed, "register_request"
@@ -143,7 +144,7 @@ def test_a_workflow_saved_with_its_specs_is_still_read(engine: ProcessEngine) ->
     saved["subprocess_specs"] = {}
     old = SerializedWorkflow(json.dumps(saved), "spiff-1.5+livechat-1")
     other = engine.parse(bpmn_bytes("contact_details.bpmn"))  # not used: the JSON has its specs
-    restored = ProcessEngine().deserialize(old, other, "collect_contact_details")
+    restored = ProcessEngine(engine.environment).deserialize(old, other, "collect_contact_details")
     assert [t.element_id for t in engine.ready_user_tasks(restored)] == ["review"]
     assert restored.spec.name == "register_request"
 
@@ -168,8 +169,10 @@ def test_parse_is_cached_by_content(engine: ProcessEngine) -> None:
     assert engine.parse(data.replace(b"Review refund", b"Check refund")) is not engine.parse(data)
 
 
-def test_a_stored_file_is_read_only_until_its_content_hash_is_parsed() -> None:
-    engine = ProcessEngine()  # its own parse cache
+def test_a_stored_file_is_read_only_until_its_content_hash_is_parsed(
+    process_engine: ProcessEngine,
+) -> None:
+    engine = ProcessEngine(process_engine.environment)  # its own parse cache
     data = bpmn_bytes("request_triage.bpmn")
     reads: list[bytes] = []
 

@@ -9,8 +9,8 @@ import pytest
 from bpm_livechat.errors import NotFoundError, ProcessStepError
 from bpm_livechat.processes.bpmn.validation import validate_bpmn
 from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine, SerializedWorkflow
+from tests.engine.support import REALWORLD_DIR, bpmn_bytes
 
-from .conftest import REALWORLD_DIR, bpmn_bytes
 from .test_engine import snapshot, validate_changes
 
 
@@ -154,11 +154,12 @@ def test_multi_instance_under_the_cap_runs(engine: ProcessEngine) -> None:
     assert result.status == "completed"
 
 
-def test_live_task_cap() -> None:
-    engine = ProcessEngine(limits=EngineLimits(max_live_tasks=2))
+def test_live_task_cap(process_engine: ProcessEngine) -> None:
+    environment = process_engine.environment
+    engine = ProcessEngine(environment, limits=EngineLimits(max_live_tasks=2))
     error = _fail(engine, "fan_out")
     assert (error.kind, error.reason) == ("cap", "more than 2 live tasks in this instance")
-    relaxed = ProcessEngine(limits=EngineLimits(max_live_tasks=3))
+    relaxed = ProcessEngine(environment, limits=EngineLimits(max_live_tasks=3))
     parsed = relaxed.parse(bpmn_bytes("failures.bpmn"))
     result = relaxed.start(
         parsed, "fan_out", {}, session=snapshot(), validate_changes=validate_changes
@@ -230,14 +231,14 @@ def test_scripts_outside_a_step_are_refused(engine: ProcessEngine) -> None:
     assert caught.value.reason == "scripts can run only inside an engine step"
 
 
-def _deployable_realworld() -> list[bytes]:
+def _deployable_realworld(engine: ProcessEngine) -> list[bytes]:
     folder = REALWORLD_DIR / "camunda-bpm-examples"
     files = sorted(folder.glob("*.bpmn")) if folder.is_dir() else []
-    return [p.read_bytes() for p in files if validate_bpmn(p.read_bytes(), ()).ok]
+    return [p.read_bytes() for p in files if validate_bpmn(p.read_bytes(), (), engine.scripts).ok]
 
 
 def test_deployable_realworld_files_start_and_wait(engine: ProcessEngine) -> None:
-    files = _deployable_realworld()
+    files = _deployable_realworld(engine)
     if not files:
         pytest.skip(f"real-world BPMN not found at {REALWORLD_DIR}")
     statuses: list[str] = []

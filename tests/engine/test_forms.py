@@ -14,8 +14,7 @@ from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, assignment_of
 from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.forms import FormField, FormOption, prefill, validate_form
-
-from .conftest import bpmn_bytes, line_containing
+from tests.engine.support import bpmn_bytes, line_containing
 
 PARAMS = {
     "email": (ParamType.EMAIL, ()),

@@ -12,16 +12,19 @@ from bpm_livechat.errors import ConflictError
 from bpm_livechat.models import ProcessInstance
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import complete_task, get_instance, start_process
+from tests.support import Desk, new_session
 
-from .conftest import Desk, new_session
 
-
-def _waiting_instance(factory: sessionmaker[Session], desk: Desk) -> tuple[int, int, str]:
+def _waiting_instance(
+    factory: sessionmaker[Session], engine: ProcessEngine, desk: Desk
+) -> tuple[int, int, str]:
     with factory() as db:
         session = new_session(db, desk)
         outcome = start_process(
             db,
+            engine,
             session,
             "case_review",
             {"contact_email": "a@b.io", "amount": 5000},
@@ -32,9 +35,9 @@ def _waiting_instance(factory: sessionmaker[Session], desk: Desk) -> tuple[int, 
 
 
 def test_two_concurrent_completions_give_one_success_and_one_conflict(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
-    session_id, instance_id, task_id = _waiting_instance(factory, deployed)
+    session_id, instance_id, task_id = _waiting_instance(factory, process_engine, deployed)
     barrier = threading.Barrier(2)
     results: dict[str, str] = {}
 
@@ -44,7 +47,7 @@ def test_two_concurrent_completions_give_one_success_and_one_conflict(
             with unit_of_work(factory) as db:
                 instance = get_instance(db, instance_id)
                 form = {"summary": summary, "outcome": "resolved"}
-                complete_task(db, instance, task_id, form, get_user(db, who))
+                complete_task(db, process_engine, instance, task_id, form, get_user(db, who))
             results[summary] = "ok"
         except ConflictError as exc:
             results[summary] = f"conflict: {exc.message}"
@@ -67,9 +70,9 @@ def test_two_concurrent_completions_give_one_success_and_one_conflict(
 
 
 def test_a_stale_instance_is_not_silently_overwritten(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
-    _session_id, instance_id, _task_id = _waiting_instance(factory, deployed)
+    _session_id, instance_id, _task_id = _waiting_instance(factory, process_engine, deployed)
     with factory() as db:
         stale = db.get(ProcessInstance, instance_id)
         db.commit()

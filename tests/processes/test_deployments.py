@@ -20,14 +20,20 @@ from bpm_livechat.processes.deployments import (
     unbind,
     version_to_start,
 )
-
-from .conftest import Desk, read_bpmn
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from tests.support import Desk, read_bpmn
 
 
 def test_deploy_creates_version_one_and_warns_about_unknown_form_fields(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
-    result = deploy(db_session, read_bpmn("case_review.bpmn"), desk.admin, [desk.support])
+    result = deploy(
+        db_session,
+        process_engine.scripts,
+        read_bpmn("case_review.bpmn"),
+        desk.admin,
+        [desk.support],
+    )
     db_session.commit()
     assert [(p.id, p.name, p.version, p.created) for p in result.processes] == [
         ("case_review", "Case review", 1, True)
@@ -53,13 +59,16 @@ def test_deploy_creates_version_one_and_warns_about_unknown_form_fields(
 
 
 def test_identical_content_keeps_the_version_and_changed_content_makes_the_next(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
     bpmn = read_bpmn("case_review.bpmn")
-    first = deploy(db_session, bpmn, desk.admin)
-    again = deploy(db_session, bpmn, desk.admin)
+    first = deploy(db_session, process_engine.scripts, bpmn, desk.admin)
+    again = deploy(db_session, process_engine.scripts, bpmn, desk.admin)
     changed = deploy(
-        db_session, bpmn.replace(b'name="Case review"', b'name="Case review 2"'), desk.admin
+        db_session,
+        process_engine.scripts,
+        bpmn.replace(b'name="Case review"', b'name="Case review 2"'),
+        desk.admin,
     )
     db_session.commit()
     assert [
@@ -78,10 +87,10 @@ def test_identical_content_keeps_the_version_and_changed_content_makes_the_next(
 
 
 def test_rejection_lists_every_problem_and_stores_nothing(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
     with pytest.raises(DeploymentRejected) as caught:
-        deploy(db_session, read_bpmn("broken.bpmn"), desk.admin)
+        deploy(db_session, process_engine.scripts, read_bpmn("broken.bpmn"), desk.admin)
     assert [(p.element, p.line, p.message) for p in caught.value.problems] == [
         ("start", 10, "form field 'choice': enum field without camunda:value options"),
         ("bad_syntax", 18, "script line 1: SyntaxError: '(' was never closed"),
@@ -95,29 +104,31 @@ def test_rejection_lists_every_problem_and_stores_nothing(
 
 
 def test_unsafe_xml_is_rejected_before_anything_is_read(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
     hostile = (
         b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
     )
     with pytest.raises(DeploymentRejected) as caught:
-        deploy(db_session, hostile, desk.admin)
+        deploy(db_session, process_engine.scripts, hostile, desk.admin)
     assert [(p.element, p.line, p.message) for p in caught.value.problems] == [
         (None, 1, "a DOCTYPE declaration is not allowed (DTDs and entities are refused)")
     ]
 
 
-def test_only_admins_deploy(db_session: Session, desk: Desk, params: None) -> None:
+def test_only_admins_deploy(
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
+) -> None:
     with pytest.raises(AccessDeniedError):
-        deploy(db_session, read_bpmn("case_review.bpmn"), desk.supervisor)
+        deploy(db_session, process_engine.scripts, read_bpmn("case_review.bpmn"), desk.supervisor)
 
 
 def test_deactivate_bind_and_unbind_shape_the_start_menu(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
     db = db_session
-    deploy(db, read_bpmn("case_review.bpmn"), desk.admin, [desk.support])
-    deploy(db, read_bpmn("fragile.bpmn"), desk.admin)
+    deploy(db, process_engine.scripts, read_bpmn("case_review.bpmn"), desk.admin, [desk.support])
+    deploy(db, process_engine.scripts, read_bpmn("fragile.bpmn"), desk.admin)
     fragile = get_process(db, "fragile")
     review = get_process(db, "case_review")
 
@@ -139,17 +150,22 @@ def test_deactivate_bind_and_unbind_shape_the_start_menu(
     assert menu(desk.support.id) == []
     assert db.get(Process, review.id) is not None
     # Deploying the same content again brings the process back.
-    deploy(db, read_bpmn("case_review.bpmn"), desk.admin)
+    deploy(db, process_engine.scripts, read_bpmn("case_review.bpmn"), desk.admin)
     assert menu(desk.support.id) == ["case_review"]
 
 
 def test_the_start_check_finds_the_newest_active_version_and_the_binding(
-    db_session: Session, desk: Desk, params: None
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
 ) -> None:
     db = db_session
     first = read_bpmn("case_review.bpmn")
-    deploy(db, first, desk.admin, [desk.support])
-    deploy(db, first.replace(b'name="Case review"', b'name="Case review, again"'), desk.admin)
+    deploy(db, process_engine.scripts, first, desk.admin, [desk.support])
+    deploy(
+        db,
+        process_engine.scripts,
+        first.replace(b'name="Case review"', b'name="Case review, again"'),
+        desk.admin,
+    )
     review = get_process(db, "case_review")
     one, two = (VersionInfo.of(v) for v in review.versions)
     assert (one.number, two.number, two.process_id) == (1, 2, "case_review")

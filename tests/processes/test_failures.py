@@ -13,7 +13,7 @@ from bpm_livechat.models import ParamHistory, ProcessInstance
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import archive_parameter, restore_parameter, update_parameter
 from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
-from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import (
     StepOutcome,
     complete_task,
@@ -24,13 +24,18 @@ from bpm_livechat.processes.instances import (
 from bpm_livechat.processes.supervision import cancel_instance, failed_instances, retry_instance
 from bpm_livechat.processes.tasks import my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
+from tests.support import Desk, count, new_session, run_failing, run_ok
 
-from .conftest import Desk, count, new_session
 
-
-def _start(session_id: int, process_id: str, form: dict[str, object], db: Session) -> StepOutcome:
+def _start(
+    engine: ProcessEngine,
+    session_id: int,
+    process_id: str,
+    form: dict[str, object],
+    db: Session,
+) -> StepOutcome:
     user = get_user(db, "olga")
-    return start_process(db, get_session(db, session_id), process_id, form, user)
+    return start_process(db, engine, get_session(db, session_id), process_id, form, user)
 
 
 def _session_with_segment(factory: sessionmaker[Session], desk: Desk) -> int:
@@ -42,19 +47,19 @@ def _session_with_segment(factory: sessionmaker[Session], desk: Desk) -> int:
 
 
 def test_script_error_rolls_back_and_is_recorded_then_retried_after_the_fix(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     session_id = _session_with_segment(factory, deployed)
-    with pytest.raises(ProcessFailed) as caught:
-        run_step(factory, partial(_start, session_id, "fragile", {"mode": "crash"}))
-    failure = caught.value
+    failure = run_failing(
+        factory, partial(_start, process_engine, session_id, "fragile", {"mode": "crash"})
+    )
     assert failure.message == "runtime error at check: KeyError: 'summary'"
     with factory() as db:
         # The first script's write and the second's are both gone; only the failure remains.
         assert get_parameters(db, session_id) == {"segment": "vip"}
         assert count(db, ParamHistory) == 1
         assert count(db, ProcessInstance) == 1
-        instance = get_instance(db, failure.recorded_instance_id or 0)
+        instance = get_instance(db, failure.instance.id)
         assert (instance.status, instance.workflow_json) == ("failed", None)
         assert instance.error == {
             "kind": "runtime",
@@ -71,7 +76,7 @@ def test_script_error_rolls_back_and_is_recorded_then_retried_after_the_fix(
             "user_id": get_user(db, "olga").id,
         }
         with pytest.raises(AccessDeniedError):
-            retry_instance(db, instance, get_user(db, "olga"))
+            retry_instance(db, process_engine, instance, get_user(db, "olga"))
         assert failed_instances(db, get_user(db, "sam")) == [instance]
         assert failed_instances(db, get_user(db, "olga")) == []
         assert session_instances(db, session_id) == [instance]
@@ -82,9 +87,11 @@ def test_script_error_rolls_back_and_is_recorded_then_retried_after_the_fix(
         db.commit()
 
     def retry(db: Session) -> StepOutcome:
-        return retry_instance(db, get_instance(db, instance.id), get_user(db, "sam"))
+        return retry_instance(
+            db, process_engine, get_instance(db, instance.id), get_user(db, "sam")
+        )
 
-    outcome = run_step(factory, retry)
+    outcome = run_ok(factory, retry)
     assert (outcome.instance.id, outcome.instance.status) == (instance.id, "completed")
     assert (outcome.instance.error, outcome.instance.pending) == (None, None)
     with factory() as db:
@@ -94,19 +101,25 @@ def test_script_error_rolls_back_and_is_recorded_then_retried_after_the_fix(
             "outcome": "resolved",
         }
         with pytest.raises(ConflictError):
-            retry_instance(db, get_instance(db, instance.id), get_user(db, "sam"))
+            retry_instance(
+                db,
+                process_engine,
+                get_instance(db, instance.id),
+                get_user(db, "sam"),
+            )
 
 
 def test_invalid_parameter_value_fails_the_step_naming_the_key_then_retry_after_new_option(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     session_id = _session_with_segment(factory, deployed)
-    with pytest.raises(ProcessFailed) as caught:
-        run_step(factory, partial(_start, session_id, "fragile", {"mode": "invalid"}))
+    caught = run_failing(
+        factory, partial(_start, process_engine, session_id, "fragile", {"mode": "invalid"})
+    )
     with factory() as db:
         assert get_parameters(db, session_id) == {"segment": "vip"}
         assert count(db, ParamHistory) == 1
-        instance = get_instance(db, caught.value.recorded_instance_id or 0)
+        instance = get_instance(db, caught.instance.id)
         assert instance.status == "failed"
         assert instance.error is not None
         assert (instance.error["kind"], instance.error["element_id"]) == ("changeset", "check")
@@ -114,8 +127,11 @@ def test_invalid_parameter_value_fails_the_step_naming_the_key_then_retry_after_
         assert "platinum" in instance.error["message"]
         update_parameter(db, "segment", options=["vip", "standard", "platinum"])
         db.commit()
-    outcome = run_step(
-        factory, lambda db: retry_instance(db, get_instance(db, instance.id), get_user(db, "admin"))
+    outcome = run_ok(
+        factory,
+        lambda db: retry_instance(
+            db, process_engine, get_instance(db, instance.id), get_user(db, "admin")
+        ),
     )
     assert outcome.instance.status == "completed"
     with factory() as db:
@@ -123,12 +139,12 @@ def test_invalid_parameter_value_fails_the_step_naming_the_key_then_retry_after_
 
 
 def test_failed_task_completion_keeps_the_waiting_state_and_retry_completes_it(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     with factory() as db:
         session_id = new_session(db, deployed).id
     form = {"contact_email": "a@b.io", "amount": 5000}
-    started = run_step(factory, partial(_start, session_id, "case_review", form))
+    started = run_ok(factory, partial(_start, process_engine, session_id, "case_review", form))
     instance_id, task_id = started.instance.id, started.tasks[0].task_id
     with factory() as db:
         saved_json = get_instance(db, instance_id).workflow_json
@@ -138,11 +154,10 @@ def test_failed_task_completion_keeps_the_waiting_state_and_retry_completes_it(
     def complete(db: Session) -> StepOutcome:
         review = {"summary": "A long story", "outcome": "resolved"}
         return complete_task(
-            db, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
+            db, process_engine, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
         )
 
-    with pytest.raises(ProcessFailed):
-        run_step(factory, complete)
+    run_failing(factory, complete)
     with factory() as db:
         instance = get_instance(db, instance_id)
         assert instance.status == "failed"
@@ -161,8 +176,11 @@ def test_failed_task_completion_keeps_the_waiting_state_and_retry_completes_it(
         assert [t.state for t in instance.tasks] == ["ready"]
         restore_parameter(db, "outcome")
         db.commit()
-    outcome = run_step(
-        factory, lambda db: retry_instance(db, get_instance(db, instance_id), get_user(db, "sam"))
+    outcome = run_ok(
+        factory,
+        lambda db: retry_instance(
+            db, process_engine, get_instance(db, instance_id), get_user(db, "sam")
+        ),
     )
     assert (outcome.instance.status, outcome.tasks) == ("completed", [])
     with factory() as db:
@@ -177,11 +195,18 @@ def test_failed_task_completion_keeps_the_waiting_state_and_retry_completes_it(
         assert [t.state for t in get_instance(db, instance_id).tasks] == ["completed"]
 
 
-def test_cancel_ends_a_waiting_instance_and_its_tasks(db_session: Session, deployed: Desk) -> None:
+def test_cancel_ends_a_waiting_instance_and_its_tasks(
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
+) -> None:
     db = db_session
     session = new_session(db, deployed)
     started = start_process(
-        db, session, "case_review", {"contact_email": "a@b.io", "amount": 5000}, deployed.operator
+        db,
+        process_engine,
+        session,
+        "case_review",
+        {"contact_email": "a@b.io", "amount": 5000},
+        deployed.operator,
     )
     db.commit()
     with pytest.raises(AccessDeniedError):

@@ -11,12 +11,18 @@ from bpm_livechat.errors import AccessDeniedError, ConflictError, ValidationErro
 from bpm_livechat.models import ParamHistory, ProcessInstance, UserTask
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.processes.deployments import deploy
-from bpm_livechat.processes.instances import complete_task, get_instance, start_form, start_process
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.instances import (
+    complete_task,
+    get_instance,
+    prefilled,
+    start_form,
+    start_process,
+)
 from bpm_livechat.processes.tasks import my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import add_message
-
-from .conftest import Desk, count, new_session, open_session, read_bpmn
+from tests.support import Desk, count, new_session, open_session, read_bpmn
 
 
 def _history(db: Session, session_id: int) -> list[tuple[object, ...]]:
@@ -34,13 +40,14 @@ def _authors(db: Session, session_id: int) -> set[tuple[object, ...]]:
 
 
 def test_start_form_errors_are_all_reported_and_nothing_is_created(
-    db_session: Session, deployed: Desk
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     db = db_session
     session = new_session(db, deployed)
     with pytest.raises(ValidationError) as caught:
         start_process(
             db,
+            process_engine,
             session,
             "case_review",
             {"contact_email": "not-an-email", "amount": "-5"},
@@ -52,22 +59,25 @@ def test_start_form_errors_are_all_reported_and_nothing_is_created(
     assert (count(db, ProcessInstance), count(db, ParamHistory)) == (0, 0)
 
 
-def test_start_form_is_prefilled_from_the_session(db_session: Session, deployed: Desk) -> None:
+def test_start_form_is_prefilled_from_the_session(
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
+) -> None:
     db = db_session
     session = new_session(db, deployed)
-    fields, values = start_form(db, session, "case_review", deployed.operator)
-    assert [f.id for f in fields] == ["contact_email", "amount"]
-    assert values == {"contact_email": None, "amount": 0}
+    form = start_form(db, process_engine, session, "case_review", deployed.operator)
+    assert [f.id for f in form.fields] == ["contact_email", "amount"]
+    assert prefilled(db, form) == {"contact_email": None, "amount": 0}
 
 
 def test_start_waits_on_the_review_then_completion_finishes_with_history(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     with factory() as db:
         session_id = new_session(db, deployed).id
         olga = get_user(db, "olga")
         outcome = start_process(
             db,
+            process_engine,
             get_session(db, session_id),
             "case_review",
             {"contact_email": " Jane@Example.COM ", "amount": "2500"},
@@ -95,13 +105,18 @@ def test_start_waits_on_the_review_then_completion_finishes_with_history(
         instance = get_instance(db, instance_id, olga)
         assert instance.workflow_json is not None and '"spec"' not in instance.workflow_json
         with pytest.raises(ValidationError) as caught:
-            complete_task(db, instance, task_id, {"outcome": "maybe"}, olga)
+            complete_task(db, process_engine, instance, task_id, {"outcome": "maybe"}, olga)
         assert caught.value.fields == {
             "summary": "required",
             "outcome": "not one of: resolved, escalated",
         }
         done = complete_task(
-            db, instance, task_id, {"summary": "Refund agreed", "outcome": "resolved"}, olga
+            db,
+            process_engine,
+            instance,
+            task_id,
+            {"summary": "Refund agreed", "outcome": "resolved"},
+            olga,
         )
         db.commit()
         assert done.instance.status == "completed"
@@ -130,6 +145,7 @@ def test_start_waits_on_the_review_then_completion_finishes_with_history(
         with pytest.raises(ConflictError):
             complete_task(
                 db,
+                process_engine,
                 get_instance(db, instance_id),
                 task_id,
                 {"summary": "x", "outcome": "resolved"},
@@ -137,39 +153,56 @@ def test_start_waits_on_the_review_then_completion_finishes_with_history(
             )
 
 
-def test_gateway_skips_the_review_for_small_amounts(db_session: Session, deployed: Desk) -> None:
+def test_gateway_skips_the_review_for_small_amounts(
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
+) -> None:
     db = db_session
     session = new_session(db, deployed)
     outcome = start_process(
-        db, session, "case_review", {"contact_email": "a@b.io"}, deployed.operator
+        db, process_engine, session, "case_review", {"contact_email": "a@b.io"}, deployed.operator
     )
     db.commit()
     assert (outcome.instance.status, outcome.tasks) == ("completed", [])
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
 
 
-def test_access_binding_and_assignment_are_checked(db_session: Session, deployed: Desk) -> None:
+def test_access_binding_and_assignment_are_checked(
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
+) -> None:
     db = db_session
     session = new_session(db, deployed)
     with pytest.raises(AccessDeniedError):
-        start_process(db, session, "case_review", {"contact_email": "a@b.io"}, deployed.seller)
+        start_process(
+            db, process_engine, session, "case_review", {"contact_email": "a@b.io"}, deployed.seller
+        )
     sales_session = open_session(db, deployed.sales, operator=deployed.seller)
     db.commit()
     with pytest.raises(ValidationError) as caught:
         start_process(
-            db, sales_session, "case_review", {"contact_email": "a@b.io"}, deployed.seller
+            db,
+            process_engine,
+            sales_session,
+            "case_review",
+            {"contact_email": "a@b.io"},
+            deployed.seller,
         )
     assert caught.value.message == "process 'case_review' is not offered in live chat 'Sales'"
     outcome = start_process(
-        db, session, "case_review", {"contact_email": "a@b.io", "amount": 5000}, deployed.operator
+        db,
+        process_engine,
+        session,
+        "case_review",
+        {"contact_email": "a@b.io", "amount": 5000},
+        deployed.operator,
     )
     db.commit()
     task_id = outcome.tasks[0].task_id
     # The app user reads the chat but works nothing; the supervisor may complete anyone's task.
     with pytest.raises(AccessDeniedError):
-        complete_task(db, outcome.instance, task_id, {}, deployed.app_user)
+        complete_task(db, process_engine, outcome.instance, task_id, {}, deployed.app_user)
     done = complete_task(
         db,
+        process_engine,
         outcome.instance,
         task_id,
         {"summary": "ok", "outcome": "escalated"},
@@ -194,15 +227,18 @@ def test_user_tasks_follow_assignee_and_candidate_groups(
     roles: list[str],
     sam_sees: bool,
     olga_sees: bool,
+    process_engine: ProcessEngine,
 ) -> None:
     db = db_session
     bpmn = read_bpmn("case_review.bpmn").replace(
         b'name="Review the case">', f'name="Review the case" {attributes}>'.encode()
     )
-    deploy(db, bpmn, deployed.admin)
+    deploy(db, process_engine.scripts, bpmn, deployed.admin)
     session = new_session(db, deployed)
     form = {"contact_email": "a@b.io", "amount": 5000}
-    [task] = start_process(db, session, "case_review", form, deployed.operator).tasks
+    [task] = start_process(
+        db, process_engine, session, "case_review", form, deployed.operator
+    ).tasks
     db.commit()
     assert (task.assignee.username if task.assignee else None, task.candidate_roles) == (
         assignee,
@@ -213,18 +249,20 @@ def test_user_tasks_follow_assignee_and_candidate_groups(
     assert my_tasks(db, deployed.seller) == []
     if not olga_sees:
         with pytest.raises(AccessDeniedError):
-            complete_task(db, task.instance, task.task_id, {}, deployed.operator)
+            complete_task(db, process_engine, task.instance, task.task_id, {}, deployed.operator)
 
 
 def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
-    db_session: Session, deployed: Desk
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     db = db_session
     session = open_session(db, deployed.support)
     db.commit()
     assert session.operator_id is None
     form = {"contact_email": "a@b.io", "amount": 5000}
-    [task] = start_process(db, session, "case_review", form, deployed.supervisor).tasks
+    [task] = start_process(
+        db, process_engine, session, "case_review", form, deployed.supervisor
+    ).tasks
     db.commit()
     assert task.assignee_id == deployed.supervisor.id
     assert my_tasks(db, deployed.supervisor) == [task]
@@ -232,14 +270,16 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
 
 
 def test_a_start_that_ends_reads_twice_and_writes_three_times(
-    db_session: Session, deployed: Desk
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     """After the caller's own reads: the start check, then the parameter definitions with the
     session's values (after locking the session on PostgreSQL); then the instance, the values
     and the history. The recent messages are not read: no script of case_review names them."""
     db = db_session
     session = new_session(db, deployed)
-    start_form(db, session, "case_review", deployed.operator)  # the BPMN is parsed from now on
+    start_form(
+        db, process_engine, session, "case_review", deployed.operator
+    )  # the BPMN is parsed from now on
     db.commit()
     session = get_session(db, session.id, deployed.operator)
     statements: list[str] = []
@@ -251,7 +291,12 @@ def test_a_start_that_ends_reads_twice_and_writes_three_times(
     event.listen(engine, "before_cursor_execute", record)
     try:
         outcome = start_process(
-            db, session, "case_review", {"contact_email": "a@b.io"}, deployed.operator
+            db,
+            process_engine,
+            session,
+            "case_review",
+            {"contact_email": "a@b.io"},
+            deployed.operator,
         )
     finally:
         event.remove(engine, "before_cursor_execute", record)
@@ -293,10 +338,10 @@ first = field.format(session)</bpmn:script>
 
 
 def test_scripts_that_name_session_messages_read_them_once_per_step(
-    db_session: Session, deployed: Desk
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     db = db_session
-    deploy(db, THREAD_DIGEST, deployed.admin, [deployed.support])
+    deploy(db, process_engine.scripts, THREAD_DIGEST, deployed.admin, [deployed.support])
     session = new_session(db, deployed)
     for text in ("My order is late", "Which order?", "Number 42"):
         add_message(db, session, text)
@@ -310,7 +355,7 @@ def test_scripts_that_name_session_messages_read_them_once_per_step(
     engine = db.get_bind()
     event.listen(engine, "before_cursor_execute", record)
     try:
-        outcome = start_process(db, session, "thread_digest", {}, deployed.operator)
+        outcome = start_process(db, process_engine, session, "thread_digest", {}, deployed.operator)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     db.commit()
@@ -323,13 +368,14 @@ def test_scripts_that_name_session_messages_read_them_once_per_step(
 
 
 def test_str_format_reaches_the_messages_without_naming_them(
-    db_session: Session, deployed: Desk
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     # str.format looks attributes up by a field name built at run time ("{0.mess" + "ages}"):
     # a script that calls it gets the messages, though it never writes the word.
     db = db_session
     deploy(
         db,
+        process_engine.scripts,
         THREAD_DIGEST.replace(b"session.messages[-n:]", b"[]"),
         deployed.admin,
         [deployed.support],
@@ -337,6 +383,6 @@ def test_str_format_reaches_the_messages_without_naming_them(
     session = new_session(db, deployed)
     add_message(db, session, "My order is late")
     db.commit()
-    start_process(db, session, "thread_digest", {}, deployed.operator)
+    start_process(db, process_engine, session, "thread_digest", {}, deployed.operator)
     db.commit()
     assert get_parameters(db, session.id)["outcome"] == "resolved"

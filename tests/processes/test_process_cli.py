@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bpm_livechat.cli import cli
-
-from .conftest import BPMN, Desk, new_session
+from tests.support import PROCESS_BPMN as BPMN
+from tests.support import Desk, new_session
 
 Run = Callable[..., Result]
 

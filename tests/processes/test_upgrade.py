@@ -4,67 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.processes.deployments import deploy
-from bpm_livechat.processes.failures import ProcessFailed, run_step
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import StepOutcome, complete_task, get_instance, start_process
 from bpm_livechat.processes.supervision import retry_instance
 from bpm_livechat.sessions.lifecycle import get_session
-
-from .conftest import Desk, new_session, read_bpmn
+from tests.support import Desk, new_session, read_bpmn, run_failing, run_ok
 
 GOOD_RECORD = b'session.params["outcome"] = outcome'
 BAD_RECORD = b'session.params["outcome"] = outcome + 1'
 
 
-def _retry(instance_id: int) -> Callable[[Session], StepOutcome]:
+def _retry(engine: ProcessEngine, instance_id: int) -> Callable[[Session], StepOutcome]:
     def retry(db: Session) -> StepOutcome:
-        return retry_instance(db, get_instance(db, instance_id), get_user(db, "sam"))
+        return retry_instance(db, engine, get_instance(db, instance_id), get_user(db, "sam"))
 
     return retry
 
 
-def _deploy(factory: sessionmaker[Session], bpmn: bytes) -> int:
+def _deploy(factory: sessionmaker[Session], engine: ProcessEngine, bpmn: bytes) -> int:
     with factory() as db:
-        result = deploy(db, bpmn, get_user(db, "admin"))
+        result = deploy(db, engine.scripts, bpmn, get_user(db, "admin"))
         db.commit()
         return result.processes[0].version
 
 
 def test_failed_start_retried_on_the_fixed_version(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     with factory() as db:
         session_id = new_session(db, deployed).id
 
     def start(db: Session) -> StepOutcome:
         session = get_session(db, session_id)
-        return start_process(db, session, "fragile", {"mode": "crash"}, get_user(db, "olga"))
+        return start_process(
+            db, process_engine, session, "fragile", {"mode": "crash"}, get_user(db, "olga")
+        )
 
-    with pytest.raises(ProcessFailed) as caught:
-        run_step(factory, start)
+    caught = run_failing(factory, start)
     fixed = read_bpmn("fragile.bpmn").replace(
         b'label = session.params["summary"].upper()', b'label = "no summary needed"'
     )
-    assert _deploy(factory, fixed) == 2
-    instance_id = caught.value.recorded_instance_id or 0
-    outcome = run_step(factory, _retry(instance_id))
+    assert _deploy(factory, process_engine, fixed) == 2
+    instance_id = caught.instance.id
+    outcome = run_ok(factory, _retry(process_engine, instance_id))
     assert (outcome.instance.status, outcome.instance.process_version.number) == ("completed", 2)
 
 
 def test_failed_task_completion_retried_on_the_fixed_version(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
-    assert _deploy(factory, broken) == 2
+    assert _deploy(factory, process_engine, broken) == 2
     with factory() as db:
         session = new_session(db, deployed)
         form = {"contact_email": "a@b.io", "amount": 5000}
-        started = start_process(db, session, "case_review", form, get_user(db, "olga"))
+        started = start_process(
+            db, process_engine, session, "case_review", form, get_user(db, "olga")
+        )
         db.commit()
         session_id, instance_id = session.id, started.instance.id
         task_id = started.tasks[0].task_id
@@ -72,15 +73,14 @@ def test_failed_task_completion_retried_on_the_fixed_version(
     def complete(db: Session) -> StepOutcome:
         review = {"summary": "Checked", "outcome": "resolved"}
         return complete_task(
-            db, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
+            db, process_engine, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
         )
 
-    with pytest.raises(ProcessFailed) as caught:
-        run_step(factory, complete)
-    assert caught.value.error["kind"] == "runtime"
-    assert (caught.value.error["element_id"], caught.value.error["line"]) == ("record", 2)
-    assert _deploy(factory, read_bpmn("case_review.bpmn")) == 3
-    outcome = run_step(factory, _retry(instance_id))
+    caught = run_failing(factory, complete)
+    assert caught.error["kind"] == "runtime"
+    assert (caught.error["element_id"], caught.error["line"]) == ("record", 2)
+    assert _deploy(factory, process_engine, read_bpmn("case_review.bpmn")) == 3
+    outcome = run_ok(factory, _retry(process_engine, instance_id))
     assert (outcome.instance.status, outcome.instance.process_version.number) == ("completed", 3)
     with factory() as db:
         assert get_parameters(db, session_id)["outcome"] == "resolved"
@@ -89,32 +89,32 @@ def test_failed_task_completion_retried_on_the_fixed_version(
 
 
 def test_a_version_without_the_failed_task_is_not_used(
-    factory: sessionmaker[Session], deployed: Desk
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
-    assert _deploy(factory, broken) == 2
+    assert _deploy(factory, process_engine, broken) == 2
     with factory() as db:
         session = new_session(db, deployed)
         form = {"contact_email": "a@b.io", "amount": 5000}
-        started = start_process(db, session, "case_review", form, get_user(db, "olga"))
+        started = start_process(
+            db, process_engine, session, "case_review", form, get_user(db, "olga")
+        )
         db.commit()
         instance_id, task_id = started.instance.id, started.tasks[0].task_id
 
     def complete(db: Session) -> StepOutcome:
         review = {"summary": "Checked", "outcome": "resolved"}
         return complete_task(
-            db, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
+            db, process_engine, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
         )
 
-    with pytest.raises(ProcessFailed):
-        run_step(factory, complete)
+    run_failing(factory, complete)
     renamed = read_bpmn("case_review.bpmn").replace(b'"review"', b'"second_look"')
     renamed = renamed.replace(b'targetRef="review"', b'targetRef="second_look"')
     renamed = renamed.replace(b'sourceRef="review"', b'sourceRef="second_look"')
-    assert _deploy(factory, renamed) == 3
-    with pytest.raises(ProcessFailed) as again:
-        run_step(factory, _retry(instance_id))
-    assert again.value.error["element_id"] == "record"
+    assert _deploy(factory, process_engine, renamed) == 3
+    again = run_failing(factory, _retry(process_engine, instance_id))
+    assert again.error["element_id"] == "record"
     with factory() as db:
         instance = get_instance(db, instance_id)
         assert (instance.status, instance.process_version.number) == ("failed", 2)

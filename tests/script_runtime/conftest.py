@@ -6,9 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from script_runtime import Limits, ScriptPool
-
-SMALL = Limits(cpu_seconds=1, wall_seconds=2, memory_mb=128)
+from script_runtime import ScriptPool
 
 
 @pytest.fixture(scope="session")
@@ -16,15 +14,3 @@ def pool() -> Iterator[ScriptPool]:
     """A real two-worker pool (the production size on this machine)."""
     with ScriptPool(2) as shared:
         yield shared
-
-
-def assert_pool_serves(pool: ScriptPool) -> None:
-    """The pool still runs an ordinary script correctly."""
-    result = pool.run(
-        "total = sum(n * 2 for n in numbers)\nsession.params['seen'] = True\nprint('ok')",
-        data={"numbers": [1, 2, 3]},
-        session={"params": {}},
-    )
-    assert result.data == {"numbers": [1, 2, 3], "total": 12}
-    assert result.changes == {"seen": True}
-    assert result.log == "ok\n"

@@ -15,7 +15,7 @@ from script_runtime import (
     ScriptPool,
     ScriptRuntimeError,
 )
-from tests.script_runtime.conftest import SMALL, assert_pool_serves
+from tests.script_runtime.support import SMALL, assert_pool_serves
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 
 from script_runtime import Limits, ScriptLimitExceeded, ScriptPool, ScriptRuntimeError
 from script_runtime.policy import Policy
-from tests.script_runtime.conftest import SMALL, assert_pool_serves
+from tests.script_runtime.support import SMALL, assert_pool_serves
 
 
 def test_threads_share_the_pool(pool: ScriptPool) -> None:
@@ -85,18 +85,16 @@ def test_closed_pool_refuses_work() -> None:
         single.run("x = 1", data={})
 
 
-def test_import_starts_nothing_and_default_pool_is_lazy() -> None:
+def test_import_starts_nothing() -> None:
     code = (
-        "import script_runtime, script_runtime.api as api, multiprocessing\n"
-        "assert api._pool is None\n"
+        "import script_runtime, multiprocessing\n"
         "assert multiprocessing.active_children() == []\n"
-        "r = script_runtime.run_script('y = x + 1', data={'x': 1})\n"
-        "assert r.data == {'x': 1, 'y': 2}, r\n"
-        "assert script_runtime.evaluate('x > 0', data={'x': 1}) is True\n"
-        "assert script_runtime.check('import os')[0].name == 'os'\n"
-        "assert api._pool is not None and api._pool.size == (__import__('os').cpu_count() or 2)\n"
-        "script_runtime.shutdown()\n"
-        "assert api._pool is None\n"
+        "assert not hasattr(script_runtime, 'default_pool')\n"
+        "with script_runtime.ScriptPool(1) as pool:\n"
+        "    runner: script_runtime.ScriptRunner = pool\n"
+        "    assert runner.run('y = x + 1', data={'x': 1}).data == {'x': 1, 'y': 2}\n"
+        "    assert runner.evaluate('x > 0', data={'x': 1}) is True\n"
+        "    assert runner.check('import os')[0].name == 'os'\n"
         "print('ok')\n"
     )
     done = subprocess.run(

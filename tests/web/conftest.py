@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,30 +11,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
-from bpm_livechat.models import AuthorKind, SupportSession, utcnow
+from bpm_livechat.models import AuthorKind, utcnow
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import set_parameters
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
-from tests.conftest import fresh_engine
-from tests.core.conftest import Desk, cheap_password_hashing, desk
+from tests.databases import fresh_engine
+from tests.support import Desk
+from tests.web.support import (
+    HOSTILE_MESSAGE,
+    HOSTILE_NAME,
+    Browser,
+    World,
+)
 from web import create_app
-
-__all__ = ["Desk", "cheap_password_hashing", "desk"]
-
-PASSWORDS = {
-    "admin": "admin-pass-1",
-    "sam": "sam-pass-12",
-    "olga": "olga-pass-12",
-    "sven": "sven-pass-12",
-    "sales": "sales-pass-1",
-}
-HOSTILE_NAME = '<script>alert("x")</script> Evil & Co'
-HOSTILE_MESSAGE = '<img src=x onerror=alert(1)> "quoted" & done'
-_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(params=["sqlite"])
@@ -45,21 +36,6 @@ def engine(
 ) -> Iterator[Engine]:
     """SQLite by default; a test asks for PostgreSQL with an indirect `engine` parameter."""
     yield from fresh_engine(request, tmp_path, sqlite_template)
-
-
-ON_POSTGRES = pytest.mark.parametrize(
-    "engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
-
-
-@dataclass
-class World:
-    """The desk plus sessions: `first` is Olga's, `evil` has a hostile client, `sale` is in Sales."""
-
-    desk: Desk
-    first: int
-    evil: int
-    sale: int
 
 
 @pytest.fixture
@@ -103,8 +79,11 @@ def world(db_session: Session, desk: Desk) -> World:
 
 
 @pytest.fixture
-def app(engine: Engine, world: World, tmp_path: Path) -> Iterator[Flask]:
-    """The web app on the test database, with CSRF checks on (tests send the token)."""
+def app(
+    engine: Engine, world: World, tmp_path: Path, process_engine: ProcessEngine
+) -> Iterator[Flask]:
+    """The web app on the test database, with CSRF checks on (tests send the token), on the
+    run's process engine."""
     url = engine.url.render_as_string(hide_password=False)
     app = create_app(
         {
@@ -113,41 +92,11 @@ def app(engine: Engine, world: World, tmp_path: Path) -> Iterator[Flask]:
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SESSIONS_PER_PAGE": 10,
-        }
+        },
+        processes=process_engine,
     )
     yield app
     app.extensions["bpm_livechat.engine"].dispose()
-
-
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    """The CSRF token a page's forms carry for this client's session."""
-    match = _TOKEN.search(client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-class Browser:
-    """A test client that logs in and sends the CSRF token with every form, like a browser."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-        self.token = ""
-
-    def login(self, username: str) -> Browser:
-        token = csrf_token(self.client)
-        response = self.client.post(
-            "/login",
-            data={"username": username, "password": PASSWORDS[username], "csrf_token": token},
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)
-        self.token = csrf_token(self.client, "/sessions") if username != "sales" else ""
-        return self
-
-    def get(self, path: str) -> TestResponse:
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict[str, object] | None = None) -> TestResponse:
-        return self.client.post(path, data={**(data or {}), "csrf_token": self.token})
 
 
 @pytest.fixture
@@ -164,13 +113,3 @@ def browser_for(app: Flask) -> Callable[[str], Browser]:
         return Browser(app.test_client()).login(username)
 
     return make
-
-
-def session_row(db: Session, session_id: int) -> SupportSession:
-    """The session as stored now; the read transaction ends at once (SQLite: writers may go on)."""
-    db.expire_all()
-    found = db.get(SupportSession, session_id)
-    assert found is not None
-    db.expunge(found)
-    db.rollback()
-    return found

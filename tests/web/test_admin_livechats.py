@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.desk.livechats import get_live_chat, members
 from bpm_livechat.models import MemberRole, SupportSession
 from bpm_livechat.sessions.lifecycle import rename_session
-from tests.web.conftest import Browser, World, session_row
+from tests.web.support import Browser, World, session_row
 
 
 def test_only_admins_open_live_chat_settings(
@@ -36,7 +36,7 @@ def test_create_rename_and_add_a_channel(
 ) -> None:
     admin = browser_for("admin")
     response = admin.post("/admin/livechats", {"name": "Billing <desk>"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     chat = get_live_chat(db_session, "Billing <desk>")
     chat_id = chat.id
     db_session.rollback()
@@ -52,14 +52,14 @@ def test_create_rename_and_add_a_channel(
     assert 'class="field-error" id="chat-name-error">already exists<' in taken.get_data(
         as_text=True
     )
-    assert admin.post(f"/admin/livechats/{chat_id}/name", {"name": "Billing"}).status_code == 302
+    assert admin.post(f"/admin/livechats/{chat_id}/name", {"name": "Billing"}).status_code == 303
     bad = admin.post(f"/admin/livechats/{chat_id}/channels", {"channel_name": "Fax", "kind": "fax"})
     assert bad.status_code == 422
     assert 'id="channel-kind-error">unknown kind<' in bad.get_data(as_text=True)
     ok = admin.post(
         f"/admin/livechats/{chat_id}/channels", {"channel_name": "Inbox", "kind": "email"}
     )
-    assert ok.status_code == 302
+    assert ok.status_code == 303
     db_session.expire_all()
     chat = get_live_chat(db_session, "Billing")
     assert [(c.name, c.kind) for c in chat.channels] == [("Inbox", "email")]
@@ -79,10 +79,10 @@ def test_add_and_remove_members(
     added = admin.post(
         f"/admin/livechats/{sales_id}/members", {"username": "olga", "role": "operator"}
     )
-    assert added.status_code == 302
+    assert added.status_code == 303
     assert browser_for("olga").get(f"/sessions/{world.sale}").status_code == 200
     removed = admin.post(f"/admin/livechats/{sales_id}/members/olga/operator/remove")
-    assert removed.status_code == 302
+    assert removed.status_code == 303
     db_session.expire_all()
     assert [u.username for u in members(db_session, world.desk.sales, MemberRole.OPERATOR)] == [
         "sven"
@@ -116,7 +116,7 @@ def test_template_preview_on_a_real_session_and_errors_with_position(
     saved = admin.post(
         f"/admin/livechats/{chat_id}/template", {"name_template": "{subject}", "action": "save"}
     )
-    assert saved.status_code == 302
+    assert saved.status_code == 303
 
 
 def test_apply_template_counts_first_then_renames_all_but_hand_given(
@@ -138,7 +138,7 @@ def test_apply_template_counts_first_then_renames_all_but_hand_given(
     assert "Rename 22 sessions" in html
     assert session_row(db_session, world.first + 1).name == "Client 01 — Question 01"
     done = admin.post(f"/admin/livechats/{chat_id}/apply-template", {"confirm": "yes"})
-    assert done.status_code == 302
+    assert done.status_code == 303
     assert session_row(db_session, world.first + 1).name == "#Question 01"
     assert session_row(db_session, world.first).name == "By hand"
     again = admin.post(f"/admin/livechats/{chat_id}/apply-template").get_data(as_text=True)
@@ -171,7 +171,7 @@ def test_a_channel_without_sessions_can_be_removed_one_with_sessions_stays(
     assert refused.status_code == 422
     expected = f"channel {used_name!r} cannot be removed: {len(sessions)} sessions came through it"
     assert expected.replace("'", "&#39;") in refused.get_data(as_text=True)
-    assert admin.post(f"/admin/livechats/{chat_id}/channels/{spare}/remove").status_code == 302
+    assert admin.post(f"/admin/livechats/{chat_id}/channels/{spare}/remove").status_code == 303
     db_session.expire_all()
     names = [c.name for c in get_live_chat(db_session, "Support").channels]
     assert "Fax line" not in names and used_name in names

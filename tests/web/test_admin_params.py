@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from bpm_livechat.params.definitions import definitions
-from tests.web.conftest import Browser
+from tests.web.support import Browser
 
 
 def _keys(db: Session) -> list[str]:
@@ -56,7 +56,7 @@ def test_add_by_type_then_it_is_a_list_column(
             "required_to_close": "on",
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert _keys(db_session)[-1] == "tier"
     page = admin.get("/admin/parameters").get_data(as_text=True)
     assert "Tier &lt;b&gt;" in page and "Tier <b>" not in page
@@ -92,7 +92,7 @@ def test_reorder_with_buttons_and_by_position(
     admin = browser_for("admin")
     start = _keys(db_session)
     assert start[:3] == ["segment", "order_value", "satisfaction"]
-    assert admin.post("/admin/parameters/order_value/move", {"direction": "up"}).status_code == 302
+    assert admin.post("/admin/parameters/order_value/move", {"direction": "up"}).status_code == 303
     assert _keys(db_session)[:3] == ["order_value", "segment", "satisfaction"]
     admin.post("/admin/parameters/order_value/move", {"direction": "down"})
     assert _keys(db_session) == start
@@ -118,7 +118,7 @@ def test_edit_archive_and_restore(
         "/admin/parameters/segment/edit",
         {"label": "Market segment", "type": "choice", "options": "consumer\nsmb\nenterprise\nvip"},
     )
-    assert saved.status_code == 302
+    assert saved.status_code == 303
     db_session.expire_all()
     segment = next(d for d in definitions(db_session) if d.key == "segment")
     assert (segment.label, segment.options) == (
@@ -126,11 +126,11 @@ def test_edit_archive_and_restore(
         ("consumer", "smb", "enterprise", "vip"),
     )
     db_session.rollback()
-    assert admin.post("/admin/parameters/segment/archive").status_code == 302
+    assert admin.post("/admin/parameters/segment/archive").status_code == 303
     assert "segment" not in _keys(db_session)
     page = admin.get("/admin/parameters").get_data(as_text=True)
     assert 'Restore<span class="sr-only"> Market segment' in page
-    assert admin.post("/admin/parameters/segment/restore").status_code == 302
+    assert admin.post("/admin/parameters/segment/restore").status_code == 303
     assert "segment" in _keys(db_session)
     assert admin.get("/admin/parameters/status/edit").status_code == 422
     assert admin.get("/admin/parameters/nope/edit").status_code == 404

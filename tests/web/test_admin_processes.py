@@ -14,7 +14,7 @@ from bpm_livechat.models import Process, ProcessVersion
 from bpm_livechat.processes.autostart import event_bindings
 from bpm_livechat.processes.deployments import get_process, is_bound, latest_version
 from tests.web.bpmn_samples import SCRIPT_LINE, sample_bpmn
-from tests.web.conftest import Browser, World
+from tests.web.support import Browser, World
 
 BROKEN = "x = 1\nimport os\n"
 GOOD = 'session.params["segment"] = "smb"\nprint("noted")\n'

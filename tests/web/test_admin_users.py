@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.desk.administration import memberships
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.models import User
-from tests.web.conftest import PASSWORDS, Browser, World, csrf_token
+from tests.web.support import PASSWORDS, Browser, World, csrf_token
 
 
 def _user(db: Session, username: str) -> User:
@@ -62,7 +62,7 @@ def test_create_a_user_who_can_then_log_in(
             "password": "nina-pass-1",
         },
     )
-    assert created.status_code == 302
+    assert created.status_code == 303
     nina = _user(db_session, "nina")
     assert (nina.role, nina.display_name) == ("supervisor", "Nina <N>")
     assert _login(app, "nina", "nina-pass-1") == 302
@@ -76,7 +76,7 @@ def test_role_change_drops_memberships_it_cannot_hold(
     admin = browser_for("admin")
     sam_id = world.desk.supervisor.id
     response = admin.post(f"/admin/users/{sam_id}/role", {"role": "user"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     sam = _user(db_session, "sam")
     assert sam.role == "user"
     assert memberships(db_session, db_session.merge(sam)) == []
@@ -103,7 +103,7 @@ def test_reset_password(app: Flask, browser_for: Callable[[str], Browser], world
     assert admin.post(f"/admin/users/{olga_id}/password", {"password": "tiny"}).status_code == 422
     assert _login(app, "olga", PASSWORDS["olga"]) == 302
     done = admin.post(f"/admin/users/{olga_id}/password", {"password": "new-olga-pass"})
-    assert done.status_code == 302
+    assert done.status_code == 303
     assert _login(app, "olga", PASSWORDS["olga"]) == 401
     assert _login(app, "olga", "new-olga-pass") == 302
 
@@ -121,11 +121,11 @@ def test_add_and_remove_live_chat_membership(
     added = admin.post(
         f"/admin/users/{olga_id}/memberships", {"live_chat": str(sales_id), "member_role": "reader"}
     )
-    assert added.status_code == 302
+    assert added.status_code == 303
     page = admin.get(f"/admin/users/{olga_id}").get_data(as_text=True)
     assert "Remove as reader of Sales" in page
     removed = admin.post(f"/admin/users/{olga_id}/memberships/{sales_id}/reader/remove")
-    assert removed.status_code == 302
+    assert removed.status_code == 303
     olga = db_session.merge(_user(db_session, "olga"))
     assert [(m.live_chat.name, m.role) for m in memberships(db_session, olga)] == [
         ("Support", "operator")

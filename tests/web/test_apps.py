@@ -15,8 +15,7 @@ from bpm_livechat.apps.items import add_app, add_field, create_item
 from bpm_livechat.apps.links import bind_app, link_item
 from bpm_livechat.models import App, AppItem, SessionItemLink
 from bpm_livechat.sessions.lifecycle import get_session
-
-from .conftest import HOSTILE_MESSAGE, HOSTILE_NAME, PASSWORDS, Browser, World, csrf_token
+from tests.web.support import HOSTILE_MESSAGE, HOSTILE_NAME, PASSWORDS, Browser, World, csrf_token
 
 
 @dataclass

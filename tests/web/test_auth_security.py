@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.web.conftest import PASSWORDS, Browser, World, csrf_token, session_row
+from tests.web.support import PASSWORDS, Browser, World, csrf_token, session_row
 from web import create_app
 
 

@@ -14,7 +14,7 @@ from bpm_livechat.desk.preferences import (
 )
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.params.catalogue import archive_parameter
-from tests.web.conftest import World
+from tests.web.support import World
 from web import throttle
 from web.throttle import LoginThrottle
 

@@ -16,8 +16,9 @@ from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.processes.bpmn.diagram import read_diagram
 from bpm_livechat.processes.deployments import deploy
+from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.progress import Progress
-from tests.web.conftest import ON_POSTGRES, Browser, World
+from tests.web.support import ON_POSTGRES, Browser, World
 from web.diagram import diagram_svg
 
 NEEDS_SUMMARY = Path(__file__).parents[1] / "browser" / "bpmn" / "needs_summary.bpmn"
@@ -25,7 +26,7 @@ HOSTILE = '<script>alert("bpmn")</script>'
 
 
 @pytest.fixture
-def deployed(db_session: Session, world: World) -> World:
+def deployed(db_session: Session, world: World, process_engine: ProcessEngine) -> World:
     """The demo parameters and processes, plus "Escalate with summary", offered in Support."""
     db = db_session
     have = set(db.scalars(select(ParamDefinition.key)))
@@ -41,8 +42,20 @@ def deployed(db_session: Session, world: World) -> World:
                 required_to_close=required,
             )
     for name in ("collect_contact_details.bpmn", "summarize_session.bpmn"):
-        deploy(db, (PROCESSES / name).read_bytes(), world.desk.admin, [world.desk.support])
-    deploy(db, NEEDS_SUMMARY.read_bytes(), world.desk.admin, [world.desk.support])
+        deploy(
+            db,
+            process_engine.scripts,
+            (PROCESSES / name).read_bytes(),
+            world.desk.admin,
+            [world.desk.support],
+        )
+    deploy(
+        db,
+        process_engine.scripts,
+        NEEDS_SUMMARY.read_bytes(),
+        world.desk.admin,
+        [world.desk.support],
+    )
     db.commit()
     return world
 
@@ -213,7 +226,10 @@ def test_task_form_my_tasks_and_a_conflict_when_completed_twice(
 
 
 def test_bpmn_names_are_escaped_in_the_diagram(
-    browser_for: Callable[[str], Browser], deployed: World, db_session: Session
+    browser_for: Callable[[str], Browser],
+    deployed: World,
+    db_session: Session,
+    process_engine: ProcessEngine,
 ) -> None:
     hostile_xml = HOSTILE.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     bpmn = (
@@ -223,7 +239,13 @@ def test_bpmn_names_are_escaped_in_the_diagram(
         .replace('bpmnElement="needs_summary"', 'bpmnElement="hostile_names"')
         .replace('name="Escalate with summary"', f'name="Evil {hostile_xml}"')
     )
-    deploy(db_session, bpmn.encode(), deployed.desk.admin, [deployed.desk.support])
+    deploy(
+        db_session,
+        process_engine.scripts,
+        bpmn.encode(),
+        deployed.desk.admin,
+        [deployed.desk.support],
+    )
     db_session.commit()
     olga = browser_for("olga")
     olga.post(f"/sessions/{deployed.first}/start/hostile_names", {"reason": "x"})

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.models import ParamHistory
 from bpm_livechat.params.values import get_parameters
-from tests.web.conftest import HOSTILE_NAME, Browser, World
+from tests.web.support import HOSTILE_NAME, Browser, World
 
 Open = Callable[[str], Browser]
 PATH = "/admin/script-bench"

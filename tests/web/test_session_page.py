@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from bpm_livechat.params.values import get_parameters
-from tests.web.conftest import HOSTILE_MESSAGE, ON_POSTGRES, Browser, World, session_row
+from tests.web.support import HOSTILE_MESSAGE, ON_POSTGRES, Browser, World, session_row
 
 
 def test_page_shows_name_facts_parameters_and_messages_oldest_first(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.preferences import list_columns, list_view
 from bpm_livechat.models import User
-from tests.web.conftest import ON_POSTGRES, Browser, World
+from tests.web.support import ON_POSTGRES, Browser, World
 
 
 def _names(html: str) -> list[str]:

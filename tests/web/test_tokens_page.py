@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tests.web.conftest import Browser, World, csrf_token
+from tests.web.support import Browser, World, csrf_token
 
 _SHOWN = re.compile(r'id="new-token" class="token-text" type="text" value="([^"]+)"')
 

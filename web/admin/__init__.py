@@ -1,9 +1,16 @@
-"""The guard shared by the admin pages: logged in, and an admin (others get 403 from the server)."""
+"""The admin pages: live chats, users, parameters, processes and the script bench.
+
+Every admin blueprint is made by `admin_blueprint`, which puts the one admin guard in front of
+it (log in first; only admins administer; others get 403 from the server). A form post that
+succeeds says so and redirects with `saved`; a refused one is shown again by its page
+(`web.db.form_post`).
+"""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
+from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -19,6 +26,19 @@ def require_admin() -> ResponseReturnValue | None:
     if acting_user().role != Role.ADMIN.value:
         raise AccessDeniedError("only admins may open the admin pages")
     return None
+
+
+def admin_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """A blueprint of admin pages, guarded by `require_admin`."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.before_request(require_admin)
+    return bp
+
+
+def saved(message: str, endpoint: str, **values: Any) -> ResponseReturnValue:
+    """After a successful admin form post: say what happened and go to `endpoint` (303)."""
+    flash(message)
+    return redirect(url_for(endpoint, **values), 303)
 
 
 def field_errors(exc: ValidationError, default_field: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -25,11 +25,10 @@ from bpm_livechat.errors import NotFoundError, TemplateError, ValidationError
 from bpm_livechat.models import LiveChat, MemberRole
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.sessions.renaming import apply_template, pending_renames, preview_name
-from web.admin import field_errors, require_admin
-from web.db import get_db, writes
+from web.admin import admin_blueprint, field_errors, saved
+from web.db import form_post, get_db, writes
 
-bp = Blueprint("admin_livechats", __name__, url_prefix="/admin/livechats")
-bp.before_request(require_admin)
+bp = admin_blueprint("admin_livechats", __name__, "/admin/livechats")
 
 ROLES = [r.value for r in MemberRole]
 
@@ -86,24 +85,23 @@ def index() -> ResponseReturnValue:
     )
 
 
+def _create_refused(exc: ValidationError) -> ResponseReturnValue:
+    page = render_template(
+        "admin_livechats.html",
+        chats=list_live_chats(get_db()),
+        errors=field_errors(exc, "name"),
+        form={"name": request.form.get("name", "")},
+    )
+    return page, 422
+
+
 @bp.post("")
-@writes
+@form_post(_create_refused)
 def create() -> ResponseReturnValue:
     """Add a live chat with the default name template."""
-    db = get_db()
-    name = request.form.get("name", "")
-    try:
-        chat = create_live_chat(db, name, DEFAULT_TEMPLATE)
-    except ValidationError as exc:
-        page = render_template(
-            "admin_livechats.html",
-            chats=list_live_chats(db),
-            errors=field_errors(exc, "name"),
-            form={"name": name},
-        )
-        return page, 422
-    flash(f"Live chat “{chat.name}” created. Add a channel so sessions can reach it.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    chat = create_live_chat(get_db(), request.form.get("name", ""), DEFAULT_TEMPLATE)
+    message = f"Live chat “{chat.name}” created. Add a channel so sessions can reach it."
+    return saved(message, ".settings", chat_id=chat.id)
 
 
 @bp.get("/<id:chat_id>")
@@ -112,74 +110,83 @@ def settings(chat_id: int) -> ResponseReturnValue:
     return _settings(_chat(get_db(), chat_id))
 
 
+def _rename_refused(exc: ValidationError, chat_id: int) -> ResponseReturnValue:
+    errors = {"name": field_errors(exc, "name").get("name", exc.message)}
+    form = {"name": request.form.get("name", "")}
+    return _settings(_chat(get_db(), chat_id), 422, errors=errors, form=form)
+
+
 @bp.post("/<id:chat_id>/name")
-@writes
+@form_post(_rename_refused)
 def rename(chat_id: int) -> ResponseReturnValue:
     """Rename the live chat."""
     db = get_db()
     chat = _chat(db, chat_id)
-    name = request.form.get("name", "")
-    try:
-        rename_live_chat(db, chat, name)
-    except ValidationError as exc:
-        errors = {"name": field_errors(exc, "name").get("name", exc.message)}
-        return _settings(chat, 422, errors=errors, form={"name": name})
-    flash(f"Live chat renamed to “{chat.name}”.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    rename_live_chat(db, chat, request.form.get("name", ""))
+    return saved(f"Live chat renamed to “{chat.name}”.", ".settings", chat_id=chat.id)
+
+
+def _channel_refused(exc: ValidationError, chat_id: int) -> ResponseReturnValue:
+    errors = {"channel_" + k: v for k, v in field_errors(exc, "name").items()}
+    form = {
+        "channel_name": request.form.get("channel_name", ""),
+        "kind": request.form.get("kind", ""),
+    }
+    return _settings(_chat(get_db(), chat_id), 422, errors=errors, form=form)
 
 
 @bp.post("/<id:chat_id>/channels")
-@writes
+@form_post(_channel_refused)
 def new_channel(chat_id: int) -> ResponseReturnValue:
     """Add a channel through which sessions reach the live chat."""
     db = get_db()
     chat = _chat(db, chat_id)
-    name, kind = request.form.get("channel_name", ""), request.form.get("kind", "")
-    try:
-        channel = add_channel(db, chat, name, kind)
-    except ValidationError as exc:
-        fields = field_errors(exc, "name")
-        errors = {"channel_" + k: v for k, v in fields.items()}
-        form = {"channel_name": name, "kind": kind}
-        return _settings(chat, 422, errors=errors, form=form)
-    flash(f"Channel “{channel.name}” added.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    form = request.form
+    channel = add_channel(db, chat, form.get("channel_name", ""), form.get("kind", ""))
+    return saved(f"Channel “{channel.name}” added.", ".settings", chat_id=chat.id)
+
+
+def _drop_channel_refused(
+    exc: ValidationError, chat_id: int, channel_id: int
+) -> ResponseReturnValue:
+    return _settings(_chat(get_db(), chat_id), 422, errors={"channel_remove": exc.message})
 
 
 @bp.post("/<id:chat_id>/channels/<id:channel_id>/remove")
-@writes
+@form_post(_drop_channel_refused)
 def drop_channel(chat_id: int, channel_id: int) -> ResponseReturnValue:
     """Remove a channel that no session came through."""
     db = get_db()
     chat = _chat(db, chat_id)
-    try:
-        channel = remove_channel(db, chat, channel_id)
-    except ValidationError as exc:
-        return _settings(chat, 422, errors={"channel_remove": exc.message})
-    flash(f"Channel “{channel.name}” removed.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    channel = remove_channel(db, chat, channel_id)
+    return saved(f"Channel “{channel.name}” removed.", ".settings", chat_id=chat.id)
+
+
+def _member_refused(exc: ValidationError, chat_id: int) -> ResponseReturnValue:
+    form = {"username": request.form.get("username", ""), "role": request.form.get("role", "")}
+    errors = dict(exc.fields)
+    return _settings(_chat(get_db(), chat_id), 422, errors=errors, form=form)
 
 
 @bp.post("/<id:chat_id>/members")
-@writes
+@form_post(_member_refused)
 def new_member(chat_id: int) -> ResponseReturnValue:
     """Make a user an operator, supervisor or reader of the live chat."""
     db = get_db()
     chat = _chat(db, chat_id)
     username, role = request.form.get("username", ""), request.form.get("role", "")
     if role not in ROLES:
-        errors = {"member_role": f"choose one of: {', '.join(ROLES)}"}
-        return _settings(chat, 422, errors=errors, form={"username": username})
+        raise ValidationError("unknown role", {"member_role": f"choose one of: {', '.join(ROLES)}"})
     try:
-        add_member(db, chat, get_user(db, username), MemberRole(role))
+        user = get_user(db, username)
     except NotFoundError:
-        errors = {"member_user": "choose a user"}
-        return _settings(chat, 422, errors=errors, form={"username": username, "role": role})
+        raise ValidationError("unknown user", {"member_user": "choose a user"}) from None
+    try:
+        add_member(db, chat, user, MemberRole(role))
     except ValidationError as exc:
-        errors = {"member_role": field_errors(exc, "role").get("role", exc.message)}
-        return _settings(chat, 422, errors=errors, form={"username": username, "role": role})
-    flash(f"{username} is now a {role} of {chat.name}.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+        message = field_errors(exc, "role").get("role", exc.message)
+        raise ValidationError(exc.message, {"member_role": message}) from None
+    return saved(f"{username} is now a {role} of {chat.name}.", ".settings", chat_id=chat.id)
 
 
 @bp.post("/<id:chat_id>/members/<username>/<role>/remove")
@@ -192,7 +199,7 @@ def drop_member(chat_id: int, username: str, role: str) -> ResponseReturnValue:
         raise NotFoundError("membership role", role)
     if remove_member(db, chat, get_user(db, username), MemberRole(role)):
         flash(f"{username} is no longer a {role} of {chat.name}.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    return redirect(url_for(".settings", chat_id=chat.id), 303)
 
 
 @bp.get("/<id:chat_id>/template-preview")
@@ -216,8 +223,9 @@ def save_template(chat_id: int) -> ResponseReturnValue:
         status = 200 if state["ok"] else 422
         return _settings(chat, status, template=template, preview=state, errors=errors)
     set_name_template(db, chat, template)
-    flash("Name template saved. New sessions are named with it.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    return saved(
+        "Name template saved. New sessions are named with it.", ".settings", chat_id=chat.id
+    )
 
 
 @bp.post("/<id:chat_id>/apply-template")
@@ -230,5 +238,5 @@ def apply_to_existing(chat_id: int) -> ResponseReturnValue:
         renames = pending_renames(db, chat)
         return _settings(chat, renames=renames, renames_shown=renames[:10])
     count = apply_template(db, chat)
-    flash(f"{count} session name{'s' if count != 1 else ''} re-rendered from the template.")
-    return redirect(url_for(".settings", chat_id=chat.id))
+    message = f"{count} session name{'s' if count != 1 else ''} re-rendered from the template."
+    return saved(message, ".settings", chat_id=chat.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import ValidationError
@@ -18,11 +18,10 @@ from bpm_livechat.params.catalogue import (
 )
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.params.types import ParamType
-from web.admin import field_errors, require_admin
-from web.db import get_db, writes
+from web.admin import admin_blueprint, field_errors, saved
+from web.db import form_post, get_db, writes
 
-bp = Blueprint("admin_params", __name__, url_prefix="/admin/parameters")
-bp.before_request(require_admin)
+bp = admin_blueprint("admin_params", __name__, "/admin/parameters")
 
 TYPES = [t.value for t in ParamType]
 
@@ -66,26 +65,26 @@ def index() -> ResponseReturnValue:
     return _page(adding=adding)
 
 
+def _create_refused(exc: ValidationError) -> ResponseReturnValue:
+    return _page(adding=_form_values(), errors=field_errors(exc, "key")), 422
+
+
 @bp.post("")
-@writes
+@form_post(_create_refused)
 def create() -> ResponseReturnValue:
     """Add a custom parameter; errors go back to their fields with the values kept."""
     values = _form_values()
-    try:
-        definition = add_parameter(
-            get_db(),
-            values["key"],
-            values["type"],
-            values["label"],
-            description=values["description"],
-            options=_options(values["options"]),
-            read_only=values["read_only"],
-            required_to_close=values["required_to_close"],
-        )
-    except ValidationError as exc:
-        return _page(adding=values, errors=field_errors(exc, "key")), 422
-    flash(f"Parameter “{definition.label}” added.")
-    return redirect(url_for(".index"))
+    definition = add_parameter(
+        get_db(),
+        values["key"],
+        values["type"],
+        values["label"],
+        description=values["description"],
+        options=_options(values["options"]),
+        read_only=values["read_only"],
+        required_to_close=values["required_to_close"],
+    )
+    return saved(f"Parameter “{definition.label}” added.", ".index")
 
 
 @bp.get("/<key>/edit")
@@ -104,26 +103,26 @@ def edit(key: str) -> ResponseReturnValue:
     return _page(editing=values)
 
 
+def _update_refused(exc: ValidationError, key: str) -> ResponseReturnValue:
+    return _page(editing={**_form_values(), "key": key}, errors=field_errors(exc, "label")), 422
+
+
 @bp.post("/<key>/edit")
-@writes
+@form_post(_update_refused)
 def update(key: str) -> ResponseReturnValue:
     """Save a parameter's label, description, type, options and flags."""
-    values = {**_form_values(), "key": key}
-    try:
-        update_parameter(
-            get_db(),
-            key,
-            label=values["label"],
-            description=values["description"],
-            type_name=values["type"],
-            options=_options(values["options"]),
-            read_only=values["read_only"],
-            required_to_close=values["required_to_close"],
-        )
-    except ValidationError as exc:
-        return _page(editing=values, errors=field_errors(exc, "label")), 422
-    flash(f"Parameter “{values['label'].strip()}” saved.")
-    return redirect(url_for(".index"))
+    values = _form_values()
+    update_parameter(
+        get_db(),
+        key,
+        label=values["label"],
+        description=values["description"],
+        type_name=values["type"],
+        options=_options(values["options"]),
+        read_only=values["read_only"],
+        required_to_close=values["required_to_close"],
+    )
+    return saved(f"Parameter “{values['label'].strip()}” saved.", ".index")
 
 
 @bp.post("/<key>/move")
@@ -148,7 +147,7 @@ def move(key: str) -> ResponseReturnValue:
         raise ValidationError("say where to move the parameter", {"position": "missing"})
     target = min(max(target, 1), len(slots))
     update_parameter(db, key, position=slots[target - 1])
-    return redirect(url_for(".index"))
+    return redirect(url_for(".index"), 303)
 
 
 @bp.post("/<key>/archive")
@@ -156,8 +155,7 @@ def move(key: str) -> ResponseReturnValue:
 def archive(key: str) -> ResponseReturnValue:
     """Hide a parameter from forms and lists; its values are kept."""
     definition = archive_parameter(get_db(), key)
-    flash(f"Parameter “{definition.label}” archived; its values are kept.")
-    return redirect(url_for(".index"))
+    return saved(f"Parameter “{definition.label}” archived; its values are kept.", ".index")
 
 
 @bp.post("/<key>/restore")
@@ -165,5 +163,4 @@ def archive(key: str) -> ResponseReturnValue:
 def restore(key: str) -> ResponseReturnValue:
     """Bring an archived parameter back with its values."""
     definition = restore_parameter(get_db(), key)
-    flash(f"Parameter “{definition.label}” restored.")
-    return redirect(url_for(".index"))
+    return saved(f"Parameter “{definition.label}” restored.", ".index")

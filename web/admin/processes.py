@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from bpm_livechat.desk.livechats import list_live_chats
-from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.models import LiveChat, Process, Role
+from bpm_livechat.errors import NotFoundError, ValidationError
+from bpm_livechat.models import LiveChat, Process
 from bpm_livechat.processes.autostart import (
     SESSION_SOURCES,
     SessionEvent,
@@ -30,21 +31,13 @@ from bpm_livechat.processes.deployments import (
     process_summary,
     unbind,
 )
+from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
-from web.auth import acting_user, require_staff
-from web.db import get_db, writes
+from web.auth import acting_user
+from web.db import form_post, get_db, writes
+from web.engine import process_engine
 
-bp = Blueprint("process_admin", __name__, url_prefix="/admin/processes")
-
-
-@bp.before_request
-def _admins_only() -> ResponseReturnValue | None:
-    refused = require_staff()
-    if refused is not None:
-        return refused
-    if acting_user().role != Role.ADMIN.value:
-        raise AccessDeniedError("processes are managed by admins")
-    return None
+bp = admin_blueprint("process_admin", __name__, "/admin/processes")
 
 
 def _index(status: int = 200, **context: Any) -> ResponseReturnValue:
@@ -79,22 +72,36 @@ def _chosen_chats() -> list[LiveChat]:
     return chats
 
 
-@bp.post("/upload")
-@writes
-def upload() -> ResponseReturnValue:
-    """Validate and deploy an uploaded BPMN file; list every problem when it is refused."""
-    db = get_db()
+def _uploaded() -> tuple[bytes, str]:
+    """The uploaded file's bytes (at most one past the cap) and name; read again from the start
+    on every call (the refused page shows the same file's diagram)."""
     file = request.files.get("bpmn")
     if file is None or not file.filename:
-        return _index(422, upload_error="Choose a BPMN file to upload.")
-    data = file.stream.read(MAX_BPMN_BYTES + 1)
-    filename = file.filename
-    preview = preview_svg(data, filename, "upload") if len(data) <= MAX_BPMN_BYTES else None
-    try:
-        result = deploy(db, data, acting_user(), _chosen_chats())
-    except DeploymentRejected as exc:
-        db.rollback()
-        return _index(422, problems=exc.problems, filename=filename, preview=preview)
+        raise ValidationError("no file", {"bpmn": "Choose a BPMN file to upload."})
+    file.stream.seek(0)
+    return file.stream.read(MAX_BPMN_BYTES + 1), file.filename
+
+
+def _preview(data: bytes, filename: str) -> Markup | None:
+    return preview_svg(data, filename, "upload") if len(data) <= MAX_BPMN_BYTES else None
+
+
+def _upload_refused(exc: ValidationError) -> ResponseReturnValue:
+    if not isinstance(exc, DeploymentRejected):
+        return _index(422, upload_error=exc.fields.get("bpmn", exc.message))
+    data, filename = _uploaded()
+    preview = _preview(data, filename)
+    return _index(422, problems=exc.problems, filename=filename, preview=preview)
+
+
+@bp.post("/upload")
+@form_post(_upload_refused)
+def upload() -> ResponseReturnValue:
+    """Validate and deploy an uploaded BPMN file; list every problem when it is refused."""
+    data, filename = _uploaded()
+    scripts, user = process_engine().scripts, acting_user()
+    result = deploy(get_db(), scripts, data, user, _chosen_chats())
+    preview = _preview(data, filename)
     context = {"result": result, "filename": filename, "preview": preview}
     return render_template("processes_uploaded.html", **context)
 
@@ -165,8 +172,14 @@ def live_chats(process_id: str) -> ResponseReturnValue:
     return _back(process, "live-chats")
 
 
+def _events_refused(exc: ValidationError, process_id: str) -> ResponseReturnValue:
+    form = {"event": request.form.get("event", ""), "mapping": request.form.get("mapping", "")}
+    process = get_process(get_db(), process_id)
+    return _detail(process, 422, errors=_mapping_errors(exc), form=form)
+
+
 @bp.post("/<process_id>/events")
-@writes
+@form_post(_events_refused)
 def events(process_id: str) -> ResponseReturnValue:
     """Start the process on a session event with an input mapping, or stop doing so."""
     db, user = get_db(), acting_user()
@@ -176,14 +189,7 @@ def events(process_id: str) -> ResponseReturnValue:
         unbind_event(db, process, event, user)
         flash(f"{process.name} no longer starts on {event}.")
         return _back(process, "events")
-    text = request.form.get("mapping", "")
-    try:
-        bind_event(db, process, event, user, parse_mapping(text))
-    except ValidationError as exc:
-        db.rollback()
-        process = get_process(db, process_id)
-        form = {"event": event, "mapping": text}
-        return _detail(process, 422, errors=_mapping_errors(exc), form=form)
+    bind_event(db, process, event, user, parse_mapping(request.form.get("mapping", "")))
     flash(f"{process.name} starts on {event}.")
     return _back(process, "events")
 

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from bpm_livechat.errors import AccessDeniedError, NotFoundError
-from bpm_livechat.models import Role
+from bpm_livechat.errors import NotFoundError
 from bpm_livechat.processes.script_bench import check_script, dry_run
-from web.auth import acting_user, require_staff
-from web.db import get_db
+from web.admin import admin_blueprint
+from web.auth import acting_user
+from web.db import discard, get_db
+from web.engine import process_engine
 
-bp = Blueprint("script_bench", __name__, url_prefix="/admin/script-bench")
+bp = admin_blueprint("script_bench", __name__, "/admin/script-bench")
 
 SAMPLE = 'print("Hello from", session.client.name)\n# session.params["summary"] = "..."\n'
-
-
-@bp.before_request
-def _admins_only() -> ResponseReturnValue | None:
-    refused = require_staff()
-    if refused is not None:
-        return refused
-    if acting_user().role != Role.ADMIN.value:
-        raise AccessDeniedError("the script bench is for admins")
-    return None
 
 
 def _form() -> dict[str, str]:
@@ -70,16 +61,16 @@ def bench() -> ResponseReturnValue:
         if errors or session_id is None or data is None:
             context["errors"] = errors
             return render_template("script_bench.html", **context), 422
-        db = get_db()
+        scripts = process_engine().scripts
         try:
-            result = dry_run(db, form["source"], session_id, acting_user(), data)
+            result = dry_run(get_db(), scripts, form["source"], session_id, acting_user(), data)
         except NotFoundError:
             context["errors"] = {"session_id": f"There is no session {session_id}."}
             return render_template("script_bench.html", **context), 422
         finally:
-            db.rollback()  # a dry run never commits
+            discard()  # a dry run never commits
         context["result"] = result
         context["data_json"] = json.dumps(result.data, indent=2, default=str, ensure_ascii=False)
     else:
-        context["problems"] = check_script(form["source"])
+        context["problems"] = check_script(process_engine().scripts, form["source"])
     return render_template("script_bench.html", **context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -13,11 +13,10 @@ from bpm_livechat.desk.livechats import add_member, list_live_chats
 from bpm_livechat.desk.users import create_user, set_password
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import LiveChat, MemberRole, Role, User
-from web.admin import field_errors, require_admin
-from web.db import get_db, writes
+from web.admin import admin_blueprint, field_errors, saved
+from web.db import form_post, get_db, writes
 
-bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
-bp.before_request(require_admin)
+bp = admin_blueprint("admin_users", __name__, "/admin/users")
 
 ROLES = [r.value for r in Role]
 MEMBER_ROLES = [r.value for r in MemberRole]
@@ -62,20 +61,23 @@ def index() -> ResponseReturnValue:
     return _index()
 
 
+def _new_user_form() -> dict[str, str]:
+    return {k: request.form.get(k, "") for k in ("username", "display_name", "role")}
+
+
+def _create_refused(exc: ValidationError) -> ResponseReturnValue:
+    return _index(422, errors=field_errors(exc, "username"), form=_new_user_form())
+
+
 @bp.post("")
-@writes
+@form_post(_create_refused)
 def create() -> ResponseReturnValue:
     """Create a user with a role and a first password."""
-    form = {k: request.form.get(k, "") for k in ("username", "display_name", "role")}
-    password = request.form.get("password", "")
-    try:
-        user = create_user(
-            get_db(), form["username"].strip(), form["role"], password, form["display_name"].strip()
-        )
-    except ValidationError as exc:
-        return _index(422, errors=field_errors(exc, "username"), form=form)
-    flash(f"User {user.username} created.")
-    return redirect(url_for(".detail", user_id=user.id))
+    form, password = _new_user_form(), request.form.get("password", "")
+    user = create_user(
+        get_db(), form["username"].strip(), form["role"], password, form["display_name"].strip()
+    )
+    return saved(f"User {user.username} created.", ".detail", user_id=user.id)
 
 
 @bp.get("/<id:user_id>")
@@ -84,57 +86,63 @@ def detail(user_id: int) -> ResponseReturnValue:
     return _detail(_user(get_db(), user_id))
 
 
+def _role_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue:
+    return _detail(_user(get_db(), user_id), 422, errors=field_errors(exc, "role"))
+
+
 @bp.post("/<id:user_id>/role")
-@writes
+@form_post(_role_refused)
 def change_role(user_id: int) -> ResponseReturnValue:
     """Set the user's role; memberships the new role cannot hold are removed (and listed)."""
     db = get_db()
     user = _user(db, user_id)
-    role = request.form.get("role", "")
-    try:
-        dropped = set_role(db, user, role)
-    except ValidationError as exc:  # raised before anything changed
-        return _detail(user, 422, errors=field_errors(exc, "role"))
-    flash(f"{user.username} is now {user.role}.")
+    dropped = set_role(db, user, request.form.get("role", ""))
     for member in dropped:
         flash(f"{user.username} is no longer a {member.role} of {member.live_chat.name}.")
-    return redirect(url_for(".detail", user_id=user.id))
+    return saved(f"{user.username} is now {user.role}.", ".detail", user_id=user.id)
+
+
+def _password_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue:
+    return _detail(_user(get_db(), user_id), 422, errors=field_errors(exc, "password"))
 
 
 @bp.post("/<id:user_id>/password")
-@writes
+@form_post(_password_refused)
 def reset_password(user_id: int) -> ResponseReturnValue:
     """Give the user a new password; their other logins end."""
-    db = get_db()
-    user = _user(db, user_id)
-    try:
-        set_password(user, request.form.get("password", ""))
-    except ValidationError as exc:
-        return _detail(user, 422, errors=field_errors(exc, "password"))
-    flash(f"Password of {user.username} reset.")
-    return redirect(url_for(".detail", user_id=user.id))
+    user = _user(get_db(), user_id)
+    set_password(user, request.form.get("password", ""))
+    return saved(f"Password of {user.username} reset.", ".detail", user_id=user.id)
+
+
+def _membership_form() -> dict[str, str]:
+    return {k: request.form.get(k, "") for k in ("live_chat", "member_role")}
+
+
+def _membership_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue:
+    user = _user(get_db(), user_id)
+    return _detail(user, 422, errors=dict(exc.fields), form=_membership_form())
 
 
 @bp.post("/<id:user_id>/memberships")
-@writes
+@form_post(_membership_refused)
 def add_membership(user_id: int) -> ResponseReturnValue:
     """Make the user an operator, supervisor or reader of a live chat."""
     db = get_db()
     user = _user(db, user_id)
-    form = {"live_chat": request.form.get("live_chat", ""), "member_role": ""}
-    form["member_role"] = request.form.get("member_role", "")
+    form = _membership_form()
     chat = db.get(LiveChat, int(form["live_chat"])) if form["live_chat"].isdigit() else None
     if chat is None:
-        return _detail(user, 422, errors={"live_chat": "choose a live chat"}, form=form)
+        raise ValidationError("no live chat chosen", {"live_chat": "choose a live chat"})
     if form["member_role"] not in MEMBER_ROLES:
-        return _detail(user, 422, errors={"member_role": "choose a role"}, form=form)
+        raise ValidationError("no role chosen", {"member_role": "choose a role"})
     try:
         add_member(db, chat, user, MemberRole(form["member_role"]))
     except ValidationError as exc:
-        errors = {"member_role": field_errors(exc, "role").get("role", exc.message)}
-        return _detail(user, 422, errors=errors, form=form)
-    flash(f"{user.username} is now a {form['member_role']} of {chat.name}.")
-    return redirect(url_for(".detail", user_id=user.id))
+        message = field_errors(exc, "role").get("role", exc.message)
+        raise ValidationError(exc.message, {"member_role": message}) from None
+    message = f"{user.username} is now a {form['member_role']} of {chat.name}."
+    return saved(message, ".detail", user_id=user.id)
 
 
 @bp.post("/<id:user_id>/memberships/<id:chat_id>/<role>/remove")
@@ -148,4 +156,4 @@ def drop_membership(user_id: int, chat_id: int, role: str) -> ResponseReturnValu
         raise NotFoundError("membership", f"{chat_id}/{role}")
     if remove_member(db, chat, user, MemberRole(role)):
         flash(f"{user.username} is no longer a {role} of {chat.name}.")
-    return redirect(url_for(".detail", user_id=user.id))
+    return redirect(url_for(".detail", user_id=user.id), 303)

@@ -1,4 +1,6 @@
-"""Turns a declared operation into a Flask view: auth, validation, idempotency, commit, JSON out."""
+"""Turns a declared operation into a Flask view, in three parts: authentication (the token and,
+for a keyed request, its stored answer), idempotency (record the answer, or replay a race's
+winner) and running (the handler in the request's one transaction, then JSON out)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, get_origin
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.idempotency import (
     IdempotencyKeyError,
@@ -27,24 +30,27 @@ from bpm_livechat.desk.idempotency import (
 from bpm_livechat.desk.tokens import authenticate_token
 from bpm_livechat.models import User
 from bpm_livechat.persistence.transactions import one_writer, reading
-from web.db import commit, get_db
+from web.db import commit, discard, get_db
 
 from .errors import ApiError, from_pydantic
-from .spec import INT64_MAX, Operation
-
-# Where web.db.init_app keeps the app's sessionmaker.
-_FACTORY = "bpm_livechat.session_factory"
-
-
-def session_maker() -> sessionmaker[Session]:
-    """The app's sessionmaker, for work that needs transactions of its own (automatic starts)."""
-    factory: sessionmaker[Session] = current_app.extensions[_FACTORY]
-    return factory
+from .spec import INT64_MAX, KeyedResult, Operation
 
 
 def after_commit(action: Callable[[], object]) -> None:
     """Run `action` once the request's transaction has committed (events fire on saved data)."""
     g.setdefault("api_after_commit", []).append(action)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, and the keyed request they send (key None: not keyed)."""
+
+    user: User | None
+    key: str | None
+    print_: str
+
+
+# -- authentication ---------------------------------------------------------------------------
 
 
 def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Response | None]:
@@ -64,6 +70,9 @@ def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Resp
     if user is None:
         raise ApiError(401, "invalid_token", "unknown or revoked API token")
     return user, None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
+# -- parsing ----------------------------------------------------------------------------------
 
 
 def _query(model: type[BaseModel]) -> BaseModel:
@@ -131,6 +140,9 @@ def _json(data: Any, status: int, replayed: bool = False) -> Response:
     return response
 
 
+# -- idempotency ------------------------------------------------------------------------------
+
+
 def _idempotency_print(op: Operation, body: BaseModel | None) -> str:
     canonical = json.dumps(body.model_dump(mode="json") if body else None, sort_keys=True)
     return fingerprint(op.method, request.path, canonical)
@@ -148,42 +160,68 @@ def _key_errors() -> Iterator[None]:
         raise ApiError(400, "bad_header", f"Idempotency-Key {exc.message}", exc.fields) from None
 
 
-def _remember(
-    db: Session, user: User, key: str, print_: str, status: int, data: Any
-) -> Response | None:
-    """Store the response, or undo this request and replay the one that stored the key first."""
+def _keyed(op: Operation, caller: Caller) -> KeyedWrite | None:
+    """For a one-statement operation, the keyed request its write records along with it."""
+    if not op.one_statement or caller.key is None or caller.user is None or op.response is None:
+        return None
+    describe = op.response.model_validate
+    return KeyedWrite(
+        caller.user.id,
+        caller.key,
+        caller.print_,
+        op.status,
+        lambda row: describe(row).model_dump(mode="json"),
+    )
+
+
+def _replay_after_race(db: Session, caller: Caller, exc: IntegrityError) -> Response:
+    """Undo this request and replay the one that stored the key first; `exc` if none did."""
     # The key was looked up before the writer lock (SQLite) or without one (PostgreSQL), so a
     # concurrent retry may have committed since: the unique constraint tells, exactly.
-    try:
-        remember(db, user, key, print_, status, data)
-    except IntegrityError as exc:
-        return _replay_after_race(db, user, key, print_, exc)
-    return None
-
-
-def _replay_after_race(
-    db: Session, user: User, key: str, print_: str, exc: IntegrityError
-) -> Response:
-    """Undo this request and replay the one that stored the key first; `exc` if none did."""
-    db.rollback()
+    discard()
     g.pop("api_after_commit", None)
+    assert caller.user is not None and caller.key is not None
     with _key_errors():
-        stored = replay(db, user, key, print_)
+        stored = replay(db, caller.user, caller.key, caller.print_)
     if stored is None:
         raise exc  # the constraint broken was not the key's
     return _json(stored.body, stored.status_code, replayed=True)
 
 
-def _keyed(
-    autocommit: bool, op: Operation, user: User | None, key: str | None, print_: str
-) -> KeyedWrite | None:
-    """For a one-statement operation in autocommit, the keyed request its statement records."""
-    if not autocommit or key is None or user is None or op.response is None:
-        return None
-    describe = op.response.model_validate
-    return KeyedWrite(
-        user.id, key, print_, op.status, lambda row: describe(row).model_dump(mode="json")
-    )
+def _record_answer(op: Operation, caller: Caller, keyed: KeyedWrite | None, result: Any) -> Any:
+    """The answer's JSON, with the key recorded: by the handler's own write, or here."""
+    if isinstance(result, KeyedResult):
+        if keyed is not None and not result.key_recorded:  # a later record would not be atomic
+            raise RuntimeError(f"{op.operation_id} did not store its Idempotency-Key")
+        result = result.response
+    data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    if keyed is None and caller.key is not None and caller.user is not None:
+        remember(get_db(), caller.user.id, caller.key, caller.print_, op.status, data)
+    return data
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def _run(
+    op: Operation, db: Session, caller: Caller, available: dict[str, Any], wanted: set[str]
+) -> Response:
+    """The handler in the request's one transaction (SQLite: queued for the single writer)."""
+    keyed = available["keyed"] = _keyed(op, caller)
+    available["user"] = caller.user
+    with one_writer(db):
+        try:
+            result = op.handler(**{name: available[name] for name in wanted})
+            data = _record_answer(op, caller, keyed, result)
+        except IntegrityError as exc:
+            if caller.key is None or caller.user is None:
+                raise
+            return _replay_after_race(db, caller, exc)
+        if op.writes:
+            commit()
+            for action in g.pop("api_after_commit", []):
+                action()
+    return _json(data, op.status)
 
 
 def make_view(op: Operation) -> Callable[..., Response]:
@@ -197,42 +235,22 @@ def make_view(op: Operation) -> Callable[..., Response]:
         if op.query is not None:
             available["query"] = _query(op.query)
         body = available["body"] = _body(op.body) if op.body is not None else None
-        key = request.headers.get("Idempotency-Key") if op.idempotent else None
-        print_ = _idempotency_print(op, body) if key is not None else ""
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
+        key = request.headers.get("Idempotency-Key") if op.idempotent else None
+        caller = Caller(None, key, _idempotency_print(op, body) if key is not None else "")
         db = available["db"] = get_db()
-        autocommit = op.one_statement and db.get_bind().engine.dialect.name == "postgresql"
-        if autocommit:  # the handler's one statement commits itself (and its key's record)
+        if op.one_statement and db.get_bind().engine.dialect.name == "postgresql":
+            # The handler's one statement commits itself (and its key's record).
             db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        user = None
         if op.auth:
             with reading(db):
-                user, replayed = _authenticate(db, key, print_)
+                user, replayed = _authenticate(db, key, caller.print_)
             if replayed is not None:
                 return replayed
-        available["user"] = user
-        keyed = available["keyed"] = _keyed(autocommit, op, user, key, print_)
-        with one_writer(db):  # SQLite: one writer at a time, queued on a file lock
-            try:
-                result = op.handler(**{name: available[name] for name in wanted})
-            except IntegrityError as exc:
-                if keyed is None or user is None:
-                    raise
-                return _replay_after_race(db, user, keyed.key, print_, exc)
-            data = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-            if keyed is not None and not keyed.stored:  # a separate record would not be atomic
-                raise RuntimeError(f"{op.operation_id} did not store its Idempotency-Key")
-            if key is not None and user is not None and keyed is None:
-                replayed = _remember(db, user, key, print_, op.status, data)
-                if replayed is not None:
-                    return replayed
-            if op.writes:
-                commit()
-                for action in g.pop("api_after_commit", []):
-                    action()
-        return _json(data, op.status)
+            caller = Caller(user, key, caller.print_)
+        return _run(op, db, caller, available, wanted)
 
     view.__name__ = op.operation_id
     return view

@@ -18,11 +18,14 @@ from bpm_livechat.processes.deployments import (
     list_processes,
     unbind,
 )
-from bpm_livechat.processes.failures import ProcessFailed, record_failure
-from bpm_livechat.processes.instances import StepOutcome, complete_task, get_instance, start_process
+from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.failures import StepFailure, run_or_record
+from bpm_livechat.processes.instances import complete_task, get_instance, start_process
+from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.supervision import cancel_instance, retry_instance
 from bpm_livechat.processes.tasks import find_task, my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
+from web.engine import process_engine
 
 from .convert import param_types
 from .process_schemas import (
@@ -104,20 +107,19 @@ def _step_out(db: Session, outcome: StepOutcome) -> StepOut:
     )
 
 
-def _run(db: Session, step: Callable[[], StepOutcome]) -> StepOut:
-    """Run a process step; a failure rolls it back and is recorded (and committed) instead."""
-    try:
-        return _step_out(db, step())
-    except ProcessFailed as failure:
-        db.rollback()
-        record_failure(db, failure)
+def _run(db: Session, step: Callable[[ProcessEngine], StepOutcome]) -> StepOut:
+    """Run a process step; a failure is rolled back and recorded (and committed) instead."""
+    engine = process_engine()
+    result = run_or_record(db, lambda: step(engine))
+    if isinstance(result, StepFailure):
         return StepOut(
-            instance_id=failure.recorded_instance_id,
+            instance_id=result.instance.id,
             status="failed",
             tasks=[],
             changes={},
-            error=StepError.model_validate(failure.error),
+            error=StepError.model_validate(result.error),
         )
+    return _step_out(db, result)
 
 
 def _chat(db: Session, name: str) -> LiveChat:
@@ -137,7 +139,7 @@ def _chat(db: Session, name: str) -> LiveChat:
 def deploy_process_api(db: Session, user: User, body: ProcessDeploy) -> DeployOut:
     """Validate and store; a new version per changed process, bound to the given live chats."""
     chats = [_chat(db, name) for name in body.live_chats]
-    result = deploy(db, body.bpmn.encode("utf-8"), user, chats)
+    result = deploy(db, process_engine().scripts, body.bpmn.encode("utf-8"), user, chats)
     return DeployOut(
         processes=[
             DeployedProcessOut(id=p.id, name=p.name, version=p.version, created=p.created)
@@ -213,7 +215,7 @@ def unbind_process_api(db: Session, user: User, process_id: str, body: BindingCh
 def start_instance_api(db: Session, user: User, session_id: int, body: InstanceStart) -> StepOut:
     """Runs until the process waits on a user task or ends; a failed step is recorded as failed."""
     session = get_session(db, session_id, user)
-    return _run(db, lambda: start_process(db, session, body.process, body.data, user))
+    return _run(db, lambda e: start_process(db, e, session, body.process, body.data, user))
 
 
 @api.operation(
@@ -237,7 +239,7 @@ def complete_task_api(
     instance = get_instance(db, instance_id, user)
     if find_task(db, instance, task_id) is None:
         raise NotFoundError("task", task_id)
-    return _run(db, lambda: complete_task(db, instance, task_id, body.data, user))
+    return _run(db, lambda e: complete_task(db, e, instance, task_id, body.data, user))
 
 
 @api.operation(
@@ -247,7 +249,7 @@ def complete_task_api(
 def retry_instance_api(db: Session, user: User, instance_id: int) -> StepOut:
     """Runs the failed step again with its input, on the newest version when it can."""
     instance = get_instance(db, instance_id, user)
-    return _run(db, lambda: retry_instance(db, instance, user))
+    return _run(db, lambda e: retry_instance(db, e, instance, user))
 
 
 @api.operation(

@@ -8,26 +8,28 @@ from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.models import AuthorKind, Status, User
+from bpm_livechat.models import Status, User
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.processes.autostart import (
     SessionEvent,
     bound_events,
     fire_event,
     has_bindings,
-    listening,
 )
+from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
     close_session,
     create_session,
     get_session,
     rename_session,
 )
-from bpm_livechat.sessions.messages import add_message, messages, post_message
+from bpm_livechat.sessions.messages import add_message, messages
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
+from web.db import session_maker
+from web.engine import process_engine
 
 from .convert import message_out, param_types, session_out, values_json
-from .dispatch import after_commit, session_maker
+from .dispatch import after_commit
 from .schemas import (
     MessageCreate,
     MessageOut,
@@ -39,7 +41,7 @@ from .schemas import (
     SessionPageOut,
     SessionRename,
 )
-from .spec import Registry
+from .spec import KeyedResult, Registry
 
 api = Registry()
 TAG = "sessions"
@@ -58,8 +60,8 @@ def _fire_after_commit(
         listened = has_bindings(db, event)
     if not listened:  # the common case: no process listens, no extra transaction
         return
-    factory = session_maker()
-    after_commit(lambda: fire_event(factory, event, session_id, text))
+    factory, engine = session_maker(), process_engine()
+    after_commit(lambda: fire_event(factory, engine, event, session_id, text))
 
 
 def _out(db: Session, session_id: int, user: User) -> SessionOut:
@@ -168,15 +170,12 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 )  # fmt: skip
 def add_message_api(
     db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
-) -> MessageOut:
+) -> KeyedResult:
     """A client message (from a channel) or an operator's or the system's message."""
-    event = SessionEvent.MESSAGE_RECEIVED
-    message, listened = post_message(
-        db, session_id, user, body.text, body.author_kind, listening(event), keyed
-    )
-    if message.author_kind == AuthorKind.CLIENT.value:
-        _fire_after_commit(db, event, session_id, message.text, listened)
-    return message_out(message)
+    taken = take_message(db, session_id, user, body.text, body.author_kind, keyed)
+    if taken.listened:
+        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session_id, taken.message.text, True)
+    return KeyedResult(message_out(taken.message), taken.key_recorded)
 
 
 @api.operation(

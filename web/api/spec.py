@@ -46,6 +46,15 @@ class PathParam:
     kind: PathKind
 
 
+@dataclass(frozen=True)
+class KeyedResult:
+    """What a one-statement handler returns: its response, and whether its write also stored
+    the keyed request's answer (the dispatcher refuses to answer a key left unrecorded)."""
+
+    response: BaseModel
+    key_recorded: bool
+
+
 @dataclass
 class Operation:
     """One endpoint: its route, the models it validates and returns, and its documentation."""
@@ -63,9 +72,10 @@ class Operation:
     auth: bool = True
     idempotent: bool = False
     writes: bool = False
-    # The handler writes with one statement, which also stores a keyed request's response
-    # (`KeyedWrite`, body = the response model of the written row): on PostgreSQL the request
-    # then runs in autocommit, with no BEGIN and COMMIT round trips.
+    # The handler's write also stores a keyed request's response (it is handed a `KeyedWrite`,
+    # body = the response model of the written row, and returns a KeyedResult saying it did):
+    # on PostgreSQL that is one statement, so the request runs in autocommit, with no BEGIN and
+    # COMMIT round trips.
     one_statement: bool = False
     params: list[PathParam] = field(default_factory=list)
 

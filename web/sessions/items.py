@@ -22,7 +22,7 @@ from bpm_livechat.params.types import ParamType
 from bpm_livechat.sessions.lifecycle import get_session
 from web.apps import item_form_values
 from web.auth import acting_user, require_staff
-from web.db import get_db, writes
+from web.db import form_post, get_db, writes
 from web.sessions.page_data import form_value
 
 bp = Blueprint("session_items", __name__, url_prefix="/sessions/<id:session_id>/items")
@@ -67,20 +67,20 @@ def new(session_id: int) -> ResponseReturnValue:
     return _render_new(session, values, {})
 
 
+def _create_refused(exc: ValidationError, session_id: int) -> ResponseReturnValue:
+    session = get_session(get_db(), session_id, acting_user())
+    raw = item_form_values(list(_bound(session).fields))
+    return _render_new(session, raw, exc.fields or {"": exc.message}, 422)
+
+
 @bp.post("")
-@writes
+@form_post(_create_refused)
 def create(session_id: int) -> ResponseReturnValue:
     """Create the item and link the session to it; errors come back at the fields."""
     db, user = get_db(), acting_user()
     session = get_session(db, session_id, user)
     app = _bound(session)
-    raw = item_form_values(list(app.fields))
-    try:
-        item = create_item_for_session(db, session, raw, user)
-    except ValidationError as exc:
-        db.rollback()
-        session = get_session(db, session_id, user)
-        return _render_new(session, raw, exc.fields or {"": exc.message}, 422)
+    item = create_item_for_session(db, session, item_form_values(list(app.fields)), user)
     flash(f"{app.name} item “{item.title}” created and linked.")
     return redirect(url_for("session.show", session_id=session.id, _anchor="items"))
 

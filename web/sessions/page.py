@@ -17,7 +17,7 @@ from bpm_livechat.processes.deployments import startable_processes
 from bpm_livechat.sessions.lifecycle import get_session, rename_session, reset_name
 from bpm_livechat.sessions.messages import messages
 from web.auth import acting_user, require_staff
-from web.db import get_db, writes
+from web.db import form_post, get_db
 from web.sessions.page_data import param_rows, submitted_value, system_rows
 from web.sessions.process_view import instance_cards
 
@@ -51,8 +51,19 @@ def show(session_id: int) -> ResponseReturnValue:
     return render_session(get_session(get_db(), session_id, acting_user()))
 
 
+def _rename_refused(exc: ValidationError, session_id: int) -> ResponseReturnValue:
+    session = get_session(get_db(), session_id, acting_user())
+    return render_session(
+        session,
+        422,
+        renaming=True,
+        entered={"name": request.form.get("name", "")},
+        errors={"name": exc.fields.get("name", exc.message)},
+    )
+
+
 @bp.post("/sessions/<id:session_id>/name")
-@writes
+@form_post(_rename_refused)
 def rename(session_id: int) -> ResponseReturnValue:
     """Rename the session by hand, or give it back its template name."""
     db, user = get_db(), acting_user()
@@ -60,48 +71,29 @@ def rename(session_id: int) -> ResponseReturnValue:
     if request.form.get("action") == "reset":
         reset_name(db, session, user)
         flash("The name follows the live chat's template again.")
-        return redirect(url_for("session.show", session_id=session.id))
-    entered = request.form.get("name", "")
-    try:
-        rename_session(db, session, entered, user)
-    except ValidationError as exc:
-        db.rollback()
-        session = get_session(db, session_id, user)
-        return render_session(
-            session,
-            422,
-            renaming=True,
-            entered={"name": entered},
-            errors={"name": exc.fields.get("name", exc.message)},
-        )
-    flash("Session renamed.")
+    else:
+        rename_session(db, session, request.form.get("name", ""), user)
+        flash("Session renamed.")
     return redirect(url_for("session.show", session_id=session.id))
 
 
+def _param_refused(exc: ValidationError, session_id: int, key: str) -> ResponseReturnValue:
+    db, user = get_db(), acting_user()
+    session = get_session(db, session_id, user)
+    multiple = get_definition(db, key).type == ParamType.MULTICHOICE.value
+    shown = request.form.getlist("value") if multiple else request.form.get("value", "")
+    errors = {key: exc.fields.get(key, exc.message)}
+    return render_session(session, 422, editing=key, entered={key: shown}, errors=errors)
+
+
 @bp.post("/sessions/<id:session_id>/params/<key>")
-@writes
+@form_post(_param_refused)
 def edit_param(session_id: int, key: str) -> ResponseReturnValue:
     """Change one custom parameter; errors come back at the field with the entered value."""
     db, user = get_db(), acting_user()
     session = get_session(db, session_id, user)
     definition = get_definition(db, key)
     raw = submitted_value(ParamType(definition.type), request.form)
-    try:
-        changed = set_parameters(db, session, {key: raw}, user_actor(user))
-    except ValidationError as exc:
-        db.rollback()
-        session = get_session(db, session_id, user)
-        shown = (
-            request.form.getlist("value")
-            if definition.type == "multichoice"
-            else request.form.get("value", "")
-        )
-        return render_session(
-            session,
-            422,
-            editing=key,
-            entered={key: shown},
-            errors={key: exc.fields.get(key, exc.message)},
-        )
+    changed = set_parameters(db, session, {key: raw}, user_actor(user))
     flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
     return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

@@ -21,6 +21,7 @@ from bpm_livechat.processes.instances import param_specs, session_instances
 from bpm_livechat.processes.progress import instance_progress
 from bpm_livechat.processes.tasks import may_work_task, ready_tasks
 from web.diagram import diagram_svg
+from web.engine import process_engine
 from web.sessions.page_data import form_value, submitted_value
 
 _FIELD_INPUT = {"long": "integer", "boolean": "boolean", "date": "date", "enum": "enum"}
@@ -171,7 +172,7 @@ def _diagram(instance: ProcessInstance) -> Diagram | None:
 def instance_card(db: Session, instance: ProcessInstance, user: User) -> InstanceCard:
     """The card of one instance: status, current step, diagram, failure and the user's tasks."""
     version = instance.process_version
-    progress = instance_progress(instance)
+    progress = instance_progress(process_engine(), instance)
     ready = ready_tasks(db, instance) if instance.status == "waiting" else []
     diagram = _diagram(instance)
     title = f"Diagram of {version.name}"

@@ -8,9 +8,9 @@ from collections.abc import Collection, Iterator
 
 from lxml import etree
 
-import script_runtime
 from bpm_livechat.processes.bpmn.report import DeployReport
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
+from script_runtime import ScriptChecker
 
 PYTHON_FORMATS = frozenset({"", "python", "python3", "text/x-python", "py"})
 JAVA_IMPLEMENTATIONS = {
@@ -60,17 +60,23 @@ def expression_source(text: str) -> tuple[str, int]:
     return stripped.strip(), skipped
 
 
-def check_script(report: DeployReport, element_id: str, body: etree._Element) -> None:
+def check_script(
+    report: DeployReport, scripts: ScriptChecker, element_id: str, body: etree._Element
+) -> None:
     """Report every compile or policy problem of a script, at its BPMN line."""
     base = line_of(body) or 0
-    for problem in script_runtime.check(script_source(body.text or ""), mode="exec"):
+    for problem in scripts.check(script_source(body.text or ""), mode="exec"):
         line = base + problem.line - 1 if problem.line and base else None
         where = f"script line {problem.line}: " if problem.line else ""
         report.error(element_id, line, f"{where}{problem.message}")
 
 
 def check_expression(
-    report: DeployReport, element_id: str | None, node: etree._Element, what: str
+    report: DeployReport,
+    scripts: ScriptChecker,
+    element_id: str | None,
+    node: etree._Element,
+    what: str,
 ) -> None:
     """Report problems of a Python expression (a condition, timer, cardinality...)."""
     expression, skipped = expression_source(node.text or "")
@@ -87,7 +93,7 @@ def check_expression(
     if language and language.lower() not in PYTHON_FORMATS:
         report.error(element_id, line, f"{what} language {language!r} is not supported")
         return
-    for problem in script_runtime.check(expression, mode="eval"):
+    for problem in scripts.check(expression, mode="eval"):
         at = line + problem.line - 1 if line and problem.line else line
         report.error(element_id, at, f"{what}: {problem.message}")
 
@@ -99,7 +105,10 @@ def session_param_keys(source: str) -> Iterator[tuple[int, str]]:
 
 
 def check_script_task(
-    report: DeployReport, node: etree._Element, param_keys: Collection[str]
+    report: DeployReport,
+    scripts: ScriptChecker,
+    node: etree._Element,
+    param_keys: Collection[str],
 ) -> None:
     element_id = node.get("id")
     script_format = (node.get("scriptFormat") or "").strip().lower()
@@ -124,7 +133,7 @@ def check_script_task(
     if body is None or not (body.text or "").strip():
         report.error(element_id, line, "script task has no script")
         return
-    check_script(report, element_id or "", body)
+    check_script(report, scripts, element_id or "", body)
     base = line_of(body) or 0
     for script_line, key in session_param_keys(script_source(body.text or "")):
         if key not in param_keys:
@@ -178,7 +187,9 @@ def check_extensions(report: DeployReport, node: etree._Element) -> None:
             report.error(node.get("id"), line_of(child), UNSUPPORTED_EXTENSIONS[name])
 
 
-def check_events(report: DeployReport, node: etree._Element, top_level: bool) -> None:
+def check_events(
+    report: DeployReport, scripts: ScriptChecker, node: etree._Element, top_level: bool
+) -> None:
     """Start events we cannot trigger and message catches nothing can deliver."""
     kind = local_name(node)
     definitions = [local_name(d) for d in node if local_name(d).endswith("EventDefinition")]
@@ -194,12 +205,14 @@ def check_events(report: DeployReport, node: etree._Element, top_level: bool) ->
     elif kind in ("endEvent", "intermediateThrowEvent") and "messageEventDefinition" in definitions:
         report.warn(element_id, line, "thrown messages are not delivered anywhere")
     for timer in node.iterfind(f"{bpmn('timerEventDefinition')}/*"):
-        check_timer(report, element_id, timer)
+        check_timer(report, scripts, element_id, timer)
     for condition in node.iterfind(f"{bpmn('conditionalEventDefinition')}/{bpmn('condition')}"):
-        check_expression(report, element_id, condition, "event condition")
+        check_expression(report, scripts, element_id, condition, "event condition")
 
 
-def check_timer(report: DeployReport, element_id: str | None, timer: etree._Element) -> None:
+def check_timer(
+    report: DeployReport, scripts: ScriptChecker, element_id: str | None, timer: etree._Element
+) -> None:
     text = (timer.text or "").strip()
     if _CRON_RE.fullmatch(text):
         report.error(element_id, line_of(timer), f"cron timer {text!r} is not supported")
@@ -211,10 +224,10 @@ def check_timer(report: DeployReport, element_id: str | None, timer: etree._Elem
             f'timer {text!r} must be a Python expression; quote it: "{text}"',
         )
         return
-    check_expression(report, element_id, timer, f"timer {local_name(timer)}")
+    check_expression(report, scripts, element_id, timer, f"timer {local_name(timer)}")
 
 
-def check_loops(report: DeployReport, node: etree._Element) -> None:
+def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Element) -> None:
     element_id = node.get("id")
     loop = node.find(bpmn("multiInstanceLoopCharacteristics"))
     if loop is not None:
@@ -230,11 +243,11 @@ def check_loops(report: DeployReport, node: etree._Element) -> None:
         ):
             found = loop.find(bpmn(tag))
             if found is not None:
-                check_expression(report, element_id, found, what)
+                check_expression(report, scripts, element_id, found, what)
     standard = node.find(bpmn("standardLoopCharacteristics"))
     condition = standard.find(bpmn("loopCondition")) if standard is not None else None
     if condition is not None:
-        check_expression(report, element_id, condition, "loop condition")
+        check_expression(report, scripts, element_id, condition, "loop condition")
 
 
 def check_user_task(report: DeployReport, node: etree._Element) -> None:
@@ -255,7 +268,9 @@ def check_user_task(report: DeployReport, node: etree._Element) -> None:
         report.warn(element_id, line, "camunda:candidateUsers is ignored; use candidateGroups")
 
 
-def check_flow(report: DeployReport, flow: etree._Element, gateways: dict[str, str]) -> None:
+def check_flow(
+    report: DeployReport, scripts: ScriptChecker, flow: etree._Element, gateways: dict[str, str]
+) -> None:
     condition = flow.find(bpmn("conditionExpression"))
     if condition is None:
         return
@@ -267,7 +282,7 @@ def check_flow(report: DeployReport, flow: etree._Element, gateways: dict[str, s
             "conditions are only supported on flows leaving an exclusive or inclusive gateway",
         )
         return
-    check_expression(report, flow.get("id"), condition, "condition")
+    check_expression(report, scripts, flow.get("id"), condition, "condition")
 
 
 def check_call_activity(report: DeployReport, node: etree._Element, process_ids: set[str]) -> None:

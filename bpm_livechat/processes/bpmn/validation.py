@@ -15,6 +15,7 @@ from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser
 from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
 from bpm_livechat.processes.bpmn.xml import BpmnDocument, line_of, parse_bpmn_xml
+from script_runtime import ScriptChecker
 
 __all__ = ["DeployReport", "Problem", "ProcessInfo", "validate_bpmn", "validate_document"]
 
@@ -43,18 +44,24 @@ def _bpmn_schema() -> etree.XMLSchema:
         return _schema
 
 
-def validate_bpmn(data: bytes, param_keys: Collection[str]) -> DeployReport:
-    """Validate an uploaded BPMN file before anything is stored; never raises for bad input."""
+def validate_bpmn(data: bytes, param_keys: Collection[str], scripts: ScriptChecker) -> DeployReport:
+    """Validate an uploaded BPMN file before anything is stored; never raises for bad input.
+
+    `scripts` compiles every script and expression (in the sandbox, so a compiler crash costs
+    only a worker).
+    """
     try:
         document = parse_bpmn_xml(data)
     except BpmnDocumentError as exc:
         report = DeployReport()
         report.error(None, exc.line, exc.reason)
         return report
-    return validate_document(document, param_keys)
+    return validate_document(document, param_keys, scripts)
 
 
-def validate_document(document: BpmnDocument, param_keys: Collection[str]) -> DeployReport:
+def validate_document(
+    document: BpmnDocument, param_keys: Collection[str], scripts: ScriptChecker
+) -> DeployReport:
     """Validate a safely parsed document: schema, our element checks, forms, then SpiffWorkflow."""
     report = DeployReport()
     _check_schema(report, document.root)
@@ -65,7 +72,7 @@ def validate_document(document: BpmnDocument, param_keys: Collection[str]) -> De
         return report
     process_ids = {p.get("id") or "" for p in processes}
     for process in executable:
-        _check_process(report, process, process_ids, param_keys)
+        _check_process(report, scripts, process, process_ids, param_keys)
     _check_with_spiff(report, document, executable)
     for process in executable:
         process_id = process.get("id") or ""
@@ -84,6 +91,7 @@ def _check_schema(report: DeployReport, root: etree._Element) -> None:
 
 def _check_process(
     report: DeployReport,
+    scripts: ScriptChecker,
     process: etree._Element,
     process_ids: set[str],
     param_keys: Collection[str],
@@ -92,7 +100,7 @@ def _check_process(
     for node in checks.elements(process):
         kind = checks.local_name(node)
         if kind == "scriptTask":
-            checks.check_script_task(report, node, param_keys)
+            checks.check_script_task(report, scripts, node, param_keys)
         elif kind in SERVICE_LIKE:
             checks.check_service_like(report, node)
         elif kind == "userTask":
@@ -100,12 +108,12 @@ def _check_process(
         elif kind == "callActivity":
             checks.check_call_activity(report, node, process_ids)
         elif kind == "sequenceFlow":
-            checks.check_flow(report, node, gateways)
+            checks.check_flow(report, scripts, node, gateways)
         if kind in EVENTS:
-            checks.check_events(report, node, top_level=node.getparent() is process)
+            checks.check_events(report, scripts, node, top_level=node.getparent() is process)
         if kind in ("startEvent", "userTask"):
             _check_form(report, node, param_keys)
-        checks.check_loops(report, node)
+        checks.check_loops(report, scripts, node)
         checks.check_extensions(report, node)
 
 

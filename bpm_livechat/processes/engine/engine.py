@@ -40,6 +40,7 @@ from bpm_livechat.processes.engine.serializer import (
     create_serializer,
 )
 from bpm_livechat.processes.forms import FormField
+from script_runtime import ScriptRunner
 
 __all__ = [
     "EngineLimits",
@@ -96,24 +97,33 @@ class StepResult:
 
 
 class ProcessEngine:
-    """Parse, run, complete, save and restore workflows; scripts run in script_runtime."""
+    """Parse, run, complete, save and restore workflows; scripts run in the environment's runner.
+
+    Built once where the application is assembled (the web app factory, the CLI, the worker,
+    a test fixture) and passed to every core function that runs a process.
+    """
 
     def __init__(
         self,
+        environment: SandboxEnvironment,
         *,
         parser_factory: Callable[[], LivechatBpmnParser] = LivechatBpmnParser,
         serializer: BpmnWorkflowSerializer | None = None,
-        environment: SandboxEnvironment | None = None,
         limits: EngineLimits | None = None,
         cache_size: int = 64,
     ) -> None:
+        self.environment = environment
         self.parser_factory = parser_factory
         self.serializer = serializer or create_serializer()
-        self.environment = environment or SandboxEnvironment()
         self.limits = limits or EngineLimits()
         self._cache: OrderedDict[str, ParsedBpmn] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    @property
+    def scripts(self) -> ScriptRunner:
+        """The sandbox the engine's scripts run in (deployment checks compile with it too)."""
+        return self.environment.runner
 
     def parse_stored(self, content_hash: str, bpmn: Callable[[], bytes]) -> ParsedBpmn:
         """The parsed BPMN of a stored file known by its content hash; `bpmn()` reads the file
@@ -189,7 +199,9 @@ class ProcessEngine:
                 "engine", f"start data {reserved} is a dict with a reserved 'typename' key"
             )
         spec, subprocess_specs = parsed.specs(process_id)
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self._script_engine(None))
+        workflow = BpmnWorkflow(
+            spec, subprocess_specs, script_engine=self._script_engine(self.environment)
+        )
         workflow.task_tree.data.update(dict(start_data))
         return workflow
 
@@ -267,13 +279,11 @@ class ProcessEngine:
             raise ProcessStepError(
                 "engine", f"cannot read the saved workflow: {type(exc).__name__}: {exc}"
             ) from exc
-        workflow.script_engine = self._script_engine(None)
+        workflow.script_engine = self._script_engine(self.environment)
         return workflow
 
-    def _script_engine(self, environment: SandboxEnvironment | None) -> SandboxScriptEngine:
-        return SandboxScriptEngine(
-            environment or self.environment, max_multi_instance=self.limits.max_multi_instance
-        )
+    def _script_engine(self, environment: SandboxEnvironment) -> SandboxScriptEngine:
+        return SandboxScriptEngine(environment, max_multi_instance=self.limits.max_multi_instance)
 
     def _runner(
         self, workflow: BpmnWorkflow, session: Mapping[str, Any], validate_changes: ValidateChanges
@@ -284,7 +294,7 @@ class ProcessEngine:
 
     def _result(self, workflow: BpmnWorkflow, runner: StepRunner) -> StepResult:
         # The step is over: detach its session and validator from the workflow.
-        workflow.script_engine = self._script_engine(None)
+        workflow.script_engine = self._script_engine(self.environment)
         state = runner.state
         return StepResult(
             status="completed" if workflow.is_completed() else "waiting",

@@ -1,4 +1,4 @@
-"""SpiffWorkflow's script environment, backed by script_runtime: no script ever runs in-process."""
+"""SpiffWorkflow's script environment, backed by a script runner: no script ever runs in-process."""
 
 from __future__ import annotations
 
@@ -94,24 +94,30 @@ def _plain(value: object) -> object:
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
-    """Sends every script and expression to script_runtime; never calls exec or eval itself.
+    """Sends every script and expression to its runner; never calls exec or eval itself.
 
-    The environment given to the engine is unbound; `for_step` returns a bound copy carrying
-    the session snapshot and the changeset validator of one step, so nothing leaks between
-    steps or threads.
+    `runner` is the sandbox (a `script_runtime.ScriptPool`, built where the application is
+    assembled, or a test's fake). The environment given to the engine is unbound; `for_step`
+    returns a bound copy carrying the session snapshot and the changeset validator of one
+    step, so nothing leaks between steps or threads.
     """
 
     def __init__(
-        self, limits: script_runtime.Limits | None = None, state: StepState | None = None
+        self,
+        runner: script_runtime.ScriptRunner,
+        limits: script_runtime.Limits | None = None,
+        state: StepState | None = None,
     ) -> None:
         super().__init__({})
+        self.runner = runner
         self.limits = limits
         self.state = state
 
     def for_step(
         self, session: Mapping[str, Any], validate_changes: ValidateChanges
     ) -> SandboxEnvironment:
-        return type(self)(self.limits, StepState(dict(session), validate_changes))
+        """A copy bound to one step's session snapshot and changeset validator."""
+        return type(self)(self.runner, self.limits, StepState(dict(session), validate_changes))
 
     def _step(self) -> StepState:
         if self.state is None:
@@ -138,7 +144,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         source, _skipped = expression_source(expression or "")
         data = {**(external_context or {}), **context}
         try:
-            return script_runtime.evaluate(
+            return self.runner.evaluate(
                 source, data=data, session=state.session_view(source), limits=self.limits
             )
         except script_runtime.ScriptError as exc:
@@ -156,7 +162,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         data = {**(external_context or {}), **context}
         source = script_source(script or "")
         try:
-            result = script_runtime.run_script(
+            result = self.runner.run(
                 source, data=data, session=state.session_view(source), limits=self.limits
             )
         except script_runtime.ScriptError as exc:
@@ -233,7 +239,7 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return environment
 
     def validate(self, expression: str) -> None:
-        problems = script_runtime.check(expression_source(expression)[0], mode="eval")
+        problems = self.sandbox.runner.check(expression_source(expression)[0], mode="eval")
         if problems:
             raise ProcessStepError("compile", str(problems[0]))
 

@@ -1,4 +1,5 @@
-"""Imports run one way: web -> bpm_livechat -> script_runtime (DESIGN.md, 'Layout')."""
+"""Imports run one way: web -> bpm_livechat -> script_runtime, and inside the core from the higher
+packages down to the lower ones (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,35 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("script_runtime", "bpm_livechat", "web")
 STDLIB = frozenset(sys.stdlib_module_names)
+
+# The core's packages, lowest first: a module may import its own layer and the layers below it,
+# never one above. A module belongs to the layer of the longest prefix that names it.
+CORE_LAYERS: tuple[tuple[str, ...], ...] = (
+    ("bpm_livechat.errors", "bpm_livechat.config"),
+    ("bpm_livechat.models",),
+    ("bpm_livechat.persistence",),
+    ("bpm_livechat.params",),
+    ("bpm_livechat.desk",),
+    ("bpm_livechat.sessions",),
+    ("bpm_livechat.apps",),
+    ("bpm_livechat.processes.forms",),
+    ("bpm_livechat.processes.bpmn",),
+    ("bpm_livechat.processes.engine",),
+    ("bpm_livechat.processes",),
+    ("bpm_livechat.demo",),
+    ("bpm_livechat.cli", "bpm_livechat.migrations"),
+)
+
+
+def core_layer(module: str) -> tuple[int, str] | None:
+    """(layer index, package) of a core module, or None outside the layers (the package root)."""
+    best: tuple[int, str] | None = None
+    for index, packages in enumerate(CORE_LAYERS):
+        for package in packages:
+            inside = module == package or module.startswith(package + ".")
+            if inside and (best is None or len(package) > len(best[1])):
+                best = (index, package)
+    return best
 
 
 def imported_modules(
@@ -55,6 +85,19 @@ def wrong_arrow(importer: str, imported: str) -> str | None:
         return "script_runtime imports only the standard library and RestrictedPython"
     if own == "bpm_livechat" and top in {"flask", "werkzeug", "web"}:
         return "bpm_livechat never imports Flask, Werkzeug or web"
+    if own == "bpm_livechat" and top == "bpm_livechat":
+        return _layer_problem(importer, imported)
+    return None
+
+
+def _layer_problem(importer: str, imported: str) -> str | None:
+    mine, theirs = core_layer(importer), core_layer(imported)
+    if imported == "bpm_livechat":
+        return None if importer == "bpm_livechat" else "import the module, not the core's root"
+    if mine is None or theirs is None:
+        return f"{importer if mine is None else imported} is in no layer of CORE_LAYERS"
+    if theirs[0] > mine[0]:
+        return f"{mine[1]} may not import {theirs[1]}, a higher layer"
     return None
 
 
@@ -110,6 +153,38 @@ def test_imports_point_one_way() -> None:
         ("bpm_livechat.sessions", "from web.views import x", ["web.views.x"]),
         ("bpm_livechat.sessions", "import sqlalchemy\nfrom script_runtime import run", []),
         (
+            "bpm_livechat.params.values",
+            "from bpm_livechat.sessions.lifecycle import x",
+            ["bpm_livechat.sessions.lifecycle.x"],
+        ),
+        (
+            "bpm_livechat.processes.bpmn.checks",
+            "from bpm_livechat.processes.instances import x",
+            ["bpm_livechat.processes.instances.x"],
+        ),
+        (
+            "bpm_livechat.processes.bpmn.checks",
+            "from bpm_livechat.processes.engine import engine",
+            ["bpm_livechat.processes.engine.engine"],
+        ),
+        (
+            "bpm_livechat.processes.engine.engine",
+            "from bpm_livechat.processes.bpmn.parser import x",
+            [],
+        ),
+        ("bpm_livechat.processes.instances", "from ..sessions.lifecycle import snapshot", []),
+        (
+            "bpm_livechat.models.desk",
+            "from bpm_livechat.persistence.tx_cache import x",
+            ["bpm_livechat.persistence.tx_cache.x"],
+        ),
+        (
+            "bpm_livechat.desk.users",
+            "from bpm_livechat.cli.common import x",
+            ["bpm_livechat.cli.common.x"],
+        ),
+        ("bpm_livechat.cli.common", "from bpm_livechat.demo.load import x", []),
+        (
             "web.app",
             "from flask import Flask\nfrom bpm_livechat import db\nimport script_runtime",
             [],
@@ -129,3 +204,12 @@ def test_relative_imports_in_a_package_init_resolve_to_the_package() -> None:
     ]
     assert found == ["script_runtime.policy"]
     assert wrong_arrow("script_runtime", "script_runtime.policy") is None
+
+
+def test_every_core_module_is_in_a_layer() -> None:
+    unplaced = [
+        module
+        for module, _path, _is_package in _modules()
+        if module.startswith("bpm_livechat.") and core_layer(module) is None
+    ]
+    assert unplaced == []

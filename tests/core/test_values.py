@@ -62,61 +62,76 @@ def test_write_of_several_values_is_all_or_nothing(
         assert _counts(fresh) == (1, 1)
 
 
-@pytest.mark.usefixtures("params")
-def test_one_bad_value_raises_its_own_error_and_unknown_keys_are_named(
-    db_session: Session, desk: Desk
-) -> None:
-    db = db_session
-    session = open_session(db, desk.support)
-    with pytest.raises(ParameterValueError) as caught:
-        set_parameters(db, session, {"note": "fine", "visits": "many"}, user_actor(desk.admin))
-    assert (caught.value.key, caught.value.type_name, caught.value.value) == (
-        "visits",
-        "integer",
-        "many",
-    )
-    assert caught.value.message == "parameter 'visits' (integer): not a whole number: 'many'"
-    with pytest.raises(ValidationError) as unknown:
-        set_parameters(db, session, {"note": "fine", "colour": "red"}, user_actor(desk.admin))
-    assert unknown.value.message == "unknown parameter 'colour'"
-    assert unknown.value.fields == {"colour": "unknown parameter"}
-    assert _counts(db) == (0, 0)
+SYSTEM_KEYS = ("status", "name", "priority", "id")
+READ_ONLY = "parameter 'contact_email' is read-only: only processes and admins set it"
+REFUSED_WRITES = [
+    pytest.param(
+        {"note": "fine", "visits": "many"}, "admin", ParameterValueError,
+        "parameter 'visits' (integer): not a whole number: 'many'",
+        {"visits": "not a whole number"}, id="a bad value",
+    ),
+    pytest.param(
+        {"note": "fine", "colour": "red"}, "admin", ValidationError,
+        "unknown parameter 'colour'", {"colour": "unknown parameter"}, id="an unknown key",
+    ),
+    *[
+        pytest.param(
+            {"note": "x", key: "closed"}, "admin", SystemParameterError,
+            f"{key!r} is a system parameter and cannot be changed", {key: "changed"},
+            id=f"system parameter {key}",
+        )
+        for key in SYSTEM_KEYS
+    ],
+    *[
+        pytest.param(
+            {"note": "x", "contact_email": "a@b.io"}, who, ValidationError, READ_ONLY,
+            {"contact_email": "read-only"}, id=f"read-only by the {who}",
+        )
+        for who in ("operator", "supervisor")
+    ],
+]  # fmt: skip
 
 
 @pytest.mark.usefixtures("params")
-def test_system_parameters_cannot_be_written_and_block_the_whole_write(
-    db_session: Session, desk: Desk
+@pytest.mark.parametrize(("values", "who", "error", "message", "fields"), REFUSED_WRITES)
+def test_a_refused_write_names_the_key_and_writes_nothing(
+    db_session: Session,
+    desk: Desk,
+    values: dict[str, object],
+    who: str,
+    error: type[ValidationError],
+    message: str,
+    fields: dict[str, str],
 ) -> None:
     db = db_session
     session = open_session(db, desk.support)
-    for key in ("status", "name", "priority", "id"):
-        with pytest.raises(SystemParameterError) as caught:
-            set_parameters(db, session, {"note": "x", key: "closed"}, user_actor(desk.admin))
-        assert caught.value.key == key
-        assert caught.value.message == f"{key!r} is a system parameter and cannot be changed"
-        assert caught.value.fields == {key: "changed"}
+    with pytest.raises(error) as caught:
+        set_parameters(db, session, values, user_actor(getattr(desk, who)))
+    assert type(caught.value) is error
+    assert (caught.value.message, caught.value.fields) == (message, fields)
     assert _counts(db) == (0, 0)
     assert session.status == "queued"
 
 
 @pytest.mark.usefixtures("params")
-def test_read_only_parameters_refused_for_operators_allowed_for_admins_and_processes(
+def test_a_bad_value_carries_its_key_type_and_value(db_session: Session, desk: Desk) -> None:
+    session = open_session(db_session, desk.support)
+    with pytest.raises(ParameterValueError) as caught:
+        set_parameters(db_session, session, {"visits": "many"}, user_actor(desk.admin))
+    assert (caught.value.key, caught.value.type_name, caught.value.value) == (
+        "visits",
+        "integer",
+        "many",
+    )
+
+
+@pytest.mark.usefixtures("params")
+def test_read_only_parameters_are_written_by_admins_and_processes_with_history(
     db_session: Session, factory: sessionmaker[Session], desk: Desk
 ) -> None:
     db = db_session
     session = open_session(db, desk.support)
     db.commit()
-    for person in (desk.operator, desk.supervisor):
-        with pytest.raises(ValidationError) as caught:
-            set_parameters(
-                db, session, {"note": "x", "contact_email": "a@b.io"}, user_actor(person)
-            )
-        assert caught.value.message == (
-            "parameter 'contact_email' is read-only: only processes and admins set it"
-        )
-        assert caught.value.fields == {"contact_email": "read-only"}
-    assert _counts(db) == (0, 0)
-
     set_parameters(db, session, {"contact_email": "a@B.io"}, user_actor(desk.admin))
     process = Actor(
         user=desk.operator,

@@ -33,6 +33,32 @@ def _deploy(factory: sessionmaker[Session], engine: ProcessEngine, bpmn: bytes) 
         return result.processes[0].version
 
 
+def _review_failing_on_version_2(
+    factory: sessionmaker[Session], engine: ProcessEngine, desk: Desk
+) -> tuple[int, int]:
+    """case_review v2 whose record script fails, started on a new session: (session, instance)."""
+    broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
+    assert _deploy(factory, engine, broken) == 2
+    with factory() as db:
+        session = new_session(db, desk)
+        form = {"contact_email": "a@b.io", "amount": 5000}
+        started = start_process(db, engine, session, "case_review", form, get_user(db, "olga"))
+        db.commit()
+        return session.id, started.instance.id
+
+
+def _complete_review(engine: ProcessEngine, instance_id: int) -> Callable[[Session], StepOutcome]:
+    """Complete the instance's review task (the step whose record script may fail)."""
+
+    def complete(db: Session) -> StepOutcome:
+        instance = get_instance(db, instance_id)
+        [task] = [t for t in instance.tasks if t.state == "ready"]
+        review = {"summary": "Checked", "outcome": "resolved"}
+        return complete_task(db, engine, instance, task.task_id, review, get_user(db, "olga"))
+
+    return complete
+
+
 def test_failed_start_retried_on_the_fixed_version(
     factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
@@ -58,25 +84,8 @@ def test_failed_start_retried_on_the_fixed_version(
 def test_failed_task_completion_retried_on_the_fixed_version(
     factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
-    broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
-    assert _deploy(factory, process_engine, broken) == 2
-    with factory() as db:
-        session = new_session(db, deployed)
-        form = {"contact_email": "a@b.io", "amount": 5000}
-        started = start_process(
-            db, process_engine, session, "case_review", form, get_user(db, "olga")
-        )
-        db.commit()
-        session_id, instance_id = session.id, started.instance.id
-        task_id = started.tasks[0].task_id
-
-    def complete(db: Session) -> StepOutcome:
-        review = {"summary": "Checked", "outcome": "resolved"}
-        return complete_task(
-            db, process_engine, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
-        )
-
-    caught = run_failing(factory, complete)
+    session_id, instance_id = _review_failing_on_version_2(factory, process_engine, deployed)
+    caught = run_failing(factory, _complete_review(process_engine, instance_id))
     assert caught.error["kind"] == "runtime"
     assert (caught.error["element_id"], caught.error["line"]) == ("record", 2)
     assert _deploy(factory, process_engine, read_bpmn("case_review.bpmn")) == 3
@@ -91,24 +100,8 @@ def test_failed_task_completion_retried_on_the_fixed_version(
 def test_a_version_without_the_failed_task_is_not_used(
     factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
 ) -> None:
-    broken = read_bpmn("case_review.bpmn").replace(GOOD_RECORD, BAD_RECORD)
-    assert _deploy(factory, process_engine, broken) == 2
-    with factory() as db:
-        session = new_session(db, deployed)
-        form = {"contact_email": "a@b.io", "amount": 5000}
-        started = start_process(
-            db, process_engine, session, "case_review", form, get_user(db, "olga")
-        )
-        db.commit()
-        instance_id, task_id = started.instance.id, started.tasks[0].task_id
-
-    def complete(db: Session) -> StepOutcome:
-        review = {"summary": "Checked", "outcome": "resolved"}
-        return complete_task(
-            db, process_engine, get_instance(db, instance_id), task_id, review, get_user(db, "olga")
-        )
-
-    run_failing(factory, complete)
+    _session_id, instance_id = _review_failing_on_version_2(factory, process_engine, deployed)
+    run_failing(factory, _complete_review(process_engine, instance_id))
     renamed = read_bpmn("case_review.bpmn").replace(b'"review"', b'"second_look"')
     renamed = renamed.replace(b'targetRef="review"', b'targetRef="second_look"')
     renamed = renamed.replace(b'sourceRef="review"', b'sourceRef="second_look"')

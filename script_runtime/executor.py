@@ -161,6 +161,12 @@ class Executor:
         links = session.collect_links()
         if links:
             reply["links"] = [[app, item_id] for app, item_id in links]
+        replies = session.collect_replies()
+        if replies:
+            reply["replies"] = replies
+        priority = session.collect_priority()
+        if priority is not None:
+            reply["priority"] = priority
         return reply
 
     def _changed_variables(

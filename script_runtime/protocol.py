@@ -34,6 +34,8 @@ class ScriptResult:
     log: str
     duration_ms: float
     links: tuple[tuple[str, int], ...] = ()  # session.link_item(app, item_id) requests
+    replies: tuple[str, ...] = ()  # session.reply(text) requests, in order
+    priority: str | None = None  # the last session.set_priority(level) request
 
 
 def is_script_variable(key: object) -> bool:
@@ -114,7 +116,17 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
     raw_links = reply.get("links")
     links = tuple((str(app), int(item_id)) for app, item_id in raw_links) if raw_links else ()
     duration = float(reply.get("duration_ms", 0.0))
-    return ScriptResult(merged, changes, reply.get("log", ""), duration, links)
+    replies = tuple(str(text) for text in reply.get("replies", ()))
+    priority = reply.get("priority")
+    return ScriptResult(
+        merged,
+        changes,
+        reply.get("log", ""),
+        duration,
+        links,
+        replies,
+        None if priority is None else str(priority),
+    )
 
 
 def _problems(raw: list[dict[str, Any]]) -> list[Problem]:

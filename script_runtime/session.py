@@ -136,12 +136,20 @@ def _message(index: int, raw: object) -> ReadOnlyRecord:
     return ReadOnlyRecord(f"session.messages[{index}]", fields)
 
 
+MAX_REPLY_LENGTH = 20_000  # the product's longest message
+PRIORITIES = ("low", "normal", "high", "urgent")
+# The session's methods that ask the host for something (besides writing session.params).
+_REQUESTS = ("link_item", "reply", "set_priority")
+
+
 class SessionFacade(ReadOnlyRecord):
     """The script's `session`: each field is built from the snapshot on first use."""
 
-    __slots__ = ("_links", "_params", "_snapshot")
+    __slots__ = ("_links", "_params", "_priority", "_replies", "_snapshot")
     _links: list[tuple[str, int]]
     _params: Params | None
+    _priority: str | None
+    _replies: list[str]
     _snapshot: Mapping[str, Any]
 
     def __init__(self, snapshot: Mapping[str, Any]) -> None:
@@ -151,6 +159,8 @@ class SessionFacade(ReadOnlyRecord):
         _set_snapshot(self, snapshot)
         _set_params(self, None)
         _set_links(self, [])
+        _set_replies(self, [])
+        _set_priority(self, None)
 
     @property
     def params(self) -> Params:
@@ -167,6 +177,16 @@ class SessionFacade(ReadOnlyRecord):
         """`session.link_item(app, item_id)`."""
         return self._request_link
 
+    @property
+    def reply(self) -> Callable[[object], None]:
+        """`session.reply(text)`: a message to the client, sent if the step succeeds."""
+        return self._request_reply
+
+    @property
+    def set_priority(self) -> Callable[[object], None]:
+        """`session.set_priority(level)`: low, normal, high or urgent, set if the step succeeds."""
+        return self._request_priority
+
     def _field(self, name: str) -> object:
         """Build field `name` from the snapshot once (the class's field properties call this)."""
         members = self._members
@@ -176,7 +196,7 @@ class SessionFacade(ReadOnlyRecord):
         return value
 
     def __dir__(self) -> list[str]:
-        return sorted([*_BUILDERS, "link_item"])
+        return sorted([*_BUILDERS, *_REQUESTS])
 
     def _request_link(self, app: object, item_id: object) -> None:
         """`session.link_item(app, item_id)`: ask the host to link an app item (recorded only)."""
@@ -191,6 +211,35 @@ class SessionFacade(ReadOnlyRecord):
                     LimitBreach("max_changes", limits.max_changes, "too many link requests")
                 )
             self._links.append((app, item_id))
+
+    def _request_reply(self, text: object) -> None:
+        """`session.reply(text)`: ask the host to send the client a message (recorded only)."""
+        if type(text) is not str or not text.strip():
+            raise ValueError(f"reply: the text must be non-empty text, got {text!r}")
+        limits = current().limits
+        if len(text) > MAX_REPLY_LENGTH:
+            raise ValueError(f"reply: the text is longer than {MAX_REPLY_LENGTH} characters")
+        if len(self._replies) >= limits.max_changes:
+            raise current().record(
+                LimitBreach("max_changes", limits.max_changes, "too many replies")
+            )
+        self._replies.append(text)
+
+    def _request_priority(self, level: object) -> None:
+        """`session.set_priority(level)`: ask the host to change the session's priority."""
+        if level not in PRIORITIES:
+            raise ValueError(
+                f"set_priority: the level must be one of {', '.join(PRIORITIES)}, got {level!r}"
+            )
+        _set_priority(self, level)
+
+    def collect_replies(self) -> list[str]:
+        """The recorded replies to the client, in order."""
+        return list(self._replies)
+
+    def collect_priority(self) -> str | None:
+        """The priority the script asked for last, if any."""
+        return self._priority
 
     def collect_links(self) -> list[tuple[str, int]]:
         """The recorded link requests, in order."""
@@ -242,6 +291,8 @@ _set_members = vars(Facade)["_members"].__set__
 _set_snapshot = vars(SessionFacade)["_snapshot"].__set__
 _set_params = vars(SessionFacade)["_params"].__set__
 _set_links = vars(SessionFacade)["_links"].__set__
+_set_replies = vars(SessionFacade)["_replies"].__set__
+_set_priority = vars(SessionFacade)["_priority"].__set__
 
 
 def _field_property(name: str) -> property:

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.automation.kinds import build_worker
 from bpm_livechat.demo.load import load_demo
 from bpm_livechat.desk import users as users_module
 from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat, get_live_chat
 from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.desk.users import create_user, get_user
+from bpm_livechat.jobs.worker import Worker
 from bpm_livechat.models import MemberRole, SupportSession
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.persistence.engines import make_engine, upgrade
@@ -26,7 +28,7 @@ from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
 from script_runtime import Limits, ScriptPool
 from tests.databases import IN_CI, PG_ADMIN_URL, fresh_engine, pg_reachable
-from tests.support import TAGGER, TAGGER_MAPPING, AutostartDemo, Desk, read_bpmn
+from tests.support import TAGGER, TAGGER_MAPPING, AutostartDemo, Desk, MovingClock, read_bpmn
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +169,27 @@ def deployed(db_session: Session, desk: Desk, params: None, process_engine: Proc
         deploy(db_session, process_engine.scripts, read_bpmn(name), desk.admin, [desk.support])
     db_session.commit()
     return desk
+
+
+@pytest.fixture
+def clock() -> MovingClock:
+    """A clock this test moves."""
+    return MovingClock()
+
+
+@pytest.fixture
+def timed_engine(process_engine: ProcessEngine, clock: MovingClock) -> ProcessEngine:
+    """A process engine on the run's sandbox pool whose timers read the test's clock."""
+    return ProcessEngine(process_engine.environment, clock=clock, limits=process_engine.limits)
+
+
+@pytest.fixture
+def worker(factory: sessionmaker[Session], process_engine: ProcessEngine) -> Worker:
+    """A job worker on the test database and the system's clock (tests call `run_due`)."""
+    return build_worker(factory, process_engine)
+
+
+@pytest.fixture
+def timed_worker(factory: sessionmaker[Session], timed_engine: ProcessEngine) -> Worker:
+    """A job worker on the test's clock: due times and backoffs pass when the test moves it."""
+    return build_worker(factory, timed_engine)

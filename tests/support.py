@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -113,3 +114,20 @@ def run_failing(factory: sessionmaker[Session], step: Callable[[Session], object
     result = run_step(factory, step)
     assert isinstance(result, StepFailure), result
     return result
+
+
+@dataclass
+class MovingClock:
+    """A clock the test moves: it starts at the real time (rows the product stamps with the
+    system's time are never in its future) and goes forward only when told."""
+
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        """The clock's time."""
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by `timedelta(**delta)`; the new time."""
+        self.at += timedelta(**delta)
+        return self.at

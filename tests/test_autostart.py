@@ -1,4 +1,4 @@
-"""Processes started automatically on session events, on both databases."""
+"""Processes started automatically on session events, through the job table, on both databases."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.cli import cli
 from bpm_livechat.desk.livechats import get_live_chat
-from bpm_livechat.desk.users import get_user
+from bpm_livechat.desk.users import get_user, system_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import Message, ProcessInstance, SupportSession
+from bpm_livechat.jobs.worker import Worker
+from bpm_livechat.models import Job, Message, ProcessInstance, SupportSession
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
 from bpm_livechat.persistence.transactions import unit_of_work
-from bpm_livechat.processes.autostart import SessionEvent, bind_event, fire_event, system_user
+from bpm_livechat.processes.autostart import bind_event
 from bpm_livechat.processes.deployments import get_process
-from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.lifecycle import close_session, get_session
 from bpm_livechat.sessions.messages import add_message
-from tests.support import AutostartDemo
+from tests.support import AutostartDemo, MovingClock
+
+FAILING = "\nsession.params['satisfaction'] = 'very'"
 
 
 @pytest.fixture
@@ -29,7 +32,21 @@ def demo(autostart_demo: AutostartDemo) -> int:
     return autostart_demo.session_id
 
 
-FAILING = "\nsession.params['satisfaction'] = 'very'"
+def _message(
+    factory: sessionmaker[Session], clock: MovingClock, session_id: int, text: str
+) -> bool:
+    """A client's message stored with its event, as a channel's ingest does; True if queued."""
+    with unit_of_work(factory) as db:
+        added = add_message(db, get_session(db, session_id), text)
+        event = SessionEvent.MESSAGE_RECEIVED
+        return record_event(db, clock, event, session_id, {"message_id": added.id})
+
+
+def _jobs(db: Session, **where: object) -> list[tuple[str, str]]:
+    query = select(Job.kind, Job.status).order_by(Job.id)
+    for column, value in where.items():
+        query = query.where(getattr(Job, column) == value)
+    return [(kind, status) for kind, status in db.execute(query)]
 
 
 def test_mapping_is_validated(factory: sessionmaker[Session], demo: int) -> None:
@@ -49,95 +66,103 @@ def test_mapping_is_validated(factory: sessionmaker[Session], demo: int) -> None
         }
         with pytest.raises(ValidationError, match="unknown session event 'closed'"):
             bind_event(db, process, "closed", admin, {})
+        with pytest.raises(ValidationError, match="unknown session event 'parameter_changed'"):
+            bind_event(db, process, "parameter_changed", admin, {})
 
 
 def test_closing_a_session_registers_a_request(
-    factory: sessionmaker[Session], demo: int, process_engine: ProcessEngine
+    factory: sessionmaker[Session], demo: int, worker: Worker, clock: MovingClock
 ) -> None:
     with unit_of_work(factory) as db:
         operator = get_user(db, "operator")
         session = get_session(db, demo, operator)
         set_parameters(db, session, {"outcome": "escalated"}, user_actor(operator))
         close_session(db, session, operator)
+        assert record_event(db, clock, SessionEvent.SESSION_CLOSED, demo)
         stamp = session.created_at.strftime("%Y%m%d")
-    [result] = fire_event(factory, process_engine, SessionEvent.SESSION_CLOSED, demo)
-    assert (result.process_id, result.status, result.error) == (
-        "register_request",
-        "completed",
-        None,
-    )
+    with unit_of_work(factory) as db:  # committed, nothing ran yet: the event waits for a worker
+        assert "request_number" not in get_parameters(db, demo)
+    assert worker.run_due() == 2  # the event fanned out, then the start
     with unit_of_work(factory) as db:
         assert get_parameters(db, demo)["request_number"] == f"ESC-{stamp}-{demo:06d}"
         entry = parameter_history(db, demo, "request_number")[-1]
         assert entry.actor_user_id == system_user(db).id
-        instance = db.get(ProcessInstance, result.instance_id)
-        assert instance is not None and instance.started_by is not None
-        assert instance.started_by.username == "system"
+        [instance] = db.scalars(select(ProcessInstance).where(ProcessInstance.session_id == demo))
+        assert (instance.status, instance.started_by.username) == ("completed", "system")
+        assert _jobs(db, session_id=demo) == [("session_event", "done"), ("start", "done")]
 
 
 def test_client_message_starts_a_process_with_mapped_variables(
-    factory: sessionmaker[Session], demo: int, process_engine: ProcessEngine
+    factory: sessionmaker[Session], demo: int, worker: Worker, clock: MovingClock
 ) -> None:
+    assert _message(factory, clock, demo, "I want a Refund, please")
+    assert worker.run_due() == 2
     with unit_of_work(factory) as db:
-        session = get_session(db, demo)
-        add_message(db, session, "I want a Refund, please")
-        client = session.client.name
-    [result] = fire_event(
-        factory,
-        process_engine,
-        SessionEvent.MESSAGE_RECEIVED,
-        demo,
-        "I want a Refund, please",
-    )
-    assert result.status == "completed"
-    with unit_of_work(factory) as db:
+        client = get_session(db, demo).client.name
         params = get_parameters(db, demo)
         assert params["summary"] == f"{client} wrote: I want a Refund, please"
         assert params["topics"] == ["returns"]
+    assert worker.run_due() == 0  # each job ran once
 
 
 @pytest.mark.parametrize("autostart_demo", [FAILING], indirect=True)
-def test_a_failing_start_is_recorded_and_keeps_the_event(
-    factory: sessionmaker[Session], demo: int, process_engine: ProcessEngine
+def test_a_failing_start_is_retried_then_recorded_and_keeps_the_event(
+    factory: sessionmaker[Session], demo: int, timed_worker: Worker, clock: MovingClock
 ) -> None:
+    worker = timed_worker
     with unit_of_work(factory) as db:
         before = get_parameters(db, demo)
-        add_message(db, get_session(db, demo), "refund now")
-    [result] = fire_event(
-        factory, process_engine, SessionEvent.MESSAGE_RECEIVED, demo, "refund now"
-    )
-    assert result.status == "failed"
-    assert result.error is not None
-    assert (result.error["kind"], result.error["element_id"]) == ("changeset", "tag")
-    assert result.error["parameter_key"] == "satisfaction"
+    assert _message(factory, clock, demo, "refund now")
+    assert worker.run_due() == 2  # the fan-out, and the start's first try
     with unit_of_work(factory) as db:
-        assert get_parameters(db, demo) == before  # nothing of the failed step was applied
+        assert db.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+        [(attempts, error)] = db.execute(
+            select(Job.attempts, Job.last_error).where(Job.kind == "start")
+        )
+        assert attempts == 1 and "satisfaction" in (error or "")
+    clock.advance(seconds=10)  # the backoff after the first try
+    assert worker.run_due() == 1
+    clock.advance(seconds=20)
+    assert worker.run_due() == 1  # the last try: the failure is recorded as an incident
+    with unit_of_work(factory) as db:
+        assert get_parameters(db, demo) == before  # nothing of the failed steps was applied
         count = select(func.count()).where(Message.session_id == demo, Message.text == "refund now")
         assert db.scalar(count) == 1  # the event itself is stored
-        instance = db.get(ProcessInstance, result.instance_id)
-        assert instance is not None and instance.status == "failed"
+        [instance] = db.scalars(select(ProcessInstance))
+        assert instance.status == "failed"
+        assert instance.error is not None
+        assert (instance.error["kind"], instance.error["element_id"]) == ("changeset", "tag")
+        assert instance.error["parameter_key"] == "satisfaction"
         assert instance.pending is not None
         assert instance.pending["variables"]["text"] == "refund now"
+        assert ("start", "failed") in _jobs(db, session_id=demo)
 
 
 def test_processes_not_offered_in_the_live_chat_do_not_start(
-    factory: sessionmaker[Session], demo: int, process_engine: ProcessEngine
+    factory: sessionmaker[Session], demo: int, worker: Worker, clock: MovingClock
 ) -> None:
     with unit_of_work(factory) as db:
         sales = get_live_chat(db, "Sales")
         query = select(SupportSession.id).where(SupportSession.live_chat_id == sales.id)
         other = db.scalars(query).first()
         assert other is not None
-    assert fire_event(factory, process_engine, SessionEvent.MESSAGE_RECEIVED, other, "refund") == []
+    assert _message(factory, clock, other, "refund")  # a process is bound to the event...
+    assert worker.run_due() == 1  # ...but not offered in Sales: the fan-out starts nothing
+    with unit_of_work(factory) as db:
+        assert db.scalar(select(func.count()).select_from(ProcessInstance)) == 0
 
 
-def test_cli_message_and_close_report_their_automatic_starts(engine: Engine, demo: int) -> None:
+def test_cli_message_queues_its_event_and_the_worker_runs_it(engine: Engine, demo: int) -> None:
     runner = CliRunner()
     args = ["--database-url", engine.url.render_as_string(hide_password=False)]
     done = runner.invoke(cli, [*args, "session", "message", str(demo), "refund!", "--json"])
     assert done.exit_code == 0, done.output
-    assert '"process_id": "tag_message"' in done.output
-    assert '"status": "completed"' in done.output
+    assert '"event_queued": true' in done.output
+    ran = runner.invoke(cli, [*args, "worker", "--once", "--json"])
+    assert ran.exit_code == 0, ran.output
+    assert '"ran": 2' in ran.output
+    listed = runner.invoke(cli, [*args, "jobs", "list", "--kind", "start", "--json"])
+    assert '"status": "done"' in listed.output
     refused = runner.invoke(cli, [*args, "session", "close", str(demo), "--as", "operator"])
     assert refused.exit_code == 1
     assert "required parameters are empty: outcome" in refused.output

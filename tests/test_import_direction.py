@@ -17,9 +17,10 @@ STDLIB = frozenset(sys.stdlib_module_names)
 # The core's packages, lowest first: a module may import its own layer and the layers below it,
 # never one above. A module belongs to the layer of the longest prefix that names it.
 CORE_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bpm_livechat.errors", "bpm_livechat.config"),
+    ("bpm_livechat.errors", "bpm_livechat.config", "bpm_livechat.clock"),
     ("bpm_livechat.models",),
     ("bpm_livechat.persistence",),
+    ("bpm_livechat.jobs",),
     ("bpm_livechat.params",),
     ("bpm_livechat.desk",),
     ("bpm_livechat.sessions",),
@@ -28,6 +29,7 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     ("bpm_livechat.processes.bpmn",),
     ("bpm_livechat.processes.engine",),
     ("bpm_livechat.processes",),
+    ("bpm_livechat.automation",),
     ("bpm_livechat.demo",),
     ("bpm_livechat.cli", "bpm_livechat.migrations"),
 )

@@ -17,6 +17,8 @@ from .session_cmd import session
 from .setup_cmd import demo, init
 from .token_cmd import token
 from .user_cmd import user
+from .webhook_cmd import webhook
+from .worker_cmd import jobs, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,7 +34,10 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.obj = CliState(url=database_url)
 
 
-for command in (init, demo, user, livechat, param, session, process, task, instance, token, script):
+for command in (
+    init, demo, user, livechat, param, session, process, task, instance, token, script,
+    worker, jobs, webhook,
+):  # fmt: skip
     cli.add_command(command)
 process.add_command(bind_event_cmd)
 cli.add_command(app_group)

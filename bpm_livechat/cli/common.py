@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -17,14 +17,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.config import database_url
 from bpm_livechat.errors import BpmLivechatError
 from bpm_livechat.params.types import Money
 from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
-from bpm_livechat.processes.autostart import SessionEvent, fire_event
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
+from bpm_livechat.sessions.events import SessionEvent, record_event
 from script_runtime import ScriptPool
 
 P = ParamSpec("P")
@@ -38,6 +39,7 @@ class CliState:
     and closed when the command ends."""
 
     url: str | None = None
+    clock: Clock = SYSTEM_CLOCK
     _engine: Engine | None = None
     _processes: ProcessEngine | None = None
 
@@ -55,7 +57,7 @@ class CliState:
         if self._processes is None:
             pool = ScriptPool(1)
             click.get_current_context().call_on_close(pool.close)
-            self._processes = ProcessEngine(SandboxEnvironment(pool))
+            self._processes = ProcessEngine(SandboxEnvironment(pool), clock=self.clock)
         return self._processes
 
 
@@ -133,10 +135,9 @@ def emit(data: Any, as_json: bool, text: Callable[[], str] | str | None = None) 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def fire(event: SessionEvent, session_id: int, message_text: str | None = None) -> list[Any]:
-    """Run the automatic starts of a committed session event; their results as plain data."""
-    state = cli_state()
-    results = fire_event(
-        session_factory(state.engine), state.processes, event, session_id, message_text
-    )
-    return [asdict(result) for result in results]
+def record(
+    db: Session, event: SessionEvent, session_id: int, data: dict[str, Any] | None = None
+) -> bool:
+    """Record a session event for the workers (in the command's transaction); True when some
+    process, waiting instance or webhook cares (`bpm-livechat worker` then runs it)."""
+    return record_event(db, cli_state().clock, event, session_id, data)

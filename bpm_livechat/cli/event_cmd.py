@@ -6,8 +6,9 @@ import click
 
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.processes.autostart import SessionEvent, bind_event, event_bindings, unbind_event
+from bpm_livechat.processes.autostart import bind_event, event_bindings, unbind_event
 from bpm_livechat.processes.deployments import get_process
+from bpm_livechat.sessions.events import BINDABLE_EVENTS
 
 from .common import emit, handles_errors, json_option, transaction
 
@@ -24,7 +25,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("bind-event")
 @click.argument("process_id")
-@click.argument("event", type=click.Choice([e.value for e in SessionEvent]))
+@click.argument("event", type=click.Choice([e.value for e in BINDABLE_EVENTS]))
 @click.option(
     "--map",
     "pairs",

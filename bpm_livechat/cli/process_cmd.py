@@ -305,6 +305,7 @@ def instance_retry(instance_id: int, as_user: str, as_json: bool) -> None:
 def instance_cancel(instance_id: int, as_user: str, as_json: bool) -> None:
     """Cancel an instance and its ready tasks."""
     with transaction() as db:
-        done = cancel_instance(db, get_instance(db, instance_id), get_user(db, as_user))
+        instance = get_instance(db, instance_id)
+        done = cancel_instance(db, cli_state().processes, instance, get_user(db, as_user))
         data = instance_view(done)
     emit(data, as_json, f"instance {instance_id}: {data['status']}")

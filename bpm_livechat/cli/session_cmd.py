@@ -10,7 +10,8 @@ from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import AuthorKind
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
-from bpm_livechat.processes.autostart import SessionEvent
+from bpm_livechat.sessions.events import SessionEvent
+from bpm_livechat.sessions.ingest import MESSAGE_EVENTS
 from bpm_livechat.sessions.lifecycle import (
     close_session,
     create_session,
@@ -21,7 +22,7 @@ from bpm_livechat.sessions.messages import add_message
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions.views import session_details, session_summary
 
-from .common import emit, fire, handles_errors, json_option, transaction
+from .common import emit, handles_errors, json_option, record, transaction
 
 
 @click.group()
@@ -62,7 +63,7 @@ def create(
             priority=priority,
         )
         data = session_summary(new, {})
-    data["autostart"] = fire(SessionEvent.SESSION_CREATED, new.id)
+        data["event_queued"] = record(db, SessionEvent.SESSION_CREATED, new.id)
     emit(data, as_json, f"session {new.id} created: {new.name}")
 
 
@@ -173,8 +174,8 @@ def close(session_id: int, as_user: str, as_json: bool) -> None:
     with transaction() as db:
         actor = get_user(db, as_user)
         close_session(db, get_session(db, session_id, actor), actor)
-    data = {"id": session_id, "status": "closed"}
-    data["autostart"] = fire(SessionEvent.SESSION_CLOSED, session_id)
+        queued = record(db, SessionEvent.SESSION_CLOSED, session_id)
+    data = {"id": session_id, "status": "closed", "event_queued": queued}
     emit(data, as_json, f"session {session_id} closed")
 
 
@@ -193,16 +194,18 @@ def close(session_id: int, as_user: str, as_json: bool) -> None:
 @json_option
 @handles_errors
 def message(session_id: int, text: str, author: str, as_user: str | None, as_json: bool) -> None:
-    """Append a message to a session's thread (a client message fires its automatic starts)."""
+    """Append a message to a session's thread; its event is queued for `bpm-livechat worker`
+    when a process is bound to it, waits for it, or a webhook subscribes."""
     with transaction() as db:
         writer = get_user(db, as_user) if as_user else None
         target = get_session(db, session_id, writer)
         added = add_message(db, target, text, author, writer)
+        event = MESSAGE_EVENTS.get(author)
+        queued = event is not None and record(db, event, session_id, {"message_id": added.id})
         data: dict[str, object] = {
             "id": added.id,
             "session_id": session_id,
             "author": added.author_name,
+            "event_queued": queued,
         }
-    if author == AuthorKind.CLIENT.value:
-        data["autostart"] = fire(SessionEvent.MESSAGE_RECEIVED, session_id, text)
     emit(data, as_json, f"message {data['id']} added to session {session_id}")

@@ -26,8 +26,9 @@ from bpm_livechat.models import (
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import set_parameters
-from bpm_livechat.processes.autostart import SessionEvent, bind_event
+from bpm_livechat.processes.autostart import bind_event
 from bpm_livechat.processes.deployments import deploy, get_process
+from bpm_livechat.sessions.events import SessionEvent
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
 from script_runtime import ScriptChecker

@@ -7,15 +7,16 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.access import ACCESS_CACHE
 from bpm_livechat.desk.livechats import MEMBER_USER_ROLES
-from bpm_livechat.desk.users import parse_role
+from bpm_livechat.desk.users import SYSTEM_USERNAME, parse_role
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import LiveChat, LiveChatMember, MemberRole, Role, User
 from bpm_livechat.persistence.tx_cache import forget
 
 
 def list_users(db: Session) -> list[User]:
-    """All users by username."""
-    return list(db.scalars(select(User).order_by(User.username)))
+    """All users by username (not the built-in `system` account automation acts as)."""
+    query = select(User).where(User.username != SYSTEM_USERNAME).order_by(User.username)
+    return list(db.scalars(query))
 
 
 def memberships(db: Session, user: User) -> list[LiveChatMember]:
@@ -36,7 +37,8 @@ def set_role(db: Session, user: User, role: str) -> list[LiveChatMember]:
     """
     new_role = parse_role(role)
     if user.role == Role.ADMIN.value and new_role is not Role.ADMIN:
-        admins = db.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN.value))
+        people = User.username != SYSTEM_USERNAME  # the built-in account administers nothing
+        admins = db.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN.value, people))
         if (admins or 0) <= 1:
             raise ValidationError(
                 f"{user.username!r} is the last admin and must keep the admin role",

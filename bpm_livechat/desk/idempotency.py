@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import CTE
 
 from bpm_livechat.desk.tokens import LIVE_TOKEN_USER, authenticate_token, token_digest
 from bpm_livechat.errors import ValidationError
@@ -144,9 +142,10 @@ def remember(db: Session, user_id: int, key: str, print_: str, status_code: int,
 class KeyedWrite:
     """A keyed request whose write also stores the record of its response, atomically.
 
-    On PostgreSQL the write and the record go as one statement (a data-modifying CTE): a keyed
-    channel message costs one round trip instead of four (BEGIN, write, record, COMMIT).
-    Elsewhere the writer calls `remember_row` after its write, in the same transaction.
+    On PostgreSQL the write and the record go as one statement (the writer adds `record_cte` to
+    its data-modifying CTEs): a keyed channel message costs one round trip instead of four
+    (BEGIN, write, record, COMMIT). Elsewhere the writer calls `remember_row` after its write,
+    in the same transaction.
     """
 
     user_id: int
@@ -155,10 +154,11 @@ class KeyedWrite:
     status_code: int
     describe: Callable[[dict[str, Any]], Any]  # the written row's columns -> the response body
 
-    def statement(self, write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
-        """`write` and the record of its response in one statement, which returns what `write`
-        returns; the body's `filled` keys are taken from the columns `write` returns."""
-        return _with_record(write, filled)
+    @staticmethod
+    def record_cte_for(written: CTE, filled: tuple[str, ...]) -> CTE:
+        """A CTE inserting the record of the response to the row `written` inserts (PostgreSQL),
+        bound by `params`; the body's `filled` keys are taken from the columns `written` returns."""
+        return _record_cte(written, filled)
 
     def params(self, provisional: dict[str, Any]) -> dict[str, Any]:
         """Bind values of `statement`: the body described from `provisional`, the row to be
@@ -178,9 +178,7 @@ class KeyedWrite:
         remember(db, self.user_id, self.key, self.fingerprint, self.status_code, body)
 
 
-@functools.cache  # built once per write statement: building costs more than running
-def _with_record(write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select[Any]:
-    written = write.cte("written")
+def _record_cte(written: CTE, filled: tuple[str, ...]) -> CTE:
     # The body described in Python, with the values only the database knows laid over it.
     known = func.jsonb_build_object(*(x for key in filled for x in (literal(key), written.c[key])))
     body = cast(bindparam("record_body", type_=JSONB), JSONB).op("||", return_type=JSONB)(known)
@@ -195,7 +193,7 @@ def _with_record(write: ReturningInsert[Any], filled: tuple[str, ...]) -> Select
             bindparam("record_created_at", type_=IdempotencyRecord.created_at.type),
         ).select_from(written),
     )
-    return select(written).add_cte(record.cte("recorded"))
+    return record.cte("recorded")
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> int:

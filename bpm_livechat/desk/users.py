@@ -21,6 +21,9 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD_LENGTH = 8
 
 
+SYSTEM_USERNAME = "system"
+
+
 def hash_password(password: str) -> str:
     """A salted scrypt hash in the form `scrypt$n$r$p$salt$hash`."""
     salt = secrets.token_bytes(16)
@@ -112,3 +115,19 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
 def _dummy_hash() -> str:
     # Hashing for unknown users too keeps login timing from telling which usernames exist.
     return hash_password(secrets.token_hex(8))
+
+
+def system_user(db: Session) -> User:
+    """The built-in account automation (automatic starts, timers, messages) acts as; it has no
+    usable password."""
+    user = db.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+    if user is None:
+        user = User(
+            username=SYSTEM_USERNAME,
+            display_name="Automation",
+            role=Role.ADMIN.value,
+            password_hash="!",  # matches no password: the account cannot log in
+        )
+        db.add(user)
+        db.flush()
+    return user

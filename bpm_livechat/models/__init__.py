@@ -2,10 +2,11 @@
 
 Offers the declarative `Base`, `utcnow`, the enums of roles, priorities and statuses, and the
 tables by area: `desk` (users, live chats, channels, members, API tokens, preferences,
-idempotency records), `sessions` (clients, sessions, messages), `params` (parameter definitions,
-values, history), `processes` (processes, versions, bindings, instances, user tasks, event
-bindings) and `apps` (apps, fields, items, live chat bindings, session links). Importing this
-package imports every area, so Alembic and the tests see the complete schema.
+idempotency records, webhooks), `sessions` (clients, sessions, messages, session history),
+`params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
+instances, user tasks, event bindings, waits), `jobs` (durable work for the workers) and `apps`
+(apps, fields, items, live chat bindings, session links). Importing this package imports every
+area, so Alembic and the tests see the complete schema.
 """
 
 from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
@@ -22,23 +23,28 @@ from bpm_livechat.models.desk import (
     Role,
     User,
     UserPreference,
+    WebhookSubscription,
 )
+from bpm_livechat.models.jobs import Job, JobStatus
 from bpm_livechat.models.params import ParamDefinition, ParamHistory, ParamValue
 from bpm_livechat.models.processes import (
     EventBinding,
     InstanceStatus,
+    InstanceWait,
     Process,
     ProcessBinding,
     ProcessInstance,
     ProcessVersion,
     TaskState,
     UserTask,
+    WaitKind,
 )
 from bpm_livechat.models.sessions import (
     AuthorKind,
     Client,
     Message,
     Priority,
+    SessionHistory,
     Status,
     SupportSession,
 )
@@ -60,6 +66,9 @@ __all__ = [
     "EventBinding",
     "IdempotencyRecord",
     "InstanceStatus",
+    "InstanceWait",
+    "Job",
+    "JobStatus",
     "LiveChat",
     "LiveChatApp",
     "LiveChatMember",
@@ -74,6 +83,7 @@ __all__ = [
     "ProcessInstance",
     "ProcessVersion",
     "Role",
+    "SessionHistory",
     "SessionItemLink",
     "Status",
     "SupportSession",
@@ -82,6 +92,8 @@ __all__ = [
     "User",
     "UserPreference",
     "UserTask",
+    "WaitKind",
+    "WebhookSubscription",
     "metadata",
     "utcnow",
 ]

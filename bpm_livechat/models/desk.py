@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bpm_livechat.models.base import Base, utcnow
@@ -123,3 +123,26 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookSubscription(Base):
+    """An outbound webhook: where a channel's (or, without a channel, every channel's) events
+    are POSTed as signed JSON, and which events it wants."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(255))
+    # Which events it receives: outgoing messages (operator or process) and session events.
+    on_message: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_created: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_parameter_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    channel: Mapped[Channel | None] = relationship()

@@ -111,8 +111,13 @@ class ProcessInstance(Base):
     finished_at: Mapped[datetime | None]
     # {"kind", "message", "line", "element_id", "element_name", "parameter_key"} of the last failure.
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    # What a retry runs again: {"step": "start" | "complete", "task_id", "data", "user_id"}.
+    # What a retry runs again: {"step": "start" | "complete" | "timer" | "message" | "continue",
+    # "task_id", "data", "user_id"...}.
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # What it waits for besides people: [{"kind", "element_id", "name", "due"}] (see process_waits).
+    waiting_for: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
@@ -167,3 +172,27 @@ class EventBinding(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     process: Mapped[Process] = relationship()
+
+
+class WaitKind(enum.StrEnum):
+    """What a waiting instance waits for besides a person."""
+
+    TIMER = "timer"
+    MESSAGE = "message"
+    CONTINUE = "continue"  # an asynchronous continuation (camunda:asyncBefore/asyncAfter)
+
+
+class InstanceWait(Base):
+    """One event a waiting instance waits for: a timer (with its due time) or a message of its
+    session's conversation. Rewritten after every step; read by the ingest to correlate."""
+
+    __tablename__ = "process_waits"
+    __table_args__ = (Index("ix_process_waits_session_kind_name", "session_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))  # the message name, or the element's name
+    element_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime | None]

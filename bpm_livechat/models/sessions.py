@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,7 @@ class AuthorKind(enum.StrEnum):
     CLIENT = "client"
     OPERATOR = "operator"
     SYSTEM = "system"
+    PROCESS = "process"  # a process's reply (session.reply, a client_reply message)
 
 
 class Client(Base):
@@ -88,3 +90,22 @@ class Message(Base):
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionHistory(Base):
+    """One thing that happened to a session besides its parameters: a priority a process raised,
+    an assignment, closing; `summary` is the sentence shown, `detail` the structured facts."""
+
+    __tablename__ = "session_history"
+    __table_args__ = (Index("ix_session_history_session", "session_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor_user: Mapped[User | None] = relationship()

@@ -1,8 +1,10 @@
 """Processes started automatically on session events, with variables mapped from the session.
 
-The event itself (a new session, a client message, a closed session) is committed first by its
-caller; `fire_event` then starts each bound process in a transaction of its own. A failing start
-is recorded as a failed instance (a supervisor can retry it) and never undoes the event.
+The event (a new session, a client message, a closed session) is committed by its caller with a
+`session_event` job (`sessions.events`); a worker turns it into one start job per bound process
+(`start_plans`, with the variables mapped then), and each start job runs `start_automatically`
+in a transaction of its own. A start that fails is retried and then recorded as a failed
+instance for a supervisor; it never undoes the event.
 """
 
 from __future__ import annotations
@@ -10,19 +12,16 @@ from __future__ import annotations
 import keyword
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.users import system_user
 from bpm_livechat.errors import ProcessStepError, ValidationError
-from bpm_livechat.models import EventBinding, Process, Role, SupportSession, User
+from bpm_livechat.models import EventBinding, Process, SupportSession, User
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.params.types import ParamType, to_json
 from bpm_livechat.params.values import get_parameters
-from bpm_livechat.persistence.transactions import unit_of_work
 from bpm_livechat.processes.deployments import (
     get_process,
     is_bound,
@@ -33,17 +32,15 @@ from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.failures import (
     FailedStep,
     ProcessFailed,
-    StepFailure,
     pending_input,
-    run_or_record,
 )
 from bpm_livechat.processes.instances import start_process
 from bpm_livechat.processes.steps import StepOutcome
+from bpm_livechat.sessions.events import BINDABLE_EVENTS, SessionEvent
 from bpm_livechat.sessions.lifecycle import get_session
 
 log = logging.getLogger(__name__)
 
-SYSTEM_USERNAME = "system"
 SESSION_SOURCES = (
     "session.id", "session.name", "session.subject", "session.priority", "session.status",
     "session.created_at", "client.name", "client.email", "client.phone", "live_chat.name",
@@ -51,24 +48,6 @@ SESSION_SOURCES = (
 )  # fmt: skip
 MESSAGE_SOURCE = "message.text"
 PARAM_PREFIX = "param."
-
-
-class SessionEvent(StrEnum):
-    """The session events a process can be bound to."""
-
-    SESSION_CREATED = "session_created"
-    MESSAGE_RECEIVED = "message_received"
-    SESSION_CLOSED = "session_closed"
-
-
-@dataclass(frozen=True)
-class AutoStartResult:
-    """What one automatic start did: its instance and status, or the recorded failure."""
-
-    process_id: str
-    instance_id: int | None
-    status: str
-    error: dict[str, Any] | None = None
 
 
 def check_mapping(db: Session, event: SessionEvent, mapping: Mapping[str, str]) -> dict[str, str]:
@@ -125,25 +104,6 @@ def unbind_event(db: Session, process: Process, event: str, user: User) -> None:
     db.flush()
 
 
-# Built once per event: every API event asks, and building a statement costs more than running it.
-_ASK_LISTENING = {
-    event: select(exists().where(EventBinding.event == event.value)) for event in SessionEvent
-}
-
-
-def has_bindings(db: Session, event: SessionEvent) -> bool:
-    """True when some process is bound to `event` (one indexed row, no ORM objects)."""
-    return bool(db.scalar(_ASK_LISTENING[event]))
-
-
-_BOUND_EVENTS = select(EventBinding.event).distinct()
-
-
-def bound_events(db: Session) -> set[SessionEvent]:
-    """The events some process is bound to (one statement, for a request that fires several)."""
-    return {SessionEvent(event) for event in db.scalars(_BOUND_EVENTS)}
-
-
 def event_bindings(db: Session, event: SessionEvent | None = None) -> list[EventBinding]:
     """The event bindings, optionally of one event, by process."""
     query = select(EventBinding).join(Process).order_by(Process.bpmn_id, EventBinding.event)
@@ -153,89 +113,37 @@ def event_bindings(db: Session, event: SessionEvent | None = None) -> list[Event
 
 
 def _parse_event(event: str) -> SessionEvent:
-    try:
-        return SessionEvent(event)
-    except ValueError:
-        valid = ", ".join(e.value for e in SessionEvent)
+    if event not in BINDABLE_EVENTS:
+        valid = ", ".join(e.value for e in BINDABLE_EVENTS)
         raise ValidationError(
             f"unknown session event {event!r} (one of: {valid})", {"event": "unknown event"}
         ) from None
+    return SessionEvent(event)
 
 
-def system_user(db: Session) -> User:
-    """The built-in account automatic starts run as; it has no usable password."""
-    user = db.scalar(select(User).where(User.username == SYSTEM_USERNAME))
-    if user is None:
-        user = User(
-            username=SYSTEM_USERNAME,
-            display_name="Automation",
-            role=Role.ADMIN.value,
-            password_hash="!",  # matches no password: the account cannot log in
-        )
-        db.add(user)
-        db.flush()
-    return user
-
-
-def fire_event(
-    factory: sessionmaker[Session],
-    engine: ProcessEngine,
-    event: SessionEvent,
-    session_id: int,
-    message_text: str | None = None,
-) -> list[AutoStartResult]:
-    """Start every process bound to `event` for this session, each in its own transaction."""
-    with unit_of_work(factory) as db:
-        system_user(db)  # committed here: a failed start's record refers to it after its rollback
-        session = get_session(db, session_id)
-        plans = [
-            (b.process.bpmn_id, dict(b.input_mapping))
-            for b in event_bindings(db, event)
-            if b.process.active and is_bound(db, b.process, session.live_chat_id)
-        ]
+def start_plans(
+    db: Session, event: SessionEvent, session: SupportSession, message_text: str | None = None
+) -> list[tuple[str, dict[str, object]]]:
+    """(process id, variables) of each active process bound to `event` and offered in the
+    session's live chat, its variables mapped from the session now."""
     return [
-        _run_one(factory, engine, process_id, session_id, mapping, message_text)
-        for process_id, mapping in plans
+        (b.process.bpmn_id, map_variables(db, session, dict(b.input_mapping), message_text))
+        for b in event_bindings(db, event)
+        if b.process.active and is_bound(db, b.process, session.live_chat_id)
     ]
 
 
-def _run_one(
-    factory: sessionmaker[Session],
-    engine: ProcessEngine,
-    process_id: str,
-    session_id: int,
-    mapping: dict[str, str],
-    message_text: str | None,
-) -> AutoStartResult:
-    """One automatic start in its own transaction; a failure is recorded, never raised."""
-    try:
-        with unit_of_work(factory) as db:
-
-            def start() -> StepOutcome:
-                return _start(db, engine, session_id, process_id, mapping, message_text)
-
-            result = run_or_record(db, start)
-            if isinstance(result, StepFailure):
-                return AutoStartResult(process_id, result.instance.id, "failed", result.error)
-            return AutoStartResult(process_id, result.instance.id, result.instance.status)
-    except Exception:  # never let an automatic start undo or block the event
-        log.exception("automatic start of %s failed unexpectedly", process_id)
-        return AutoStartResult(
-            process_id, None, "failed", {"kind": "engine", "message": "unexpected error"}
-        )
-
-
-def _start(
+def start_automatically(
     db: Session,
     engine: ProcessEngine,
     session_id: int,
     process_id: str,
-    mapping: dict[str, str],
-    message_text: str | None,
+    variables: Mapping[str, object],
 ) -> StepOutcome:
+    """Start a bound process as the `system` account; ProcessFailed when it fails, also when
+    its start form refuses the mapped values (so the failure is recorded, not lost)."""
     session = get_session(db, session_id)
     user = system_user(db)
-    variables = map_variables(db, session, mapping, message_text)
     try:
         return start_process(db, engine, session, process_id, variables, user, variables=variables)
     except ValidationError as exc:  # the start form refused the mapped values: record it

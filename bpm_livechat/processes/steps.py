@@ -20,6 +20,7 @@ from bpm_livechat.errors import ProcessStepError, ValidationError
 from bpm_livechat.models import (
     InstanceStatus,
     ProcessInstance,
+    ProcessVersion,
     SupportSession,
     TaskState,
     User,
@@ -38,6 +39,7 @@ from bpm_livechat.processes.deployments import VersionInfo
 from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult
 from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateChanges
 from bpm_livechat.processes.failures import step_failed
+from bpm_livechat.processes.step_effects import apply_effects, listed, waits_after
 from bpm_livechat.processes.tasks import add_tasks, sync_tasks
 from bpm_livechat.sessions.lifecycle import snapshot
 
@@ -111,6 +113,7 @@ def _run(
         return normalize_changes(db, changes, actor)
 
     result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
+    previous_waits = list(instance.waiting_for or [])
     _record(instance, result, engine.serialize(result.workflow), user, completed)
     new = instance.id is None
     if new:
@@ -118,6 +121,13 @@ def _run(
         actor = replace(actor, instance_id=instance.id)
     applied = _apply_changes(db, session, result, actor, values.stored)
     _apply_links(db, session, result)
+
+    def process_name() -> str:
+        found = db.get(ProcessVersion, version.id)
+        return found.name if found is not None else version.process_id
+
+    apply_effects(db, engine.clock, instance, session, result, process_name, user,
+                  list(applied), previous_waits)  # fmt: skip
     if new:
         tasks = add_tasks(db, instance, result.tasks, session, user.id)
     else:
@@ -146,6 +156,7 @@ def _record(
     instance.finished_at = now if result.status == InstanceStatus.COMPLETED.value else None
     instance.error = None
     instance.pending = None
+    instance.waiting_for = listed(waits_after(result))
 
 
 _INSTANCES = cast(Table, ProcessInstance.__table__)

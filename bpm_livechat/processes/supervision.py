@@ -26,8 +26,10 @@ from bpm_livechat.processes.instances import (
     run_complete_step,
     run_start_step,
 )
+from bpm_livechat.processes.step_effects import clear_waits
 from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.tasks import cancel_tasks, find_task
+from bpm_livechat.processes.waiting import resume, retry_call
 
 
 def _require_supervisor(db: Session, user: User, instance: ProcessInstance) -> None:
@@ -66,6 +68,13 @@ def retry_instance(
         raise ConflictError(f"process instance {instance.id} is {instance.status}, not failed")
     pending = instance.pending
     actor = db.get(User, pending.get("user_id")) or user
+    call = retry_call(engine, pending)
+    if call is not None:  # a timer, message or continuation a worker ran: run it again
+        instance.status = InstanceStatus.WAITING.value
+        outcome = resume(db, engine, instance, actor.id, dict(pending), call)
+        if outcome is None:
+            raise ConflictError(f"process instance {instance.id} no longer waits for that")
+        return outcome
     newest = latest_version(db, instance.process_version.process)
     instance.status = InstanceStatus.RUNNING.value
     if pending["step"] == "start":
@@ -109,13 +118,16 @@ def _migrated(
     return workflow
 
 
-def cancel_instance(db: Session, instance: ProcessInstance, user: User) -> ProcessInstance:
+def cancel_instance(
+    db: Session, engine: ProcessEngine, instance: ProcessInstance, user: User
+) -> ProcessInstance:
     """Stop an instance for good (a supervisor's action); its ready tasks are cancelled."""
     instance = lock_instance(db, instance.id)
     _require_supervisor(db, user, instance)
     if instance.status in (InstanceStatus.COMPLETED.value, InstanceStatus.CANCELLED.value):
         raise ConflictError(f"process instance {instance.id} is already {instance.status}")
     cancel_tasks(db, instance)
+    clear_waits(db, engine.clock, instance)
     now = utcnow()
     instance.status = InstanceStatus.CANCELLED.value
     instance.pending = None

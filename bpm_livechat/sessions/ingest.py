@@ -1,52 +1,76 @@
-"""A channel's message ingest: one call stores the message, asks whether a process listens, and
-records a keyed request's answer, then says what happened.
+"""A channel's message ingest: one call stores the message, records its session event for the
+workers when anyone listens, and records a keyed request's answer, then says what happened.
 
 The message is inserted only if the session exists and the caller works its live chat; a client
-message takes the client's name from the session. On PostgreSQL the insert, the question and
-the idempotency record are one statement (a data-modifying CTE), which the API runs in
-autocommit; elsewhere the record is a second INSERT in the caller's transaction.
+message takes the client's name from the session. On PostgreSQL the insert, the event's job and
+the idempotency record are one statement (data-modifying CTEs), which the API runs in
+autocommit; elsewhere they are two or three statements in the caller's transaction. Nothing
+runs a script here: bound processes start, and waiting ones resume, in a worker.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, exists, func, insert, select
+from sqlalchemy import (
+    JSON,
+    BindParameter,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import ReturningInsert
 
+from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import no_access, work_clause, work_params
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.errors import NotFoundError
-from bpm_livechat.models import AuthorKind, Client, EventBinding, Message, SupportSession, User
+from bpm_livechat.jobs.queue import JOBS, enqueue
+from bpm_livechat.models import AuthorKind, Client, JobStatus, Message, SupportSession, User
+from bpm_livechat.sessions.events import (
+    SESSION_EVENT_JOB,
+    SessionEvent,
+    anyone_listens,
+    event_payload,
+)
 from bpm_livechat.sessions.messages import message_row
 
-MESSAGE_RECEIVED = "message_received"  # the session event of a client's message
+# The session event a message is, by who wrote it (a system note is no event).
+MESSAGE_EVENTS = {
+    AuthorKind.CLIENT.value: SessionEvent.MESSAGE_RECEIVED,
+    AuthorKind.OPERATOR.value: SessionEvent.OPERATOR_MESSAGE,
+}
 
 
 @dataclass(frozen=True)
 class Ingested:
     """What taking a message in did.
 
-    `listened`: a process is bound to a client's message (start it once this commits);
-    `key_recorded`: the keyed request's answer was stored with the message.
+    `event_recorded`: its session event was written for the workers (a process is bound to it,
+    an instance waits for it, or a webhook subscribes); `key_recorded`: the keyed request's
+    answer was stored with the message.
     """
 
     message: Message
-    listened: bool
+    event_recorded: bool
     key_recorded: bool
 
 
-_MESSAGES = Message.metadata.tables[Message.__tablename__]
+_MESSAGES = cast(Table, Message.__table__)
 _POSTED_INTO = (
     select(SupportSession.id)
     .join(Client, Client.id == SupportSession.client_id)
     .where(SupportSession.id == bindparam("session_id"))
 )
-_LISTENING = exists().where(EventBinding.event == MESSAGE_RECEIVED)
 # What only the database knows of a new message: its id, and a client message's author name.
 _FILLED = ("id", "author_name")
 
@@ -55,9 +79,11 @@ def _value(column: str) -> BindParameter[Any]:
     return bindparam(column, type_=_MESSAGES.c[column].type)
 
 
-@functools.cache  # one statement per question: built once, since building costs more than running
-def _insert_message(ask: ColumnElement[bool] | None) -> ReturningInsert[Any]:
-    answer = [] if ask is None else [ask.label("answer")]
+@functools.cache  # one statement per event: built once, since building costs more than running
+def _insert_message(event: SessionEvent | None) -> ReturningInsert[Any]:
+    session_id = bindparam("session_id", type_=_MESSAGES.c.session_id.type)
+    asked = [] if event is None else [anyone_listens(event, session_id)]
+    answer = [question.label("answer") for question in asked]
     return (
         insert(_MESSAGES)
         .from_select(
@@ -71,29 +97,56 @@ def _insert_message(ask: ColumnElement[bool] | None) -> ReturningInsert[Any]:
                 _value("sent_at"),
             ).where(work_clause(SupportSession.live_chat_id)),
         )
-        .returning(_MESSAGES.c.id, _MESSAGES.c.author_name, *answer)
+        .returning(_MESSAGES.c.id, _MESSAGES.c.author_name, _MESSAGES.c.session_id, *answer)
     )
+
+
+@functools.cache
+def _one_statement(event: SessionEvent | None, keyed: bool) -> Executable:
+    """PostgreSQL: the message, its event's job when anyone listens, and the key's record."""
+    written = _insert_message(event).cte("written")
+    parts = []
+    if event is not None:
+        payload = func.json_build_object(
+            literal("event"), literal(event.value), literal("message_id"), written.c.id
+        )
+        job = insert(JOBS).from_select(
+            ["kind", "status", "due_at", "session_id", "payload", "attempts", "max_attempts",
+             "created_at", "updated_at"],
+            select(
+                literal(SESSION_EVENT_JOB), literal(JobStatus.PENDING.value),
+                bindparam("now", type_=JOBS.c.due_at.type), written.c.session_id,
+                sql_cast(payload, JSON), literal(0), literal(3),
+                bindparam("now", type_=JOBS.c.due_at.type),
+                bindparam("now", type_=JOBS.c.due_at.type),
+            ).where(written.c.answer),
+        )  # fmt: skip
+        parts.append(job.cte("queued"))
+    if keyed:
+        parts.append(KeyedWrite.record_cte_for(written, _FILLED))
+    return select(written).add_cte(*parts)
 
 
 def take_message(
     db: Session,
+    clock: Clock,
     session_id: int,
     user: User,
     text: str,
     author_kind: str = AuthorKind.CLIENT.value,
     keyed: KeyedWrite | None = None,
 ) -> Ingested:
-    """Append a message to a session `user` works; a client message also asks whether a process
-    listens; `keyed` is recorded with it. NotFound / AccessDenied / ValidationError otherwise."""
+    """Append a message to a session `user` works, record its event when anyone listens, and
+    `keyed`'s answer with it. NotFound / AccessDenied / ValidationError otherwise."""
     author = None if author_kind == AuthorKind.CLIENT.value else user
-    values = message_row(session_id, None, text, author_kind, author)
-    ask = _LISTENING if values["author_kind"] == AuthorKind.CLIENT.value else None
-    insert_message = _insert_message(ask)
-    params = {**values, **work_params(user)}
-    one_statement = keyed is not None and db.get_bind().dialect.name == "postgresql"
-    statement: Executable = insert_message
+    values = message_row(session_id, None, text, author_kind, author, clock.now())
+    event = MESSAGE_EVENTS.get(values["author_kind"])
+    params = {**values, **work_params(user), "now": values["sent_at"]}
+    one_statement = db.get_bind().dialect.name == "postgresql"
+    statement: Executable = (
+        _one_statement(event, keyed is not None) if one_statement else _insert_message(event)
+    )
     if keyed is not None and one_statement:
-        statement = keyed.statement(insert_message, _FILLED)
         provisional = {**values, "id": 0, "author_name": values["author_name"] or ""}
         params.update(keyed.params(provisional))
     inserted = db.execute(statement, params).first()
@@ -102,7 +155,17 @@ def take_message(
             raise NotFoundError("session", session_id)
         raise no_access(user, session_id)
     row = {**values, "id": inserted.id, "author_name": inserted.author_name}
-    if keyed is not None and not one_statement:
-        keyed.remember_row(db, row)
-    listened = ask is not None and bool(inserted.answer)
-    return Ingested(Message(**row), listened, key_recorded=keyed is not None)
+    recorded = event is not None and bool(inserted.answer)
+    if not one_statement:
+        if recorded and event is not None:
+            _record(db, event, session_id, inserted.id, values["sent_at"])
+        if keyed is not None:
+            keyed.remember_row(db, row)
+    return Ingested(Message(**row), recorded, key_recorded=keyed is not None)
+
+
+def _record(
+    db: Session, event: SessionEvent, session_id: int, message_id: int, now: datetime
+) -> None:
+    payload = event_payload(event, {"message_id": message_id})
+    enqueue(db, SESSION_EVENT_JOB, due_at=now, session_id=session_id, payload=payload)

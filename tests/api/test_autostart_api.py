@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.desk.users import get_user
+from bpm_livechat.jobs.worker import Worker
 from bpm_livechat.models import ProcessInstance
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.persistence.transactions import unit_of_work
@@ -24,7 +25,10 @@ def operator_headers(autostart_demo: AutostartDemo) -> dict[str, str]:
 
 
 def test_first_and_later_client_messages_start_the_bound_process(
-    client: FlaskClient, operator_headers: dict[str, str], factory: sessionmaker[Session]
+    client: FlaskClient,
+    operator_headers: dict[str, str],
+    factory: sessionmaker[Session],
+    worker: Worker,
 ) -> None:
     body = {
         "live_chat": "Customer Support",
@@ -35,11 +39,15 @@ def test_first_and_later_client_messages_start_the_bound_process(
     created = client.post("/api/v1/sessions", json=body, headers=operator_headers)
     assert created.status_code == 201, created.get_json()
     session_id = created.get_json()["id"]
+    with unit_of_work(factory) as db:  # the API answered before any script ran
+        assert "summary" not in get_parameters(db, session_id)
+    assert worker.run_due() == 2  # the message's event, and the start it fanned out to
     with unit_of_work(factory) as db:
         assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Where is my parcel?"
     url = f"/api/v1/sessions/{session_id}/messages"
     client.post(url, json={"text": "Any news?"}, headers=operator_headers)
     client.post(url, json={"text": "Checking", "author_kind": "operator"}, headers=operator_headers)
+    assert worker.run_due() == 2  # the operator's reply records no event: nobody listens
     with unit_of_work(factory) as db:
         assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Any news?"
         started = db.scalar(
@@ -53,7 +61,10 @@ def test_first_and_later_client_messages_start_the_bound_process(
 
 
 def test_event_bindings_through_the_api(
-    client: FlaskClient, operator_headers: dict[str, str], factory: sessionmaker[Session]
+    client: FlaskClient,
+    operator_headers: dict[str, str],
+    factory: sessionmaker[Session],
+    worker: Worker,
 ) -> None:
     with unit_of_work(factory) as db:
         _token, plaintext = create_token(db, get_user(db, "admin"))
@@ -94,6 +105,7 @@ def test_event_bindings_through_the_api(
         headers=operator_headers,
     )
     session_id = created.get_json()["id"]
+    worker.run_due()
     with unit_of_work(factory) as db:
         summary = get_parameters(db, session_id)["summary"]
         started = db.scalar(

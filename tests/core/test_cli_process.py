@@ -107,7 +107,8 @@ def test_user_and_session_commands(cli: Cli) -> None:
         "user", "create", "nina", "--role", "operator", "--password-stdin",
         "--live-chat", "Sales", input="nina-secret-pass\n",
     )  # fmt: skip
-    assert user == {"id": 5, "username": "nina", "role": "operator", "live_chats": ["Sales"]}
+    # Users 1 to 5: the built-in `system` account and the four demo users.
+    assert user == {"id": 6, "username": "nina", "role": "operator", "live_chats": ["Sales"]}
 
     created = cli.json(
         "session", "create", "--live-chat", "Sales", "--client-name", "Zed Zero",

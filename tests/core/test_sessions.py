@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.clock import SYSTEM_CLOCK
 from bpm_livechat.desk.livechats import create_live_chat, set_name_template
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, TemplateError, ValidationError
-from bpm_livechat.models import EventBinding, Process
+from bpm_livechat.models import EventBinding, Job, Process
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter, archive_parameter
 from bpm_livechat.params.values import set_parameters
@@ -239,10 +240,12 @@ def test_take_message_checks_the_session_and_access_in_its_one_statement(
     support = open_session(db, desk.support, client="Jane Doe")
     sales = open_session(db, desk.sales, client="Bob")
     db.commit()
-    from_client = take_message(db, support.id, desk.operator, "Hello?")
-    assert (from_client.listened, from_client.key_recorded) == (False, False)  # nothing bound
-    by_operator = take_message(db, support.id, desk.supervisor, "Hi Jane", "operator").message
-    by_admin = take_message(db, sales.id, desk.admin, "Assigned", "system").message
+    from_client = take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "Hello?")
+    assert (from_client.event_recorded, from_client.key_recorded) == (False, False)  # no listener
+    by_operator = take_message(
+        db, SYSTEM_CLOCK, support.id, desk.supervisor, "Hi Jane", "operator"
+    ).message
+    by_admin = take_message(db, SYSTEM_CLOCK, sales.id, desk.admin, "Assigned", "system").message
     assert (from_client.message.author_name, from_client.message.author_user_id) == (
         "Jane Doe",
         None,
@@ -254,16 +257,16 @@ def test_take_message_checks_the_session_and_access_in_its_one_statement(
     assert by_admin.author_name == "Alex Admin"
     for user, session_id in ((desk.operator, sales.id), (desk.seller, support.id)):
         with pytest.raises(AccessDeniedError) as denied:
-            take_message(db, session_id, user, "Let me in")
+            take_message(db, SYSTEM_CLOCK, session_id, user, "Let me in")
         assert (
             denied.value.message == f"user {user.username!r} has no access to session {session_id}"
         )
     with pytest.raises(AccessDeniedError):  # a reader of the live chat, not one who works it
-        take_message(db, support.id, desk.app_user, "Hi")
+        take_message(db, SYSTEM_CLOCK, support.id, desk.app_user, "Hi")
     with pytest.raises(NotFoundError):
-        take_message(db, 10**9, desk.admin, "Anyone?")
+        take_message(db, SYSTEM_CLOCK, 10**9, desk.admin, "Anyone?")
     with pytest.raises(ValidationError) as caught:
-        take_message(db, support.id, desk.operator, "   ")
+        take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "   ")
     assert caught.value.fields == {"text": "must not be empty"}
     db.commit()
     with factory() as fresh:
@@ -273,19 +276,30 @@ def test_take_message_checks_the_session_and_access_in_its_one_statement(
         assert [m.text for m in messages(fresh, sales.id)] == ["Assigned"]
 
 
-def test_take_message_says_whether_a_process_listens_to_client_messages(
+def test_take_message_records_its_event_only_when_someone_listens(
     db_session: Session, desk: Desk
 ) -> None:
     db = db_session
     support = open_session(db, desk.support)
+    db.commit()
+    assert (
+        take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "Hello").event_recorded is False
+    )
     process = Process(bpmn_id="tag", name="Tag")
     db.add(process)
     db.flush()
     db.add(EventBinding(process_id=process.id, event="message_received"))
     db.commit()
-    assert take_message(db, support.id, desk.operator, "Refund?").listened is True
-    # Only a client's message is the event; an operator's reply asks nothing.
-    assert take_message(db, support.id, desk.operator, "On it", "operator").listened is False
+    taken = take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "Refund?")
+    assert taken.event_recorded is True
+    # Only a client's message starts processes; nobody waits for an operator's reply yet.
+    reply = take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "On it", "operator")
+    assert reply.event_recorded is False
+    db.commit()
+    jobs = db.execute(select(Job.kind, Job.session_id, Job.payload).order_by(Job.id)).all()
+    assert [(k, s, p) for k, s, p in jobs] == [
+        ("session_event", support.id, {"event": "message_received", "message_id": taken.message.id})
+    ]
 
 
 def test_creation_rules(db_session: Session, desk: Desk) -> None:

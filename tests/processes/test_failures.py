@@ -210,11 +210,11 @@ def test_cancel_ends_a_waiting_instance_and_its_tasks(
     )
     db.commit()
     with pytest.raises(AccessDeniedError):
-        cancel_instance(db, started.instance, deployed.operator)
-    cancelled = cancel_instance(db, started.instance, deployed.supervisor)
+        cancel_instance(db, process_engine, started.instance, deployed.operator)
+    cancelled = cancel_instance(db, process_engine, started.instance, deployed.supervisor)
     db.commit()
     assert (cancelled.status, [t.state for t in cancelled.tasks]) == ("cancelled", ["cancelled"])
     assert cancelled.finished_at is not None
     assert my_tasks(db, deployed.operator) == []
     with pytest.raises(ConflictError):
-        cancel_instance(db, cancelled, deployed.supervisor)
+        cancel_instance(db, process_engine, cancelled, deployed.supervisor)

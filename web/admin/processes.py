@@ -13,7 +13,6 @@ from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import LiveChat, Process
 from bpm_livechat.processes.autostart import (
     SESSION_SOURCES,
-    SessionEvent,
     bind_event,
     event_bindings,
     unbind_event,
@@ -31,6 +30,7 @@ from bpm_livechat.processes.deployments import (
     process_summary,
     unbind,
 )
+from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
 from web.auth import acting_user
@@ -119,7 +119,7 @@ def _detail(process: Process, status: int = 200, **context: Any) -> ResponseRetu
         live_chats=list_live_chats(db),
         bound=bound,
         event_bindings=[(b, mapping_text(dict(b.input_mapping))) for b in bindings],
-        events=list(SessionEvent),
+        events=list(BINDABLE_EVENTS),
         sources=SESSION_SOURCES,
         **context,
     )

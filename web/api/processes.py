@@ -259,7 +259,7 @@ def retry_instance_api(db: Session, user: User, instance_id: int) -> StepOut:
 def cancel_instance_api(db: Session, user: User, instance_id: int) -> InstanceOut:
     """Stops it for good; its ready tasks are cancelled."""
     instance = get_instance(db, instance_id, user)
-    return _instance_out(cancel_instance(db, instance, user))
+    return _instance_out(cancel_instance(db, process_engine(), instance, user))
 
 
 @api.operation("GET", "/tasks", summary="My ready tasks", tag=INSTANCES, response=TaskList)

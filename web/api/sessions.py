@@ -10,12 +10,7 @@ from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.models import Status, User
 from bpm_livechat.params.values import get_parameters
-from bpm_livechat.processes.autostart import (
-    SessionEvent,
-    bound_events,
-    fire_event,
-    has_bindings,
-)
+from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
     close_session,
@@ -25,11 +20,9 @@ from bpm_livechat.sessions.lifecycle import (
 )
 from bpm_livechat.sessions.messages import add_message, messages
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
-from web.db import session_maker
 from web.engine import process_engine
 
 from .convert import message_out, param_types, session_out, values_json
-from .dispatch import after_commit
 from .schemas import (
     MessageCreate,
     MessageOut,
@@ -45,23 +38,6 @@ from .spec import KeyedResult, Registry
 
 api = Registry()
 TAG = "sessions"
-
-
-def _fire_after_commit(
-    db: Session,
-    event: SessionEvent,
-    session_id: int,
-    text: str | None = None,
-    listened: bool | None = None,
-) -> None:
-    """Automatic starts (issue 4) run after the event commits, each in its own transaction;
-    a failing start is recorded as a failed instance and never undoes the event."""
-    if listened is None:
-        listened = has_bindings(db, event)
-    if not listened:  # the common case: no process listens, no extra transaction
-        return
-    factory, engine = session_maker(), process_engine()
-    after_commit(lambda: fire_event(factory, engine, event, session_id, text))
 
 
 def _out(db: Session, session_id: int, user: User) -> SessionOut:
@@ -93,14 +69,13 @@ def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionO
         channel_name=body.channel,
         priority=body.priority,
     )
+    events: list[tuple[SessionEvent, dict[str, object] | None]] = [
+        (SessionEvent.SESSION_CREATED, None)
+    ]
     if body.message is not None:
-        add_message(db, session, body.message)
-    bound = bound_events(db)
-    created = SessionEvent.SESSION_CREATED
-    _fire_after_commit(db, created, session.id, listened=created in bound)
-    if body.message is not None:
-        received = SessionEvent.MESSAGE_RECEIVED
-        _fire_after_commit(db, received, session.id, body.message, received in bound)
+        first = add_message(db, session, body.message)
+        events.append((SessionEvent.MESSAGE_RECEIVED, {"message_id": first.id}))
+    record_events(db, process_engine().clock, session.id, events)
     return session_out(session, {})
 
 
@@ -160,7 +135,7 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     was_open = session.status != Status.CLOSED.value
     close_session(db, session, user)
     if was_open:
-        _fire_after_commit(db, SessionEvent.SESSION_CLOSED, session.id)
+        record_event(db, process_engine().clock, SessionEvent.SESSION_CLOSED, session.id)
     return _out(db, session_id, user)
 
 
@@ -171,10 +146,10 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 def add_message_api(
     db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
 ) -> KeyedResult:
-    """A client message (from a channel) or an operator's or the system's message."""
-    taken = take_message(db, session_id, user, body.text, body.author_kind, keyed)
-    if taken.listened:
-        _fire_after_commit(db, SessionEvent.MESSAGE_RECEIVED, session_id, taken.message.text, True)
+    """A client message (from a channel) or an operator's or the system's message; bound
+    processes start, and waiting ones resume, in a worker after this commits."""
+    clock = process_engine().clock
+    taken = take_message(db, clock, session_id, user, body.text, body.author_kind, keyed)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
 
 

@@ -162,7 +162,8 @@ def retry(instance_id: int) -> ResponseReturnValue:
 def cancel(instance_id: int) -> ResponseReturnValue:
     """Stop an instance for good (supervisors)."""
     db, user = get_db(), acting_user()
-    instance = cancel_instance(db, get_instance(db, instance_id, user), user)
+    instance = get_instance(db, instance_id, user)
+    instance = cancel_instance(db, process_engine(), instance, user)
     flash(f"{instance.process_version.name} was cancelled.")
     target = url_for(
         "session.show", session_id=instance.session_id, _anchor=f"instance-{instance.id}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
-from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
+from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser, StartEventParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 
 from bpm_livechat.processes.bpmn.forms import read_form
-from bpm_livechat.processes.bpmn.xml import CAMUNDA_NS, NSMAP, BpmnDocument
+from bpm_livechat.processes.bpmn.timer_events import clocked
+from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, BpmnDocument
 from bpm_livechat.processes.forms import FormField
 
 FORM_KEY = "livechat_form"
@@ -98,11 +99,52 @@ class CappedSequentialMultiInstance(_CappedCollection, SequentialMultiInstanceTa
     """A sequential multi-instance activity whose instance count is capped."""
 
 
-def _capped(parser_class: type[TaskParser]) -> type[TaskParser]:
-    """The parser class, building capped multi-instance specs (SpiffWorkflow's extension point)."""
+ASYNC_BEFORE = "livechat_async_before"
+ASYNC_AFTER = "livechat_async_after"
+REPLY_TEMPLATE = "livechat_reply_template"
+_TEXT_PARAMETER = (
+    f"{{{BPMN_NS}}}extensionElements/{{{CAMUNDA_NS}}}inputOutput/{{{CAMUNDA_NS}}}inputParameter"
+)
+
+
+class _OurTasks:
+    """Mixin for every task parser: mark camunda:asyncBefore/asyncAfter on the spec, which the
+    engine honours as transaction boundaries (the spec is parsed, never serialized)."""
+
+    node: etree._Element
+
+    def create_task(self) -> Any:
+        spec = super().create_task()  # type: ignore[misc]
+        setattr(spec, ASYNC_BEFORE, self.node.get(f"{{{CAMUNDA_NS}}}asyncBefore") == "true")
+        setattr(spec, ASYNC_AFTER, self.node.get(f"{{{CAMUNDA_NS}}}asyncAfter") == "true")
+        setattr(spec, REPLY_TEMPLATE, reply_template(self.node))
+        return spec
+
+
+def reply_template(node: etree._Element) -> str | None:
+    """The `text` input parameter of a send task or message throw event (a reply's template)."""
+    for parameter in node.iterfind(_TEXT_PARAMETER):
+        if parameter.get("name") == "text":
+            return parameter.text or ""
+    return None
+
+
+class _ClockedTimers:
+    """Mixin for event parsers: timers that read the engine's clock and take ISO 8601 text."""
+
+    def parse_timer_event(self, event: etree._Element) -> Any:
+        return clocked(super().parse_timer_event(event))  # type: ignore[misc]
+
+
+def _ours(parser_class: type[TaskParser]) -> type[TaskParser]:
+    """The parser class with our mixins: capped multi-instance specs, async flags, and clocked
+    timers for event parsers (SpiffWorkflow's extension points)."""
+    bases: tuple[type, ...] = (_OurTasks, parser_class)
+    if issubclass(parser_class, EventDefinitionParser):
+        bases = (_ClockedTimers, *bases)
     return type(
         parser_class.__name__,
-        (parser_class,),
+        bases,
         {
             "PARALLEL_MI_CLASS": CappedParallelMultiInstance,
             "SEQUENTIAL_MI_CLASS": CappedSequentialMultiInstance,
@@ -124,7 +166,7 @@ class LivechatBpmnParser(BpmnParser):  # type: ignore[misc]
     """
 
     OVERRIDE_PARSER_CLASSES = {
-        tag: (_capped(parser_class), spec_class)
+        tag: (_ours(parser_class), spec_class)
         for tag, (parser_class, spec_class) in {**BpmnParser.PARSER_CLASSES, **_OUR_PARSERS}.items()
     }
 

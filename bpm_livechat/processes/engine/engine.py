@@ -18,10 +18,13 @@ from typing import Any, Literal
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
 from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, assignment_of, form_of
 from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
@@ -39,6 +42,7 @@ from bpm_livechat.processes.engine.serializer import (
     SerializedWorkflow,
     create_serializer,
 )
+from bpm_livechat.processes.engine.waits import Wait, waits_of
 from bpm_livechat.processes.forms import FormField
 from script_runtime import ScriptRunner
 
@@ -49,6 +53,7 @@ __all__ = [
     "SerializedWorkflow",
     "StepResult",
     "UserTaskInfo",
+    "Wait",
 ]
 
 
@@ -94,6 +99,9 @@ class StepResult:
     log: list[tuple[TaskRef, str]]
     workflow: BpmnWorkflow = field(repr=False)
     links: list[tuple[TaskRef, str, int]] = field(default_factory=list)  # session.link_item
+    replies: list[tuple[TaskRef, str]] = field(default_factory=list)  # to the client, in order
+    priority: tuple[TaskRef, str] | None = None  # session.set_priority, the last one
+    waits: list[Wait] = field(default_factory=list)  # timers, messages, continuations
 
 
 class ProcessEngine:
@@ -107,12 +115,14 @@ class ProcessEngine:
         self,
         environment: SandboxEnvironment,
         *,
+        clock: Clock = SYSTEM_CLOCK,
         parser_factory: Callable[[], LivechatBpmnParser] = LivechatBpmnParser,
         serializer: BpmnWorkflowSerializer | None = None,
         limits: EngineLimits | None = None,
         cache_size: int = 64,
     ) -> None:
         self.environment = environment
+        self.clock = clock
         self.parser_factory = parser_factory
         self.serializer = serializer or create_serializer()
         self.limits = limits or EngineLimits()
@@ -224,9 +234,39 @@ class ProcessEngine:
         *,
         session: Mapping[str, Any],
         validate_changes: ValidateChanges,
+        release_held: bool = False,
     ) -> StepResult:
-        """Run engine tasks until the workflow waits on a user task or ends."""
+        """Run engine tasks (firing due timers) until the workflow waits or ends; with
+        `release_held`, first let tasks held at asynchronous boundaries go (a continuation)."""
         runner = self._runner(workflow, session, validate_changes)
+        if release_held:
+            runner.release_held()
+        runner.run_engine_steps()
+        return self._result(workflow, runner)
+
+    def deliver(
+        self,
+        workflow: BpmnWorkflow,
+        message: str,
+        payload: Mapping[str, object],
+        *,
+        session: Mapping[str, Any],
+        validate_changes: ValidateChanges,
+    ) -> StepResult | None:
+        """Deliver message `message` (its payload becomes task data) and run on; None when the
+        workflow does not wait for that message."""
+        if not any(
+            w.kind == "message" and w.name == message for w in waits_of(workflow, self.clock.now())
+        ):
+            return None
+        reserved = reserved_key_path(payload)
+        if reserved is not None:
+            raise ProcessStepError(
+                "engine", f"message data {reserved} has a reserved 'typename' key"
+            )
+        runner = self._runner(workflow, session, validate_changes)
+        with runner.translated():
+            workflow.catch(BpmnEvent(MessageEventDefinition(message), payload=dict(payload)))
         runner.run_engine_steps()
         return self._result(workflow, runner)
 
@@ -283,7 +323,9 @@ class ProcessEngine:
         return workflow
 
     def _script_engine(self, environment: SandboxEnvironment) -> SandboxScriptEngine:
-        return SandboxScriptEngine(environment, max_multi_instance=self.limits.max_multi_instance)
+        return SandboxScriptEngine(
+            environment, clock=self.clock, max_multi_instance=self.limits.max_multi_instance
+        )
 
     def _runner(
         self, workflow: BpmnWorkflow, session: Mapping[str, Any], validate_changes: ValidateChanges
@@ -304,6 +346,9 @@ class ProcessEngine:
             log=list(state.logs),
             workflow=workflow,
             links=list(state.links),
+            replies=list(state.replies),
+            priority=state.priority,
+            waits=waits_of(workflow, self.clock.now()),
         )
 
     @staticmethod

@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from bpm_livechat.errors import ProcessStepError
+from bpm_livechat.processes.bpmn.parser import ASYNC_AFTER, ASYNC_BEFORE, REPLY_TEMPLATE
+from bpm_livechat.processes.engine.replies import CLIENT_REPLY, render_reply
 from bpm_livechat.processes.engine.script_environment import (
     SandboxEnvironment,
     StepState,
@@ -30,6 +34,18 @@ class EngineLimits:
     max_live_tasks: int = 200
     max_multi_instance: int = 100
     max_call_depth: int = 5
+
+
+HOLD = "livechat_hold"  # internal data: held after a task with camunda:asyncAfter
+RELEASED = "livechat_released"  # internal data: a camunda:asyncBefore task may run now
+
+
+def held(task: Any) -> bool:
+    """True for a task waiting at an asynchronous boundary for its continuation."""
+    if task._get_internal_data(HOLD, False):
+        return True
+    spec = task.task_spec
+    return bool(getattr(spec, ASYNC_BEFORE, False)) and not task._get_internal_data(RELEASED, False)
 
 
 # Tasks holding a token; SpiffWorkflow also keeps predicted (FUTURE, LIKELY, MAYBE) tasks for
@@ -51,23 +67,64 @@ class StepRunner:
         self.state: StepState = environment.state
 
     def run_engine_steps(self) -> None:
-        """Run every ready engine task (scripts, gateways, events) until only user work remains.
+        """Run every ready engine task (scripts, gateways, events) until only user work remains,
+        firing the timers that are due by the engine's clock.
 
         Plain tasks (bpmn:task) and manual tasks pass straight through, as in Camunda; to
-        SpiffWorkflow they are human work that would wait with nothing to show for it.
+        SpiffWorkflow they are human work that would wait with nothing to show for it. A task
+        held at an asynchronous boundary (camunda:asyncBefore, or after a task with
+        camunda:asyncAfter) is left for the continuation that a worker runs.
         """
-        with self._translated():
+        with self.translated():
             while True:
-                self.workflow.do_engine_steps(
-                    will_complete_task=self._before_task, did_complete_task=self._after_task
-                )
-                passing = self.workflow.get_tasks(state=TaskState.READY, spec_class=PASS_THROUGH)
-                if not passing:
-                    return
+                self.workflow.refresh_timers()
+                ran = self._engine_pass()
+                passing = [
+                    task
+                    for task in self.workflow.get_tasks(
+                        state=TaskState.READY, spec_class=PASS_THROUGH
+                    )
+                    if not held(task)
+                ]
                 for task in passing:
-                    self._before_task(task)
-                    task.run()
-                    self._after_task(task)
+                    self._run_task(task)
+                if not ran and not passing:
+                    break
+            self.workflow.get_events()  # thrown messages: client_reply was handled; others go
+
+    def release_held(self) -> None:
+        """Let the tasks held at asynchronous boundaries run (the continuation's first act)."""
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            if held(task):
+                task.internal_data.pop(HOLD, None)
+                task._set_internal_data(**{RELEASED: True})
+
+    def _engine_pass(self) -> bool:
+        """SpiffWorkflow's engine pass (subprocesses deepest first), leaving held tasks alone."""
+        workflow = self.workflow
+        active = workflow.get_active_subprocesses()
+        for subprocess in sorted(active, key=lambda sp: sp.depth, reverse=True):
+            while self._run_ready(subprocess):
+                pass
+            if subprocess.parent_task_id is not None:
+                parent = workflow.get_task_from_id(subprocess.parent_task_id)
+                parent.task_spec._update(parent)
+        ran = self._run_ready(workflow)
+        return ran > 0 or len(workflow.get_active_subprocesses()) > len(active)
+
+    def _run_ready(self, workflow: BpmnWorkflow) -> int:
+        count = 0
+        for task in list(workflow.get_tasks(state=TaskState.READY)):
+            if task.task_spec.manual or held(task) or task.state != TaskState.READY:
+                continue
+            self._run_task(task)
+            count += 1
+        return count
+
+    def _run_task(self, task: Any) -> None:
+        self._before_task(task)
+        task.run()
+        self._after_task(task)
 
     def complete_user_task(self, task_id: str, data: Mapping[str, object]) -> None:
         """Set the form data on a ready user task and complete it."""
@@ -77,7 +134,7 @@ class StepRunner:
             raise ProcessStepError(
                 "engine", f"form data {reserved} is a dict with a reserved 'typename' key"
             )
-        with self._translated():
+        with self.translated():
             self._before_task(task)
             task.set_data(**dict(data))
             task.run()
@@ -117,6 +174,20 @@ class StepRunner:
 
     def _after_task(self, task: Any) -> None:
         self.state.current = None
+        spec = task.task_spec
+        if getattr(spec, ASYNC_AFTER, False):
+            for child in task.children:
+                child._set_internal_data(**{HOLD: True})
+        definition = getattr(spec, "event_definition", None)
+        if (
+            isinstance(spec, ThrowingEvent)
+            and isinstance(definition, MessageEventDefinition)
+            and definition.name == CLIENT_REPLY
+        ):
+            ref = TaskRef.of(task)
+            where = {"element_id": ref.element_id, "element_name": ref.name}
+            text = render_reply(getattr(spec, REPLY_TEMPLATE, None), task.data, where)
+            self.state.replies.append((ref, text))
         total = len(self.workflow.tasks) + sum(
             len(sp.tasks) for sp in self.workflow.subprocesses.values()
         )
@@ -139,7 +210,7 @@ class StepRunner:
         return ProcessStepError("cap", message, element_id=ref.element_id, element_name=ref.name)
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def translated(self) -> Iterator[None]:
         """Let ProcessStepError through; turn anything SpiffWorkflow raises into one."""
         try:
             yield

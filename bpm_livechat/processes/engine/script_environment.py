@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -12,6 +13,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 
 import script_runtime
+from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmLivechatError, ParameterValueError, ProcessStepError
 from bpm_livechat.params.types import Money
 from bpm_livechat.processes.bpmn.checks import expression_source, script_source
@@ -46,6 +48,8 @@ class StepState:
     sources: dict[str, TaskRef] = field(default_factory=dict)
     logs: list[tuple[TaskRef, str]] = field(default_factory=list)
     links: list[tuple[TaskRef, str, int]] = field(default_factory=list)
+    replies: list[tuple[TaskRef, str]] = field(default_factory=list)  # to the client, in order
+    priority: tuple[TaskRef, str] | None = None  # the last priority a script set
     current: TaskRef | None = None
 
     def session_view(self, source: str) -> dict[str, Any]:
@@ -175,6 +179,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         if result.changes:
             self._accept_changes(state, ref, dict(result.changes))
         state.links.extend((ref, app, item_id) for app, item_id in result.links)
+        state.replies.extend((ref, text) for text in result.replies)
+        if result.priority is not None:
+            state.priority = (ref, result.priority)
         new_data = {k: v for k, v in result.data.items() if k not in (external_context or {})}
         reserved = reserved_key_path(new_data)
         if reserved is not None:
@@ -226,12 +233,23 @@ class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Routes SpiffWorkflow's script calls to the environment, naming the task that makes them.
 
     It does not wrap errors in SpiffWorkflow exceptions: a ProcessStepError leaves the engine
-    as it is. It also enforces the multi-instance cardinality cap.
+    as it is. It also enforces the multi-instance cardinality cap, and tells timers the time.
     """
 
-    def __init__(self, environment: SandboxEnvironment, *, max_multi_instance: int = 100) -> None:
+    def __init__(
+        self,
+        environment: SandboxEnvironment,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        max_multi_instance: int = 100,
+    ) -> None:
         super().__init__(environment=environment)
+        self.clock = clock
         self.max_multi_instance = max_multi_instance
+
+    def now(self) -> datetime:
+        """The engine's time: what timers compare their due times with."""
+        return self.clock.now()
 
     @property
     def sandbox(self) -> SandboxEnvironment:

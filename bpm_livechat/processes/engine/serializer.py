@@ -9,6 +9,9 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
     BpmnWorkflowConverter,
@@ -21,6 +24,11 @@ from bpm_livechat.params.types import Money
 from bpm_livechat.processes.bpmn.parser import (
     CappedParallelMultiInstance,
     CappedSequentialMultiInstance,
+)
+from bpm_livechat.processes.bpmn.timer_events import (
+    ClockedCycleTimer,
+    ClockedDateTimer,
+    ClockedDurationTimer,
 )
 
 # Bump when our spec classes or data conversions change in a way old JSON cannot be read with.
@@ -76,6 +84,8 @@ def create_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = SpecsApartConverter
     config[CappedParallelMultiInstance] = MultiInstanceTaskConverter
     config[CappedSequentialMultiInstance] = MultiInstanceTaskConverter
+    for timer in (ClockedDateTimer, ClockedDurationTimer, ClockedCycleTimer):
+        config[timer] = TimerConditionalEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(date, _date_to_dict, _date_from_dict)
     registry.register(Decimal, _decimal_to_dict, _decimal_from_dict)

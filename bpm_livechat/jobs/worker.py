@@ -1,0 +1,161 @@
+"""A worker: claims due jobs and runs each by its kind, once (`run_due`) or until stopped.
+
+Each job runs in a transaction of its own, in which it is also marked done; a job whose try
+fails is rolled back and due again after its backoff, and after its last try it is marked
+failed and its kind's `dead` callback records the incident. Work that must not happen inside a
+transaction (an HTTP request) runs in `send`, before the job is marked done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bpm_livechat.clock import Clock
+from bpm_livechat.errors import BpmLivechatError, ConflictError
+from bpm_livechat.jobs.queue import ClaimedJob, claim, fail, finish, next_due
+from bpm_livechat.jobs.wake import Waker
+from bpm_livechat.persistence.transactions import unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+def exponential_backoff(base_seconds: float, cap_seconds: float) -> Callable[[int], timedelta]:
+    """Retry delays of base, 2 x base, 4 x base... seconds after tries 1, 2, 3..., at most cap."""
+
+    def delay(attempts: int) -> timedelta:
+        return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(attempts - 1, 0)))
+
+    return delay
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What one kind of job does.
+
+    `run` works in the job's transaction; `send` works before it, outside any transaction;
+    `dead` records the incident in a new transaction after the last try failed (with the
+    exception of that try); `backoff` is the delay before the next try after `attempts` tries.
+    """
+
+    run: Callable[[Session, ClaimedJob], None] | None = None
+    send: Callable[[ClaimedJob], None] | None = None
+    dead: Callable[[Session, ClaimedJob, Exception], None] | None = None
+    backoff: Callable[[int], timedelta] = field(default=exponential_backoff(10, 600))
+
+
+def worker_name() -> str:
+    """A name unique to this worker: host, process and a random part (shown on claimed jobs)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def describe(exc: BaseException) -> str:
+    """An error as it is stored on a job: domain errors by message, others with their type."""
+    if isinstance(exc, BpmLivechatError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Worker:
+    """Runs due jobs of the kinds it knows, under leases, with the given clock."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        kinds: Mapping[str, JobKind],
+        clock: Clock,
+        *,
+        name: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 20,
+        poll_seconds: float = 1.0,
+        waker: Waker | None = None,
+    ) -> None:
+        self.factory = factory
+        self.kinds = dict(kinds)
+        self.clock = clock
+        self.name = name or worker_name()
+        self.lease = lease
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.waker = waker
+
+    def run_due(self, limit: int | None = None) -> int:
+        """Run every job due now (and those due while running), then return how many ran."""
+        ran = 0
+        while limit is None or ran < limit:
+            with unit_of_work(self.factory) as db:
+                jobs = claim(db, self.name, self.clock.now(), self.lease, self.batch)
+            if not jobs:
+                return ran
+            for job in jobs:
+                self.run(job)
+                ran += 1
+        return ran
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Run due jobs until `stop` is set, sleeping until the next due time or a notification."""
+        while not stop.is_set():
+            try:
+                self.run_due()
+                timeout = self._sleep_seconds()
+            except Exception:  # a database outage: keep the worker alive and try again
+                log.exception("job worker %s: claiming failed", self.name)
+                timeout = self.poll_seconds
+            if self.waker is not None:
+                self.waker.wait(timeout)
+            else:
+                stop.wait(timeout)
+
+    def _sleep_seconds(self) -> float:
+        with self.factory() as db:
+            due = next_due(db)
+        if due is None:
+            return self.poll_seconds
+        return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))
+
+    def run(self, job: ClaimedJob) -> None:
+        """Run one claimed job: its work and its completion, or its failure."""
+        kind = self.kinds.get(job.kind)
+        try:
+            if kind is None:
+                raise LookupError(f"this worker does not know jobs of kind {job.kind!r}")
+            if job.attempts > job.max_attempts:
+                raise RuntimeError(f"its worker stopped during {job.attempts - 1} tries")
+            if kind.send is not None:
+                kind.send(job)
+            with unit_of_work(self.factory) as db:
+                if kind.run is not None:
+                    kind.run(db, job)
+                finish(db, job, self.name, self.clock.now())
+        except ConflictError as exc:
+            if "taken over" in exc.message:  # another worker owns it now: leave it alone
+                log.warning("job %s: %s", job.id, exc.message)
+                return
+            self._failed(job, kind, exc)
+        except Exception as exc:  # every failure of a try is recorded on the job
+            self._failed(job, kind, exc)
+
+    def _failed(self, job: ClaimedJob, kind: JobKind | None, exc: Exception) -> None:
+        now = self.clock.now()
+        final = kind is None or job.last_try
+        retry_at: datetime | None = None
+        if kind is not None and not final:
+            retry_at = now + kind.backoff(job.attempts)
+        if not isinstance(exc, BpmLivechatError):
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, describe(exc))
+        try:
+            with unit_of_work(self.factory) as db:
+                if final and kind is not None and kind.dead is not None:
+                    kind.dead(db, job, exc)
+                fail(db, job, self.name, now, describe(exc), retry_at)
+        except ConflictError:
+            log.warning("job %s was taken over before its failure was recorded", job.id)

@@ -28,6 +28,8 @@ def demo(factory: sessionmaker[Session], process_engine: ProcessEngine) -> int:
             "Collect contact details",
             "Summarize session",
             "Register a request",
+            "SLA escalation",
+            "Satisfaction survey",
         )
         return db.scalars(select(SupportSession.id).order_by(SupportSession.id)).first() or 0
 

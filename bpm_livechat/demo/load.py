@@ -73,6 +73,8 @@ DEMO_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...], bool, bool], ...] =
     ("summary", "text", "Summary", (), False, False),
     ("outcome", "choice", "Outcome", ("resolved", "follow_up", "escalated"), False, True),
     ("request_number", "string", "Request number", (), True, False),
+    ("sla_breached", "boolean", "SLA breached", (), True, False),
+    ("survey_status", "choice", "Survey", ("asked", "rated", "invalid", "no_answer"), True, False),
     ("follow_up_label", "string", "Follow-up", (), True, False),
 )
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
@@ -80,6 +82,8 @@ BUNDLED_PROCESSES = (
     "collect_contact_details.bpmn",
     "summarize_session.bpmn",
     "register_request.bpmn",
+    "sla_escalation.bpmn",
+    "satisfaction_survey.bpmn",
 )
 
 _CLIENTS = (
@@ -209,6 +213,9 @@ def _deploy_bundled(
     register = get_process(db, "register_request")
     mapping = {"subject": "session.subject", "client_name": "client.name"}
     bind_event(db, register, SessionEvent.SESSION_CLOSED, admin, mapping)
+    bind_event(db, get_process(db, "sla_escalation"), SessionEvent.SESSION_CREATED, admin, {})
+    survey = get_process(db, "satisfaction_survey")
+    bind_event(db, survey, SessionEvent.SESSION_CLOSED, admin, {})
     return tuple(deployed)
 
 

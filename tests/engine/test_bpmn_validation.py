@@ -230,5 +230,9 @@ def test_realworld_outcomes_are_the_expected_ones(process_engine: ProcessEngine)
         "startevent_message-start_src_main_resources_message_start_process.bpmn"
     ]
     assert [(p.element, p.message) for p in message_start.errors] == [
-        ("StartEvent_1", "message events cannot be triggered here (nothing delivers messages)")
+        (
+            "StartEvent_1",
+            "message start events are not supported; bind the process to a session event "
+            "instead (process bind-event)",
+        )
     ]

@@ -21,19 +21,13 @@ JAVA_IMPLEMENTATIONS = {
 UNSUPPORTED_EXTENSIONS = {
     "executionListener": "execution listeners (camunda:executionListener) are not supported",
     "taskListener": "task listeners (camunda:taskListener) are not supported",
-    "inputOutput": "input/output mappings (camunda:inputOutput) are not supported",
+    "inputOutput": "input/output mappings (camunda:inputOutput) are not supported (except a "
+    "client_reply's 'text' parameter)",
     "connector": "connectors (camunda:connector) are not supported",
-}
-UNDELIVERABLE_EVENTS = {
-    "messageEventDefinition": "message events cannot be triggered here (nothing delivers messages)",
-    "conditionalEventDefinition": "conditional start events are not supported",
-    "timerEventDefinition": "timer start events are not supported; processes start from a session",
 }
 _SESSION_PARAM_RE = re.compile(
     r"""session\s*\.\s*params\s*(?:\[\s*|\.\s*(?:get|set|pop|setdefault)\s*\(\s*)(['"])([^'"\\]+)\1"""
 )
-_CRON_RE = re.compile(r"(?:[0-9*?/,LW#A-Z-]+\s+){4,6}[0-9*?/,LW#A-Z-]+")
-_ISO_TIMER_RE = re.compile(r"R?\d*/?P[0-9YMWDTHS.]+|\d{4}-\d{2}-\d{2}T[0-9:.+-Z]*")
 
 
 def bpmn(tag: str) -> str:
@@ -169,8 +163,7 @@ def check_service_like(report: DeployReport, node: etree._Element) -> None:
         )
         return
     if kind == "sendTask":
-        report.error(element_id, line, "send tasks are not supported (nothing delivers messages)")
-        return
+        return  # its message is checked with the events (event_checks)
     report.error(
         element_id, line, f"{kind} has no implementation that can run here; use a script task"
     )
@@ -183,48 +176,16 @@ def check_extensions(report: DeployReport, node: etree._Element) -> None:
         return
     for child in extensions:
         name = local_name(child)
+        if name == "inputOutput" and _only_reply_text(child):
+            continue  # a client_reply's text (see event_checks)
         if etree.QName(child).namespace == CAMUNDA_NS and name in UNSUPPORTED_EXTENSIONS:
             report.error(node.get("id"), line_of(child), UNSUPPORTED_EXTENSIONS[name])
 
 
-def check_events(
-    report: DeployReport, scripts: ScriptChecker, node: etree._Element, top_level: bool
-) -> None:
-    """Start events we cannot trigger and message catches nothing can deliver."""
-    kind = local_name(node)
-    definitions = [local_name(d) for d in node if local_name(d).endswith("EventDefinition")]
-    element_id, line = node.get("id"), line_of(node)
-    if kind == "startEvent" and top_level:
-        rejected = [d for d in definitions if d in UNDELIVERABLE_EVENTS]
-        for definition in rejected:
-            report.error(element_id, line, UNDELIVERABLE_EVENTS[definition])
-        if rejected:
-            return
-    elif kind == "receiveTask" or ("messageEventDefinition" in definitions and kind != "endEvent"):
-        report.error(element_id, line, UNDELIVERABLE_EVENTS["messageEventDefinition"])
-    elif kind in ("endEvent", "intermediateThrowEvent") and "messageEventDefinition" in definitions:
-        report.warn(element_id, line, "thrown messages are not delivered anywhere")
-    for timer in node.iterfind(f"{bpmn('timerEventDefinition')}/*"):
-        check_timer(report, scripts, element_id, timer)
-    for condition in node.iterfind(f"{bpmn('conditionalEventDefinition')}/{bpmn('condition')}"):
-        check_expression(report, scripts, element_id, condition, "event condition")
-
-
-def check_timer(
-    report: DeployReport, scripts: ScriptChecker, element_id: str | None, timer: etree._Element
-) -> None:
-    text = (timer.text or "").strip()
-    if _CRON_RE.fullmatch(text):
-        report.error(element_id, line_of(timer), f"cron timer {text!r} is not supported")
-        return
-    if _ISO_TIMER_RE.fullmatch(text):
-        report.error(
-            element_id,
-            line_of(timer),
-            f'timer {text!r} must be a Python expression; quote it: "{text}"',
-        )
-        return
-    check_expression(report, scripts, element_id, timer, f"timer {local_name(timer)}")
+def _only_reply_text(input_output: etree._Element) -> bool:
+    """True for camunda:inputOutput holding just a `text` input parameter."""
+    parts = [(local_name(p), p.get("name")) for p in input_output]
+    return parts == [("inputParameter", "text")]
 
 
 def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Element) -> None:

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from bpm_livechat.errors import BpmnDocumentError
-from bpm_livechat.processes.bpmn import checks
+from bpm_livechat.processes.bpmn import checks, event_checks
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser
 from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
@@ -29,6 +29,7 @@ EVENTS = (
     "boundaryEvent",
     "endEvent",
     "receiveTask",
+    "sendTask",
 )
 
 _schema_lock = threading.Lock()
@@ -71,8 +72,9 @@ def validate_document(
         report.error(None, None, 'no executable process (a bpmn:process with isExecutable="true")')
         return report
     process_ids = {p.get("id") or "" for p in processes}
+    messages = event_checks.message_names(document.root)
     for process in executable:
-        _check_process(report, scripts, process, process_ids, param_keys)
+        _check_process(report, scripts, process, process_ids, param_keys, messages)
     _check_with_spiff(report, document, executable)
     for process in executable:
         process_id = process.get("id") or ""
@@ -95,6 +97,7 @@ def _check_process(
     process: etree._Element,
     process_ids: set[str],
     param_keys: Collection[str],
+    messages: dict[str, str],
 ) -> None:
     gateways = checks.gateway_kinds(process)
     for node in checks.elements(process):
@@ -110,7 +113,8 @@ def _check_process(
         elif kind == "sequenceFlow":
             checks.check_flow(report, scripts, node, gateways)
         if kind in EVENTS:
-            checks.check_events(report, scripts, node, top_level=node.getparent() is process)
+            top_level = node.getparent() is process
+            event_checks.check_events(report, scripts, node, top_level, messages)
         if kind in ("startEvent", "userTask"):
             _check_form(report, node, param_keys)
         checks.check_loops(report, scripts, node)

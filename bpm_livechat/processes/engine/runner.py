@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.processes.bpmn.parser import ASYNC_AFTER, ASYNC_BEFORE, REPLY_TEMPLATE
-from bpm_livechat.processes.engine.replies import CLIENT_REPLY, render_reply
+from bpm_livechat.processes.bpmn.replies import CLIENT_REPLY, render_reply
 from bpm_livechat.processes.engine.script_environment import (
     SandboxEnvironment,
     StepState,

@@ -75,6 +75,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_params.bp)
     app.register_blueprint(admin_livechats.bp)
     app.register_blueprint(admin_users.bp)
+    from web.admin import webhooks as admin_webhooks
+
+    app.register_blueprint(admin_webhooks.bp)
     from web.admin import processes as admin_processes
     from web.admin import script_bench
 

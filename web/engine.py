@@ -1,14 +1,20 @@
-"""The process engine the app was assembled with (built once in `create_app`, or handed in)."""
+"""The process engine the app was assembled with (built once in `create_app`, or handed in), and
+the job worker `serve` runs beside it."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from bpm_livechat.automation.kinds import build_worker
+from bpm_livechat.jobs.wake import waker_for
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
 from script_runtime import ScriptPool
+from web.db import session_maker
 
 _KEY = "bpm_livechat.process_engine"
 
@@ -25,3 +31,25 @@ def process_engine() -> ProcessEngine:
     """The app's process engine."""
     engine: ProcessEngine = current_app.extensions[_KEY]
     return engine
+
+
+def start_background_worker(app: Flask, poll_seconds: float = 0.2) -> Callable[[], None]:
+    """Run the job worker in a daemon thread of this process (the embedded default's `serve`);
+    returns the function that stops it."""
+    stop = threading.Event()
+    with app.app_context():
+        engine, factory = process_engine(), session_maker()
+    database = app.extensions["bpm_livechat.engine"]
+    worker = build_worker(
+        factory, engine, waker=waker_for(database, stop), poll_seconds=poll_seconds
+    )
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="bpm-livechat-jobs", daemon=True
+    )
+    thread.start()
+
+    def stop_worker() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return stop_worker

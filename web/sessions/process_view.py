@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -74,6 +74,7 @@ class InstanceCard:
     problem: str | None
     svg: Markup | None
     may_supervise: bool
+    waits: list[str] = field(default_factory=list)
     tasks: list[TaskView] = field(default_factory=list)
 
 
@@ -178,10 +179,13 @@ def instance_card(db: Session, instance: ProcessInstance, user: User) -> Instanc
     title = f"Diagram of {version.name}"
     svg = diagram_svg(diagram, progress, title, str(instance.id)) if diagram else None
     error = instance.error if instance.status == "failed" else None
+    waits = waiting_for(instance, process_engine().clock.now())
     if error:
         step = str(error.get("element_name") or error.get("element_id") or "start")
     elif ready:
         step = ", ".join(t.name for t in ready)
+    elif waits:
+        step = "waiting"
     else:
         step = "finished" if instance.status == "completed" else "—"
     card = InstanceCard(
@@ -195,6 +199,7 @@ def instance_card(db: Session, instance: ProcessInstance, user: User) -> Instanc
         problem=problem_text(error),
         svg=svg,
         may_supervise=is_supervisor_of(db, user, instance.session.live_chat_id),
+        waits=waits,
     )
     for task in ready:
         if may_work_task(db, user, task, instance.session):
@@ -214,6 +219,44 @@ def task_view(db: Session, task: UserTask, entered: Mapping[str, Any] | None = N
 def task_fields(task: UserTask) -> tuple[FormField, ...]:
     """The form fields of a task."""
     return tuple(FormField.from_dict(item) for item in task.form)
+
+
+MESSAGE_WORDS = {
+    "client_message": "the client's next message",
+    "operator_message": "an operator's reply",
+    "session_closed": "the session to close",
+    "parameter_changed": "a parameter to change",
+}
+
+
+def waiting_for(instance: ProcessInstance, now: datetime) -> list[str]:
+    """What a waiting instance waits for besides people, as a person reads it:
+    "Escalate: in 4 min", "Wait for the rating: the client's next message"."""
+    if instance.status != "waiting":
+        return []
+    lines = []
+    for wait in instance.waiting_for or []:
+        if wait["kind"] == "timer" and wait.get("due"):
+            lines.append(f"{wait['name']}: {relative(datetime.fromisoformat(wait['due']), now)}")
+        elif wait["kind"] == "message":
+            lines.append(f"{wait['name']}: {MESSAGE_WORDS.get(wait['name'], wait['name'])}")
+        elif wait["kind"] == "continue":
+            lines.append(f"{wait['name']}: continues in the background")
+    return lines
+
+
+def relative(due: datetime, now: datetime) -> str:
+    """A due time relative to now: "in 4 min", "in 23 h 59 min", "in 2 days", "now"."""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 30:
+        return "now"
+    minutes = (seconds + 59) // 60
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"in {hours} h {rest} min" if rest else f"in {hours} h"
+    return f"in {hours // 24} days"
 
 
 def instance_cards(db: Session, session: SupportSession, user: User) -> list[InstanceCard]:

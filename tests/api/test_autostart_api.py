@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.tokens import create_token
@@ -41,21 +41,25 @@ def test_first_and_later_client_messages_start_the_bound_process(
     session_id = created.get_json()["id"]
     with unit_of_work(factory) as db:  # the API answered before any script ran
         assert "summary" not in get_parameters(db, session_id)
-    assert worker.run_due() == 2  # the message's event, and the start it fanned out to
+    # The creation's event and the start of the SLA escalation the demo binds to it; the first
+    # message's event and the tagger's start.
+    assert worker.run_due() == 4
     with unit_of_work(factory) as db:
         assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Where is my parcel?"
     url = f"/api/v1/sessions/{session_id}/messages"
     client.post(url, json={"text": "Any news?"}, headers=operator_headers)
     client.post(url, json={"text": "Checking", "author_kind": "operator"}, headers=operator_headers)
-    assert worker.run_due() == 2  # the operator's reply records no event: nobody listens
+    # The client's message starts the tagger again; the operator's reply starts nothing, but the
+    # waiting SLA escalation receives it (its event and the delivery).
+    assert worker.run_due() == 4
     with unit_of_work(factory) as db:
         assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Any news?"
-        started = db.scalar(
-            select(func.count())
-            .select_from(ProcessInstance)
-            .where(ProcessInstance.session_id == session_id)
-        )
-        assert started == 2  # the operator's reply starts nothing
+        started = db.scalars(
+            select(ProcessInstance).where(ProcessInstance.session_id == session_id)
+        ).all()
+        processes = sorted(i.process_version.process.bpmn_id for i in started)
+        assert processes == ["sla_escalation", "tag_message", "tag_message"]
+        assert {i.status for i in started} == {"completed"}  # the reply ended the escalation
     got = client.get(f"/api/v1/sessions/{session_id}", headers=operator_headers).get_json()
     assert got["params"]["summary"] == "Zoe wrote: Any news?"
 
@@ -108,11 +112,12 @@ def test_event_bindings_through_the_api(
     worker.run_due()
     with unit_of_work(factory) as db:
         summary = get_parameters(db, session_id)["summary"]
-        started = db.scalar(
-            select(func.count())
-            .select_from(ProcessInstance)
-            .where(ProcessInstance.session_id == session_id)
-        )
+        started = db.scalars(
+            select(ProcessInstance).where(ProcessInstance.session_id == session_id)
+        ).all()
+        processes = sorted(i.process_version.process.bpmn_id for i in started)
     assert summary == "Ida wrote: Hi"
-    assert started == 1  # session created fires; its first message, no longer bound, does not
+    # Session created starts the tagger (and the demo's SLA escalation); its first message, no
+    # longer bound, starts nothing.
+    assert processes == ["sla_escalation", "tag_message"]
     assert client.post("/api/v1/processes/nope/events", json=body, headers=admin).status_code == 404

@@ -21,16 +21,19 @@ from .common import cli_state, emit, handles_errors, json_option, transaction
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit (for cron).")
 @click.option(
-    "--poll", "poll_seconds", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
-    help="Longest sleep between looks for due jobs (PostgreSQL also wakes on new jobs).",
+    "--poll", "poll_seconds", default=None, type=click.FloatRange(0.05, 60),
+    help="Longest sleep between looks for due jobs: 0.2 s on SQLite, 1 s on PostgreSQL (whose "
+    "workers also wake at once when jobs are added).",
 )  # fmt: skip
 @json_option
 @handles_errors
-def worker(once: bool, poll_seconds: float, as_json: bool) -> None:
+def worker(once: bool, poll_seconds: float | None, as_json: bool) -> None:
     """Run timers, message deliveries, automatic starts and webhooks (any number of workers
     may share one PostgreSQL database). Stops cleanly on SIGTERM or Ctrl+C."""
     state = cli_state()
     stop = threading.Event()
+    if poll_seconds is None:
+        poll_seconds = 1.0 if state.engine.dialect.name == "postgresql" else 0.2
     runner = build_worker(
         session_factory(state.engine),
         state.processes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -131,3 +132,28 @@ class MovingClock:
         """Move forward by `timedelta(**delta)`; the new time."""
         self.at += timedelta(**delta)
         return self.at
+
+
+def process_bpmn(
+    body: str, process_id: str = "timed", name: str = "Timed", messages: tuple[str, ...] = ()
+) -> bytes:
+    """A BPMN file of one process whose elements and flows are `body` (with the bpmn: and
+    camunda: prefixes), declaring a bpmn:message (id = name) for each of `messages`."""
+    declared = "".join(f'\n  <bpmn:message id="{m}" name="{m}" />' for m in messages)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+                  id="{process_id}_definitions" targetNamespace="http://example/tests">{declared}
+  <bpmn:process id="{process_id}" name="{name}" isExecutable="true">
+{body}
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def flows(*path: str) -> str:
+    """Sequence flows along `path` (element ids), named after their ends."""
+    return "".join(
+        f'\n    <bpmn:sequenceFlow id="{a}__{b}" sourceRef="{a}" targetRef="{b}" />'
+        for a, b in itertools.pairwise(path)
+    )

@@ -82,14 +82,22 @@ def test_closing_a_session_registers_a_request(
         stamp = session.created_at.strftime("%Y%m%d")
     with unit_of_work(factory) as db:  # committed, nothing ran yet: the event waits for a worker
         assert "request_number" not in get_parameters(db, demo)
-    assert worker.run_due() == 2  # the event fanned out, then the start
+    assert worker.run_due() == 3  # the event fanned out; the request's and the survey's starts
     with unit_of_work(factory) as db:
         assert get_parameters(db, demo)["request_number"] == f"ESC-{stamp}-{demo:06d}"
         entry = parameter_history(db, demo, "request_number")[-1]
         assert entry.actor_user_id == system_user(db).id
-        [instance] = db.scalars(select(ProcessInstance).where(ProcessInstance.session_id == demo))
-        assert (instance.status, instance.started_by.username) == ("completed", "system")
-        assert _jobs(db, session_id=demo) == [("session_event", "done"), ("start", "done")]
+        instances = db.scalars(
+            select(ProcessInstance).where(ProcessInstance.session_id == demo).order_by("id")
+        )
+        started = [(i.status, i.started_by.username) for i in instances]
+        assert started == [("completed", "system"), ("waiting", "system")]  # the survey waits
+        assert _jobs(db, session_id=demo) == [
+            ("session_event", "done"),
+            ("start", "done"),
+            ("start", "done"),
+            ("timer", "pending"),  # the survey's 24 hours for an answer
+        ]
 
 
 def test_client_message_starts_a_process_with_mapped_variables(

@@ -22,6 +22,7 @@ from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import get_parameters, set_parameters
 from bpm_livechat.persistence.transactions import unit_of_work
 from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.progress import instance_progress
 from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import close_session, create_session, get_session
@@ -112,6 +113,31 @@ def test_an_operator_reply_in_time_ends_the_escalation_and_its_timer(
         instance = _instance(db, session_id, "sla_escalation")
         assert (instance.status, instance.waiting_for) == ("completed", [])
         assert get_session(db, session_id).priority == "low"
+
+
+@pytest.mark.usefixtures("demo")
+def test_a_session_closed_before_any_reply_ends_the_escalation(
+    factory: sessionmaker[Session],
+    timed_worker: Worker,
+    clock: MovingClock,
+    timed_engine: ProcessEngine,
+) -> None:
+    session_id = _new_session(factory, clock)
+    timed_worker.run_due()
+    clock.advance(minutes=1)
+    with unit_of_work(factory) as db:
+        admin, session = get_user(db, "admin"), get_session(db, session_id)
+        set_parameters(db, session, {"outcome": "resolved"}, user_actor(admin))
+        close_session(db, session, admin)
+        assert record_event(db, clock, SessionEvent.SESSION_CLOSED, session_id)
+    timed_worker.run_due()
+    clock.advance(minutes=10)
+    assert timed_worker.run_due() == 0  # no escalation of a closed session
+    with unit_of_work(factory) as db:
+        instance = _instance(db, session_id, "sla_escalation")
+        assert (instance.status, instance.waiting_for) == ("completed", [])
+        assert get_session(db, session_id).priority == "normal"
+        assert "closed_unanswered" in instance_progress(timed_engine, instance).completed
 
 
 def _closed_and_asked(factory: sessionmaker[Session], worker: Worker, clock: MovingClock) -> int:

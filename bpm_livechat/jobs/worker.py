@@ -89,11 +89,12 @@ class Worker:
         self.waker = waker
 
     def run_due(self, limit: int | None = None) -> int:
-        """Run every job due now (and those due while running), then return how many ran."""
+        """Run every job due now (and those due while running), at most `limit`; how many ran."""
         ran = 0
         while limit is None or ran < limit:
+            batch = self.batch if limit is None else min(self.batch, limit - ran)
             with unit_of_work(self.factory) as db:
-                jobs = claim(db, self.name, self.clock.now(), self.lease, self.batch)
+                jobs = claim(db, self.name, self.clock.now(), self.lease, batch)
             if not jobs:
                 return ran
             for job in jobs:

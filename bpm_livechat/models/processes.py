@@ -114,7 +114,8 @@ class ProcessInstance(Base):
     # What a retry runs again: {"step": "start" | "complete" | "timer" | "message" | "continue",
     # "task_id", "data", "user_id"...}.
     pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    # What it waits for besides people: [{"kind", "element_id", "name", "due"}] (see process_waits).
+    # What it waits for besides people: [{"kind", "element_id", "name", "label", "due"}] (see
+    # process_waits; "label" is the element's name).
     waiting_for: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )

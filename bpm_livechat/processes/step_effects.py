@@ -62,8 +62,8 @@ def apply_effects(
     instance's `waiting_for` is already set (`listed`), `previous_waits` is what it was."""
     now = clock.now()
     if result.replies:
-        _save_replies(db, session, process_name(), result.replies, now)
-        origin = {"instance_id": instance.id}
+        ids = _save_replies(db, session, process_name(), result.replies, now)
+        origin = {"instance_id": instance.id, "message_ids": ids}
         record_event(db, clock, SessionEvent.PROCESS_MESSAGE, session.id, origin)
     if result.priority is not None:
         _apply_priority(db, session, instance, result.priority, process_name(), user, now)
@@ -79,13 +79,14 @@ def _save_replies(
     process_name: str,
     replies: Sequence[tuple[TaskRef, str]],
     now: datetime,
-) -> None:
-    """The process's messages to the client, in the session's thread, in order."""
-    rows = []
+) -> list[int]:
+    """Put the process's messages to the client in the session's thread, in order; their ids."""
+    ids = []
     for _ref, text in replies:
         row = message_row(session.id, None, text, AuthorKind.PROCESS.value, None, now)
-        rows.append({**row, "author_name": process_name})
-    db.execute(insert(_MESSAGES), rows)
+        statement = insert(_MESSAGES).values({**row, "author_name": process_name})
+        ids.append(db.execute(statement.returning(_MESSAGES.c.id)).scalar_one())
+    return ids
 
 
 def _apply_priority(
@@ -161,7 +162,8 @@ def _schedule(db: Session, clock: Clock, instance: ProcessInstance, waits: Seque
 
 def _listed(wait: Wait) -> dict[str, Any]:
     due = wait.due.isoformat() if wait.due is not None else None
-    return {"kind": wait.kind, "element_id": wait.element_id, "name": wait.name, "due": due}
+    return {"kind": wait.kind, "element_id": wait.element_id, "name": wait.name,
+            "label": wait.label, "due": due}  # fmt: skip
 
 
 def clear_waits(db: Session, clock: Clock, instance: ProcessInstance) -> None:

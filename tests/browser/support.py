@@ -30,6 +30,7 @@ class Site:
     url: str
     support: tuple[int, ...]
     sales: int
+    database_url: str = ""  # the served app's database, for tests that run its jobs
 
 
 def shot(page: Any, name: str) -> None:

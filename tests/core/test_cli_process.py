@@ -57,7 +57,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
 
 def test_demo_twice_is_idempotent_with_its_counts_and_logins(cli: Cli) -> None:
     first = cli.json("demo")
-    assert (first["live_chats"], first["sessions"], first["parameters"]) == (2, 64, 18)
+    assert (first["live_chats"], first["sessions"], first["parameters"]) == (2, 64, 20)
     assert [(u["username"], u["role"]) for u in first["users"]] == [
         ("admin", "admin"),
         ("supervisor", "supervisor"),
@@ -67,8 +67,9 @@ def test_demo_twice_is_idempotent_with_its_counts_and_logins(cli: Cli) -> None:
     again = cli("demo")
     assert (again.returncode, again.stderr) == (0, "")
     assert again.stdout.splitlines() == [
-        "demo ready: 2 live chats, 64 sessions, 18 custom parameters, "
-        "processes: Collect contact details, Summarize session, Register a request",
+        "demo ready: 2 live chats, 64 sessions, 20 custom parameters, "
+        "processes: Collect contact details, Summarize session, Register a request, "
+        "SLA escalation, Satisfaction survey",
         "demo logins (username / password):",
         *(f"  {u['username']:<11} {u['password']:<22} ({u['role']})" for u in first["users"]),
     ]

@@ -236,12 +236,13 @@ def waiting_for(instance: ProcessInstance, now: datetime) -> list[str]:
         return []
     lines = []
     for wait in instance.waiting_for or []:
+        label = wait.get("label") or wait["name"]
         if wait["kind"] == "timer" and wait.get("due"):
-            lines.append(f"{wait['name']}: {relative(datetime.fromisoformat(wait['due']), now)}")
+            lines.append(f"{label}: {relative(datetime.fromisoformat(wait['due']), now)}")
         elif wait["kind"] == "message":
-            lines.append(f"{wait['name']}: {MESSAGE_WORDS.get(wait['name'], wait['name'])}")
+            lines.append(f"{label}: {MESSAGE_WORDS.get(wait['name'], wait['name'])}")
         elif wait["kind"] == "continue":
-            lines.append(f"{wait['name']}: continues in the background")
+            lines.append(f"{label}: continues in the background")
     return lines
 
 

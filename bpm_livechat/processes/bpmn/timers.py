@@ -2,8 +2,8 @@
 
 A timer's `timeDate`, `timeDuration` or `timeCycle` is either plain ISO 8601 text (what Camunda
 Modeler writes: `PT15M`, `2026-12-24T18:00:00Z`, `R3/PT1H`) or a Python expression over task
-data and the session that gives such text (`f"PT{minutes}M"`). Text that matches the ISO form
-is taken as it is; anything else is an expression.
+data and the session that gives such text (`f"PT{minutes}M"`). Text that has the ISO form, or
+looks meant to (`PT15X`), is taken as ISO and checked as such; anything else is an expression.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ _DURATION = re.compile(
     r"P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?"
 )
+# Text a modeler meant as a duration, valid or not (`PT15X`, `PT`): never a Python expression.
+_DURATION_LIKE = re.compile(r"P[0-9A-Z.,]*")
 _DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CRON = re.compile(r"(\S+\s+){4,6}\S+")
 EXAMPLES = {
@@ -45,7 +47,7 @@ def is_iso_text(kind: TimerKind, text: str) -> bool:
     """True when `text` is meant as plain ISO 8601 (not a Python expression)."""
     text = text.strip()
     if kind == "timeDuration":
-        return bool(_DURATION.fullmatch(text))
+        return bool(_DURATION.fullmatch(text) or _DURATION_LIKE.fullmatch(text))
     if kind == "timeCycle":
         return text.upper().startswith("R") and "/" in text and '"' not in text and "'" not in text
     return bool(_DATE_START.match(text)) and '"' not in text and "'" not in text

@@ -31,12 +31,14 @@ _TIMERS = (ClockedDateTimer, ClockedDurationTimer, ClockedCycleTimer)
 @dataclass(frozen=True)
 class Wait:
     """One thing the workflow waits for: `kind` timer (with `due`), message (`name` is the
-    message), or continue (an asynchronous boundary, due at once)."""
+    message), or continue (an asynchronous boundary, due at once); `label` is the element's
+    name as people read it."""
 
     kind: str
     element_id: str
     name: str
     due: datetime | None = None
+    label: str = ""
 
 
 def _tasks(workflow: BpmnWorkflow) -> Iterator[Any]:
@@ -58,7 +60,7 @@ def waits_of(workflow: BpmnWorkflow, now: datetime) -> list[Wait]:
         ref = TaskRef.of(task)
         name = ref.name or ref.element_id
         if task.state == TaskState.READY and held(task):
-            found.append(Wait("continue", ref.element_id, name, now))
+            found.append(Wait("continue", ref.element_id, name, now, name))
             continue
         if task.state != TaskState.WAITING:
             continue
@@ -66,7 +68,7 @@ def waits_of(workflow: BpmnWorkflow, now: datetime) -> list[Wait]:
             if isinstance(definition, _TIMERS):
                 due = definition.due(task)
                 if due is not None:
-                    found.append(Wait("timer", ref.element_id, name, due))
+                    found.append(Wait("timer", ref.element_id, name, due, name))
             elif isinstance(definition, MessageEventDefinition):
-                found.append(Wait("message", ref.element_id, definition.name))
+                found.append(Wait("message", ref.element_id, definition.name, None, name))
     return sorted(found, key=lambda w: (w.kind, w.element_id, w.name))

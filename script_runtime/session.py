@@ -131,7 +131,7 @@ def _record(label: str, raw: object, fields: tuple[str, ...]) -> ReadOnlyRecord:
 
 def _message(index: int, raw: object) -> ReadOnlyRecord:
     source = raw if isinstance(raw, Mapping) else {}
-    fields = {"author": _text(source, "author"), "text": _text(source, "text")}
+    fields = {f: _text(source, f) for f in ("author", "kind", "text")}
     fields["sent_at"] = decode(source.get("sent_at"))
     return ReadOnlyRecord(f"session.messages[{index}]", fields)
 

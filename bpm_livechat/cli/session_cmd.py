@@ -10,7 +10,7 @@ from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import AuthorKind
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
-from bpm_livechat.sessions.events import SessionEvent
+from bpm_livechat.sessions.events import SessionEvent, record_parameter_changes
 from bpm_livechat.sessions.ingest import MESSAGE_EVENTS
 from bpm_livechat.sessions.lifecycle import (
     close_session,
@@ -22,7 +22,7 @@ from bpm_livechat.sessions.messages import add_message
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions.views import session_details, session_summary
 
-from .common import emit, handles_errors, json_option, record, transaction
+from .common import cli_state, emit, handles_errors, json_option, record, transaction
 
 
 @click.group()
@@ -144,6 +144,7 @@ def set_(session_id: int, assignments: tuple[str, ...], as_user: str, as_json: b
         actor = get_user(db, as_user)
         target = get_session(db, session_id, actor)
         applied = set_parameters(db, target, _assignments(assignments), user_actor(actor))
+        record_parameter_changes(db, cli_state().clock, session_id, applied)
         data = {"changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()}}
     emit(data, as_json, f"{len(applied)} parameter(s) changed")
 

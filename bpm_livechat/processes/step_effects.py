@@ -28,7 +28,7 @@ from bpm_livechat.models import (
 from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.processes.engine.engine import StepResult, Wait
 from bpm_livechat.processes.engine.script_environment import TaskRef
-from bpm_livechat.sessions.events import SessionEvent, record_event
+from bpm_livechat.sessions.events import SessionEvent, record_event, record_parameter_changes
 from bpm_livechat.sessions.messages import message_row
 
 TIMER_JOB = "timer"
@@ -67,9 +67,7 @@ def apply_effects(
         record_event(db, clock, SessionEvent.PROCESS_MESSAGE, session.id, origin)
     if result.priority is not None:
         _apply_priority(db, session, instance, result.priority, process_name(), user, now)
-    if changed_keys:
-        changed = {"keys": list(changed_keys), "instance_id": instance.id}
-        record_event(db, clock, SessionEvent.PARAMETER_CHANGED, session.id, changed)
+    record_parameter_changes(db, clock, session.id, changed_keys, instance.id)
     save_waits(db, clock, instance, waits_after(result), previous_waits)
 
 

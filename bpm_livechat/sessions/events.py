@@ -10,7 +10,7 @@ then fans the job out into automatic starts, message deliveries and webhook deli
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -105,6 +105,20 @@ def record_event(
 ) -> bool:
     """Record `event` for the workers when anyone may care; True when a job was written."""
     return record_events(db, clock, session_id, [(event, data)]) == [True]
+
+
+def record_parameter_changes(
+    db: Session, clock: Clock, session_id: int, keys: Iterable[str], instance_id: int | None = None
+) -> bool:
+    """Record that the session's parameters `keys` changed (by a person, or by `instance_id`'s
+    step); nothing when no key changed. True when a job was written."""
+    changed = sorted(keys)
+    if not changed:
+        return False
+    data: dict[str, Any] = {"keys": changed}
+    if instance_id is not None:
+        data["instance_id"] = instance_id
+    return record_event(db, clock, SessionEvent.PARAMETER_CHANGED, session_id, data)
 
 
 def record_events(

@@ -254,6 +254,6 @@ def snapshot(
 def recent_messages(db: Session, session_id: int) -> list[dict[str, Any]]:
     """The session's recent messages as scripts see them (`session.messages`), oldest first."""
     return [
-        {"author": author, "text": text, "sent_at": sent_at}
-        for author, text, sent_at in recent_lines(db, session_id, RECENT_MESSAGES)
+        {"author": author, "kind": kind, "text": text, "sent_at": sent_at}
+        for author, kind, text, sent_at in recent_lines(db, session_id, RECENT_MESSAGES)
     ]

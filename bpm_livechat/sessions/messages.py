@@ -83,14 +83,15 @@ def messages(db: Session, session_id: int, limit: int | None = None) -> list[Mes
 # objects would cost twice as much as the query. Table columns, not mapped attributes, so the
 # statement skips the ORM's result handling (half its cost).
 _NEWEST_LINES = (
-    select(_MESSAGES.c.author_name, _MESSAGES.c.text, _MESSAGES.c.sent_at)
+    select(_MESSAGES.c.author_name, _MESSAGES.c.author_kind, _MESSAGES.c.text, _MESSAGES.c.sent_at)
     .where(_MESSAGES.c.session_id == bindparam("session_id"))
     .order_by(_MESSAGES.c.sent_at.desc(), _MESSAGES.c.id.desc())
     .limit(bindparam("limit"))
 )
 
 
-def recent_lines(db: Session, session_id: int, limit: int) -> list[tuple[str, str, datetime]]:
-    """The newest `limit` messages as plain (author name, text, sent at) rows, oldest first."""
+def recent_lines(db: Session, session_id: int, limit: int) -> list[tuple[str, str, str, datetime]]:
+    """The newest `limit` messages as plain (author name, author kind, text, sent at) rows,
+    oldest first."""
     rows = db.execute(_NEWEST_LINES, {"session_id": session_id, "limit": limit}).all()
-    return [(author, text, sent_at) for author, text, sent_at in reversed(rows)]
+    return [(author, kind, text, sent_at) for author, kind, text, sent_at in reversed(rows)]

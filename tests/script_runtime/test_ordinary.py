@@ -26,11 +26,17 @@ SESSION: dict[str, Any] = {
     "params": {"price": {"amount": Decimal("12.50"), "currency": "EUR"}, "segment": "gold"},
     "messages": [
         {
-            "author": "client",
+            "author": "Ann Lee",
+            "kind": "client",
             "text": "Order 4711 is late",
             "sent_at": dt.datetime(2026, 11, 24, 9, 31),
         },
-        {"author": "operator", "text": "Checking", "sent_at": dt.datetime(2026, 11, 24, 9, 32)},
+        {
+            "author": "Bob",
+            "kind": "operator",
+            "text": "Checking",
+            "sent_at": dt.datetime(2026, 11, 24, 9, 32),
+        },
     ],
 }
 
@@ -175,7 +181,7 @@ ORDINARY = [
     ),
     Ordinary(
         "session-read",
-        "who = session.client.name\nmail = session.client.email\nchat = session.live_chat.name + '/' + session.channel.name\nfirst = session.messages[0].text\nn = len(session.messages)\nlate = 'late' in first\nwhen = session.created_at\nop = session.operator.name\nsid = session.id",
+        "who = session.client.name\nmail = session.client.email\nchat = session.live_chat.name + '/' + session.channel.name\nfirst = session.messages[0].text\nn = len(session.messages)\nlate = 'late' in first\nwhen = session.created_at\nop = session.operator.name\nsid = session.id\nanswered = [m.author for m in session.messages if m.kind == 'operator']",
         {},
         {
             "who": "Ann Lee",
@@ -187,6 +193,7 @@ ORDINARY = [
             "when": dt.datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
             "op": "Bob",
             "sid": 7,
+            "answered": ["Bob"],
         },
     ),
     Ordinary(

@@ -16,7 +16,9 @@ from bpm_livechat.params.catalogue import (
     update_parameter,
 )
 from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
+from bpm_livechat.sessions.events import record_parameter_changes
 from bpm_livechat.sessions.lifecycle import get_session
+from web.engine import process_engine
 
 from .convert import history_out, param_types, parameter_out, values_json
 from .schemas import (
@@ -131,6 +133,7 @@ def patch_values_api(db: Session, user: User, session_id: int, body: ValuesPatch
     """Every value is validated first; one problem and nothing is written (422 naming each)."""
     session = get_session(db, session_id, user)
     applied = set_parameters(db, session, body.values, user_actor(user))
+    record_parameter_changes(db, process_engine().clock, session.id, applied)
     values = values_json(param_types(db), get_parameters(db, session.id))
     return ValuesPatched(session_id=session.id, values=values, changed=sorted(applied))
 

@@ -14,10 +14,12 @@ from bpm_livechat.params.catalogue import get_definition
 from bpm_livechat.params.types import ParamType
 from bpm_livechat.params.values import set_parameters
 from bpm_livechat.processes.deployments import startable_processes
+from bpm_livechat.sessions.events import record_parameter_changes
 from bpm_livechat.sessions.lifecycle import get_session, rename_session, reset_name
 from bpm_livechat.sessions.messages import messages
 from web.auth import acting_user, require_staff
 from web.db import form_post, get_db
+from web.engine import process_engine
 from web.sessions.page_data import param_rows, submitted_value, system_rows
 from web.sessions.process_view import instance_cards
 
@@ -95,5 +97,6 @@ def edit_param(session_id: int, key: str) -> ResponseReturnValue:
     definition = get_definition(db, key)
     raw = submitted_value(ParamType(definition.type), request.form)
     changed = set_parameters(db, session, {key: raw}, user_actor(user))
+    record_parameter_changes(db, process_engine().clock, session.id, changed)
     flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
     return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

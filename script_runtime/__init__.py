@@ -7,6 +7,7 @@ session arrives as data. Nothing starts at import: whoever assembles the applica
 pool and passes it down.
 """
 
+from script_runtime.codec import ALLOWED_TYPES
 from script_runtime.errors import (
     Problem,
     ScriptCompileError,
@@ -21,6 +22,7 @@ from script_runtime.protocol import ScriptResult
 from script_runtime.runner import ScriptChecker, ScriptRunner
 
 __all__ = [
+    "ALLOWED_TYPES",
     "DEFAULT_POLICY",
     "Limits",
     "Policy",

@@ -143,7 +143,7 @@ def _encode_dict(value: dict[Any, Any], depth: int, budget: _Budget) -> Any:
     out: dict[str, Any] = {}
     for key, item in value.items():
         if type(key) is not str:
-            raise _Bad("type", f"dict with a {type(key).__name__} key ({key!r})")
+            raise _Bad("type", f"dict with a key of type {type(key).__name__} ({key!r})")
         if is_wire_scalar(item) and budget.items < budget.max_items:
             budget.items += 1  # inline leaf: saves a call per field on the hot path
             out[key] = item

@@ -35,6 +35,8 @@ class ScriptError(Exception):
         self.message = message
         self.line = line
         self.log = log
+        self.duration_ms: float | None = None  # wall time of the run, when it was measured
+        self.cpu_ms: float | None = None  # CPU time of the run, when it is known
 
     def __str__(self) -> str:
         if self.line is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from script_runtime import runstate
 from script_runtime.codec import (
+    NotPlainData,
     decode,
     dumps,
     encode_named,
@@ -93,6 +94,7 @@ class Executor:
         namespace, session = self._namespace(data_wire, session_wire)
         reply: Reply
         started = time.perf_counter()
+        cpu_started = time.process_time()
         self._arm(limits)
         try:
             if mode == "eval":
@@ -103,10 +105,10 @@ class Executor:
                 reply = self._collect(namespace, session, data_wire, limits, compiled)
             if self.cache.compilations != before:
                 reply["compiled"] = True
-            return finish(reply, state, started, limits)
+            return finish(reply, state, started, limits, cpu_started)
         except BaseException as exc:
             reply = failure_reply(exc, source)
-            return finish(reply, state, started, limits)
+            return finish(reply, state, started, limits, cpu_started)
         finally:
             namespace.clear()  # drop script objects here, inside the limits, not after replying
             self._disarm()
@@ -198,7 +200,13 @@ class Executor:
             if is_wire_scalar(value) and not (name[0] == "_" or name in imported):
                 wire = value  # the common case: a plain scalar is its own wire form
             elif self._is_result(name, value, session, compiled):
-                wire = self._encode(value, "variable {!r}", name)
+                try:
+                    wire = self._encode(value, "variable {!r}", name)
+                except NotPlainData as exc:
+                    if old is not _MISSING:
+                        raise  # task data the script rebound: the step means to write it
+                    runstate.current().note(f"[left out of task data] {exc}")
+                    continue  # a helper the script kept (`by_id = {o["id"]: o ...}`)
             else:
                 continue
             if old is _MISSING or not same_wire(wire, old):

@@ -160,6 +160,13 @@ class Worker:
 
 
 def _death_error(status: int | None, limits: Limits) -> ScriptError:
+    error = _death_cause(status, limits)
+    if isinstance(error, ScriptLimitExceeded) and error.limit == "cpu_seconds":
+        error.cpu_ms = limits.cpu_seconds * 1000.0  # the kernel stopped it at that much CPU
+    return error
+
+
+def _death_cause(status: int | None, limits: Limits) -> ScriptError:
     if status is not None and status < 0:
         sig = -status
         name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else str(sig)
@@ -341,29 +348,30 @@ class ScriptPool:
         else:
             worker.stop()
 
+    def _lost(self, worker: Worker, exc: Exception, limits: Limits) -> ScriptError:
+        """Retire a worker that gave no usable reply; the error that says why."""
+        if isinstance(exc, _WorkerDied):
+            status = worker.exit_status()
+            self._discard(worker, kill=True)
+            return _death_error(status, limits)
+        self._discard(worker, kill=True)  # a worker that breaks the protocol is not reused
+        if isinstance(exc, _WorkerTimedOut):
+            detail = "the script ran too long and its worker was stopped"
+            return ScriptLimitExceeded("wall_seconds", limits.wall_seconds, detail)
+        if isinstance(exc, _ReplyTooLarge):
+            return ScriptLimitExceeded("result_bytes", limits.result_bytes, "reply too large")
+        return ScriptRuntimeError("WorkerCrashed", "the script worker sent a bad reply")
+
     def _call(self, payload: bytes, limits: _Resolved) -> dict[str, Any]:
         worker = self._acquire()
+        started = time.perf_counter()
         try:
             raw = worker.request(payload, limits.limits.wall_seconds, limits.max_reply)
             reply = parse_reply(raw)
-        except _WorkerTimedOut:
-            self._discard(worker, kill=True)
-            detail = "the script ran too long and its worker was stopped"
-            raise ScriptLimitExceeded("wall_seconds", limits.limits.wall_seconds, detail) from None
-        except _ReplyTooLarge:
-            self._discard(worker, kill=True)
-            raise ScriptLimitExceeded(
-                "result_bytes", limits.limits.result_bytes, "reply too large"
-            ) from None
-        except _WorkerDied:
-            status = worker.exit_status()
-            self._discard(worker, kill=True)
-            raise _death_error(status, limits.limits) from None
-        except ValueError:
-            self._discard(worker, kill=True)  # a worker that breaks the protocol is not reused
-            raise ScriptRuntimeError(
-                "WorkerCrashed", "the script worker sent a bad reply"
-            ) from None
+        except (_WorkerTimedOut, _ReplyTooLarge, _WorkerDied, ValueError) as exc:
+            error = self._lost(worker, exc, limits.limits)
+            error.duration_ms = (time.perf_counter() - started) * 1000.0
+            raise error from None
         self._release(worker, reply)
         if not reply.get("ok"):
             raise error_from_reply(reply)

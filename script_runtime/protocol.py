@@ -36,6 +36,7 @@ class ScriptResult:
     links: tuple[tuple[str, int], ...] = ()  # session.link_item(app, item_id) requests
     replies: tuple[str, ...] = ()  # session.reply(text) requests, in order
     priority: str | None = None  # the last session.set_priority(level) request
+    cpu_ms: float = 0.0  # CPU time the run spent in its worker
 
 
 def is_script_variable(key: object) -> bool:
@@ -126,6 +127,7 @@ def run_result(reply: dict[str, Any], data: Mapping[str, object]) -> ScriptResul
         links,
         replies,
         None if priority is None else str(priority),
+        float(reply.get("cpu_ms", 0.0)),
     )
 
 
@@ -134,7 +136,14 @@ def _problems(raw: list[dict[str, Any]]) -> list[Problem]:
 
 
 def error_from_reply(reply: dict[str, Any]) -> ScriptError:
-    """Turn a failed reply into the matching exception of the family."""
+    """Turn a failed reply into the matching exception of the family, with the run's times."""
+    error = _error_of(reply)
+    error.duration_ms = float(reply.get("duration_ms", 0.0))
+    error.cpu_ms = float(reply.get("cpu_ms", 0.0))
+    return error
+
+
+def _error_of(reply: dict[str, Any]) -> ScriptError:
     error: dict[str, Any] = reply["error"]
     log: str = reply.get("log", "")
     kind = error["kind"]

@@ -41,8 +41,11 @@ def scrub(text: str) -> str:
     return text
 
 
-def finish(reply: Reply, state: RunState, started: float, limits: Limits) -> tuple[bytes, bool]:
-    """Serialize the reply once; a sticky breach wins; refuse results above result_bytes."""
+def finish(
+    reply: Reply, state: RunState, started: float, limits: Limits, cpu_started: float = 0.0
+) -> tuple[bytes, bool]:
+    """Serialize the reply once, with the run's wall and CPU time; a sticky breach wins;
+    refuse results above result_bytes."""
     if state.breach is not None:
         reply = _breach_reply(state.breach, state.breach_line)
     body = dumps(reply)
@@ -50,10 +53,12 @@ def finish(reply: Reply, state: RunState, started: float, limits: Limits) -> tup
         error = _limit_error("result_bytes", limits.result_bytes, "result too large", None)
         body = dumps({"ok": False, "error": error, "recycle": False})
     elapsed = (time.perf_counter() - started) * 1000.0 if started else 0.0
+    cpu = (time.process_time() - cpu_started) * 1000.0 if started else 0.0
+    times = f'"duration_ms":{elapsed!r},"cpu_ms":{cpu!r}}}'
     if state.log_parts:  # absent means empty
-        body = f'{body[:-1]},"log":{dumps(state.log)},"duration_ms":{elapsed!r}}}'
+        body = f'{body[:-1]},"log":{dumps(state.log)},{times}'
     else:
-        body = f'{body[:-1]},"duration_ms":{elapsed!r}}}'
+        body = f"{body[:-1]},{times}"
     return body.encode("utf-8", "surrogatepass"), bool(reply.get("recycle"))
 
 

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Literal, Protocol
 
 from script_runtime.errors import Problem
-from script_runtime.policy import Limits
+from script_runtime.policy import Limits, Policy
 from script_runtime.protocol import ScriptResult
 
 
 class ScriptChecker(Protocol):
     """Compiles a script or expression and lists its problems; runs nothing."""
+
+    policy: Policy  # what scripts may use (modules, builtins) and their limits
 
     def check(self, source: str, *, mode: Literal["exec", "eval"] = "exec") -> list[Problem]:
         """Every compile and policy problem of `source`."""

@@ -73,6 +73,13 @@ class RunState:
         self.log_bytes += size
         self.log_parts.append(text)
 
+    def note(self, text: str) -> None:
+        """Append a line from the sandbox itself (not the script's print), even past the limit."""
+        if self.log_parts and not self.log_parts[-1].endswith("\n"):
+            text = "\n" + text
+        self.log_parts.append(text + "\n")
+        self.log_bytes += len(text.encode("utf-8", "surrogatepass")) + 1
+
     @property
     def log(self) -> str:
         """Everything printed so far."""

@@ -54,14 +54,21 @@ def check_cmd(file: Path, as_json: bool) -> None:
 
 
 def _text(result: DryRun) -> str:
-    lines = [f"dry run on session {result.session_id} ({result.duration_ms:.1f} ms)"]
+    wall = "?" if result.duration_ms is None else f"{result.duration_ms:.1f}"
+    cpu = "?" if result.cpu_ms is None else f"{result.cpu_ms:.1f}"
+    lines = [f"dry run on session {result.session_id} ({wall} ms, CPU {cpu} ms)"]
     if result.failure is not None:
         where = f" at line {result.failure.line}" if result.failure.line else ""
         lines.append(f"failed ({result.failure.kind}){where}: {result.failure.message}")
     lines.append(f"data: {json.dumps(result.data, default=str, ensure_ascii=False)}")
     for change in result.changes:
         verdict = "ok" if change.valid else f"INVALID: {change.reason}"
-        lines.append(f"  {change.key}: {change.old!r} -> {change.new!r} [{verdict}]")
+        lines.append(f"  {change.key}: {change.old_text!r} -> {change.new_text!r} [{verdict}]")
+    if result.priority is not None:
+        p = result.priority
+        verdict = "ok" if p.valid else f"INVALID: {p.reason}"
+        lines.append(f"priority: {p.old_text} -> {p.new_text} [{verdict}]")
+    lines.extend(f"reply: {text}" for text in result.replies)
     if result.log:
         lines.append("log:")
         lines.extend(f"  {line}" for line in result.log.rstrip("\n").split("\n"))

@@ -144,8 +144,10 @@ def set_(session_id: int, assignments: tuple[str, ...], as_user: str, as_json: b
         actor = get_user(db, as_user)
         target = get_session(db, session_id, actor)
         applied = set_parameters(db, target, _assignments(assignments), user_actor(actor))
-        record_parameter_changes(db, cli_state().clock, session_id, applied)
-        data = {"changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()}}
+        data: dict[str, object] = {
+            "changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()},
+            "event_queued": record_parameter_changes(db, cli_state().clock, session_id, applied),
+        }
     emit(data, as_json, f"{len(applied)} parameter(s) changed")
 
 

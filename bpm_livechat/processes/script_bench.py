@@ -16,15 +16,22 @@ from sqlalchemy.orm import Session
 import script_runtime
 from bpm_livechat.apps.links import check_link_request
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import SupportSession, User
+from bpm_livechat.models import Priority, SupportSession, User
 from bpm_livechat.params.actors import Actor
+from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.params.definitions import definitions_by_key
-from bpm_livechat.params.types import Money, ParamType, to_json
+from bpm_livechat.params.types import Money, ParamType, format_value, to_json
 from bpm_livechat.params.values import get_parameters, normalize_changes
 from bpm_livechat.processes.deployments import require_designer
 from bpm_livechat.sessions.lifecycle import get_session, snapshot
 
 BENCH_PROCESS_ID = "script-bench"
+SESSION_RECORDS = {  # the records of the session snapshot and their fields (see `snapshot`)
+    "client": ("name", "email", "phone"),
+    "operator": ("name",),
+    "live_chat": ("name",),
+    "channel": ("name",),
+}
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,16 @@ class ScriptProblem:
 
 @dataclass(frozen=True)
 class WouldBeChange:
-    """A parameter write the script asked for: current and written value, and whether it is valid."""
+    """A parameter write the script asked for: current and written value (as data, and as a
+    user reads them: "199.90 EUR"), and whether it is valid."""
 
     key: str
     old: object
     new: object
     valid: bool
     reason: str | None = None
+    old_text: str = ""
+    new_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,21 +80,41 @@ class WouldBeLink:
 
 @dataclass(frozen=True)
 class DryRun:
-    """What a script would do to a session: new task data, changes, log, duration, or its failure."""
+    """What a script would do to a session: new task data, changes, links, replies, priority,
+    log, the run's wall and CPU time (None when unknown), or its failure."""
 
     session_id: int
     data: dict[str, object]
     changes: list[WouldBeChange]
     log: str
-    duration_ms: float
+    duration_ms: float | None
     failure: ScriptFailure | None = None
     links: list[WouldBeLink] = field(default_factory=list)
+    cpu_ms: float | None = None
+    replies: list[str] = field(default_factory=list)
+    priority: WouldBeChange | None = None  # session.set_priority(...)
+    seen: dict[str, str] = field(default_factory=dict)  # the session's values, as shown
 
     @property
     def ok(self) -> bool:
         """True when the script ran and every would-be change and link is valid."""
         valid = all(change.valid for change in self.changes)
         return self.failure is None and valid and all(link.valid for link in self.links)
+
+
+@dataclass(frozen=True)
+class ScriptReference:
+    """What scripts may use, from the sandbox's own policy: modules, default limits, plain data."""
+
+    modules: tuple[str, ...]
+    limits: script_runtime.Limits
+    plain_types: str
+
+
+def script_reference(scripts: script_runtime.ScriptChecker) -> ScriptReference:
+    """The facts the bench's "What a script sees" lists."""
+    policy = scripts.policy
+    return ScriptReference(policy.modules, policy.defaults, script_runtime.ALLOWED_TYPES)
 
 
 def check_script(scripts: script_runtime.ScriptChecker, source: str) -> list[ScriptProblem]:
@@ -105,18 +135,54 @@ def dry_run(
     session = get_session(db, session_id, user)
     view = snapshot(db, session)
     view["params"] = {key: _plain(value) for key, value in view["params"].items()}
+    given = dict(data or {})
+    seen = _seen(view)
     try:
-        result = scripts.run(source, data=dict(data or {}), session=view)
+        result = scripts.run(source, data=given, session=view)
     except script_runtime.ScriptError as exc:
-        return DryRun(session.id, dict(data or {}), [], exc.log, 0.0, _failure(exc))
+        failure = _failure(exc)
+        return DryRun(
+            session.id, given, [], exc.log, exc.duration_ms, failure, cpu_ms=exc.cpu_ms, seen=seen
+        )
     except (TypeError, ValueError) as exc:  # sample data that cannot cross to the sandbox
         failure = ScriptFailure("runtime", f"cannot pass data to the sandbox: {exc}", None)
-        return DryRun(session.id, dict(data or {}), [], "", 0.0, failure)
-    changes = _judge(db, session.id, user, result.changes)
-    links = [_judge_link(db, session, app, item_id) for app, item_id in result.links]
+        return DryRun(session.id, given, [], "", None, failure, seen=seen)
     return DryRun(
-        session.id, dict(result.data), changes, result.log, result.duration_ms, links=links
+        session.id,
+        dict(result.data),
+        _judge(db, session.id, user, result.changes),
+        result.log,
+        result.duration_ms,
+        links=[_judge_link(db, session, app, item_id) for app, item_id in result.links],
+        cpu_ms=result.cpu_ms,
+        replies=list(result.replies),
+        priority=None if result.priority is None else _judge_priority(session, result.priority),
+        seen=seen,
     )
+
+
+def _seen(view: Mapping[str, Any]) -> dict[str, str]:
+    """What `session.X` reads in the script, as text, for the bench to show beside the run."""
+    seen = {}
+    for name in ("id", "name", "subject", "priority", "status", "created_at"):
+        value = view.get(name)
+        seen[f"session.{name}"] = (
+            format_value(ParamType.DATETIME, value) if name == "created_at" else str(value or "")
+        )
+    for record, fields in SESSION_RECORDS.items():
+        for name in fields:
+            seen[f"session.{record}.{name}"] = str(view.get(record, {}).get(name) or "")
+    return seen
+
+
+def _judge_priority(session: SupportSession, level: str) -> WouldBeChange:
+    """The priority a script asked for, checked as a process step would apply it."""
+    now = session.priority
+    try:
+        new = parse_choice(Priority, level, "priority").value
+    except ValidationError as exc:
+        return WouldBeChange("priority", now, level, False, exc.message, now, level)
+    return WouldBeChange("priority", now, new, True, None, now, new)
 
 
 def _judge_link(db: Session, session: SupportSession, app: str, item_id: int) -> WouldBeLink:
@@ -136,13 +202,23 @@ def _judge(
     types = {key: ParamType(d.type) for key, d in definitions_by_key(db).items()}
     judged = []
     for key, raw in changes.items():
-        old = to_json(types[key], current.get(key)) if key in types else None
+        type_ = types.get(key)
+        now = current.get(key)
+        old = to_json(type_, now) if type_ else None
+        old_text = format_value(type_, now) if type_ else ""
         try:
             value = normalize_changes(db, {key: raw}, actor)[key]
         except ValidationError as exc:
-            judged.append(WouldBeChange(key, old, _shown(raw), False, exc.message))
+            shown = _shown(raw)
+            judged.append(
+                WouldBeChange(key, old, shown, False, exc.message, old_text, _text(shown))
+            )
             continue
-        judged.append(WouldBeChange(key, old, to_json(types[key], value), True))
+        assert type_ is not None  # normalize_changes refuses unknown keys
+        new_text = format_value(type_, value)
+        judged.append(
+            WouldBeChange(key, old, to_json(type_, value), True, None, old_text, new_text)
+        )
     return judged
 
 
@@ -161,6 +237,13 @@ def _plain(value: object) -> object:
     if isinstance(value, Money):
         return {"amount": value.amount, "currency": value.currency}
     return value
+
+
+def _text(value: object) -> str:
+    """A refused value as text: strings as they are, anything else as Python writes it."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else repr(value)
 
 
 def _shown(value: object) -> Any:

@@ -124,6 +124,65 @@ def test_a_failing_script_reports_kind_line_and_log(
     assert not result.ok and result.changes == []
 
 
+def test_dry_run_shows_values_as_read_priority_replies_and_the_session(
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
+) -> None:
+    add_parameter(db_session, "quote", "money", "Quote")
+    db_session.commit()
+    source = (
+        'session.params["quote"] = {"amount": "199.9", "currency": "eur"}\n'
+        'session.set_priority("high")\n'
+        'session.reply("We are on it")\n'
+    )
+    result = dry_run(db_session, process_engine.scripts, source, session_id, desk.admin)
+    assert result.ok, result
+    [quote] = result.changes
+    assert (quote.old_text, quote.new_text) == ("", "199.90 EUR")
+    assert result.priority is not None
+    assert (result.priority.old_text, result.priority.new_text, result.priority.valid) == (
+        "normal",
+        "high",
+        True,
+    )
+    assert result.replies == ["We are on it"]
+    assert result.seen["session.priority"] == "normal"
+    assert result.seen["session.client.name"] == "Jane Doe"
+    assert result.cpu_ms is not None and result.duration_ms is not None
+
+    refused = dry_run(
+        db_session, process_engine.scripts, 'session.set_priority("asap")\n', session_id, desk.admin
+    )
+    assert refused.failure is not None and "priority" in refused.failure.message
+
+
+def test_a_run_stopped_at_its_cpu_limit_reports_its_real_times(
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
+) -> None:
+    result = dry_run(
+        db_session, process_engine.scripts, "while True:\n    pass\n", session_id, desk.admin
+    )
+    assert result.failure is not None and result.failure.kind == "limit"
+    assert "cpu_seconds" in result.failure.message
+    cpu_limit_ms = process_engine.scripts.policy.defaults.cpu_seconds * 1000
+    assert result.cpu_ms is not None and result.cpu_ms >= cpu_limit_ms * 0.9
+    assert result.duration_ms is not None and result.duration_ms >= result.cpu_ms * 0.9
+
+
+def test_helper_variables_that_are_not_task_data_are_left_out_and_noted(
+    db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
+) -> None:
+    source = "by_id = {o['id']: o for o in orders}\nbiggest = max(by_id)\n"
+    orders = [{"id": 3}, {"id": 9}]
+    result = dry_run(
+        db_session, process_engine.scripts, source, session_id, desk.admin, {"orders": orders}
+    )
+    assert result.ok
+    assert result.data == {"orders": orders, "biggest": 9}
+    assert "[left out of task data] variable 'by_id' holds a dict with a key of type int" in (
+        result.log
+    )
+
+
 def test_a_script_that_does_not_compile_lists_its_problems(
     db_session: Session, desk: Desk, session_id: int, process_engine: ProcessEngine
 ) -> None:

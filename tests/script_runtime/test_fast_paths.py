@@ -31,9 +31,31 @@ def test_new_variables_come_back_in_assignment_order(pool: ScriptPool) -> None:
 
 
 @pytest.mark.parametrize("value", ["float('inf')", "float('nan')", "-float('inf')"])
-def test_non_finite_float_variables_are_still_refused(pool: ScriptPool, value: str) -> None:
+def test_non_finite_floats_are_refused_as_task_data(pool: ScriptPool, value: str) -> None:
     with pytest.raises(ScriptRuntimeError, match="variable 'x' holds a non-finite float"):
-        pool.run(f"x = {value}", data={})
+        pool.run(f"x = {value}", data={"x": 1.0})
+
+
+def test_helper_variables_that_are_not_plain_data_are_left_out_with_a_note(
+    pool: ScriptPool,
+) -> None:
+    source = (
+        'orders = [{"id": 7, "total": 3}]\n'
+        'by_id = {o["id"]: o for o in orders}\n'
+        "seen = {1, 2}\n"
+        'print("total", by_id[7]["total"], end="")\n'
+        "count = len(by_id)"
+    )
+    result = pool.run(source, data={})
+    assert result.data == {"orders": [{"id": 7, "total": 3}], "count": 1}
+    assert result.log.splitlines() == [
+        "total 3",
+        "[left out of task data] variable 'by_id' holds a dict with a key of type int (7), "
+        "which is not plain data (None, bool, int, float, str, list, dict with str keys, date, "
+        "datetime, Decimal)",
+        "[left out of task data] variable 'seen' holds a 'set' object, which is not plain data "
+        "(None, bool, int, float, str, list, dict with str keys, date, datetime, Decimal)",
+    ]
 
 
 def test_imported_and_private_scalars_are_not_results(pool: ScriptPool) -> None:
@@ -147,7 +169,9 @@ def test_nested_dicts_keep_their_limits_and_paths(
 
 
 def test_nested_dicts_keep_their_refusals_and_tags() -> None:
-    with pytest.raises(NotPlainData, match=r"value\['a'\]\['b'\] holds a dict with a int key"):
+    with pytest.raises(
+        NotPlainData, match=r"value\['a'\]\['b'\] holds a dict with a key of type int"
+    ):
         encode({"a": {"b": {1: 1}}})
     with pytest.raises(NotPlainData, match=r"value\['a'\]\['b'\]\['c'\] holds a non-finite"):
         encode({"a": {"b": {"c": float("nan")}}})

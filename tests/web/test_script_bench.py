@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -114,3 +115,33 @@ def test_admins_dry_run_sessions_of_any_live_chat(browser_for: Open, world: Worl
     form = {"source": "who = session.live_chat.name\n", "session_id": str(world.sale)}
     page = admin.post(PATH, {**form, "data": "{}", "action": "run"}).get_data(as_text=True)
     assert "&#34;who&#34;: &#34;Sales&#34;" in page
+
+
+def test_the_page_says_what_a_script_sees(browser_for: Open) -> None:
+    page = browser_for("admin").get(PATH).get_data(as_text=True)
+    assert '<details class="card" id="script-reference" open>' in page
+    assert "Task data arrives as plain variables" in page
+    modules = "<code>math</code>, <code>datetime</code>, <code>decimal</code>, <code>json</code>"
+    assert modules in page
+    assert "2 s of CPU, 5 s of wall time" in page  # the sandbox's own default limits
+
+
+def test_a_run_stopped_at_its_cpu_limit_shows_wall_and_cpu_time(
+    browser_for: Open, world: World
+) -> None:
+    form = {"source": "while True:\n    pass\n", "session_id": str(world.first), "data": "{}"}
+    page = browser_for("admin").post(PATH, {**form, "action": "run"}).get_data(as_text=True)
+    assert "cpu_seconds" in page
+    assert '<span id="run-cpu">2,000.0 ms (its limit)</span>' in page
+    assert '<span id="run-duration">0.0 ms' not in page
+
+
+def test_the_session_the_script_saw_and_a_left_out_helper_are_shown(
+    browser_for: Open, world: World
+) -> None:
+    source = "by_id = {1: session.priority}\nprint(by_id[1])\n"
+    form = {"source": source, "session_id": str(world.first), "data": "{}"}
+    page = browser_for("admin").post(PATH, {**form, "action": "run"}).get_data(as_text=True)
+    assert "[left out of task data] variable &#39;by_id&#39;" in page
+    shown = re.search(r"<code>session.priority</code></th><td>(\w+)</td>", page)
+    assert shown is not None and shown.group(1) in {"low", "normal", "high", "urgent"}, page

@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import NotFoundError
-from bpm_livechat.processes.script_bench import check_script, dry_run
+from bpm_livechat.processes.script_bench import check_script, dry_run, script_reference
 from web.admin import admin_blueprint
 from web.auth import acting_user
 from web.db import discard, get_db
@@ -48,14 +48,19 @@ def _parse(form: dict[str, str]) -> tuple[int | None, dict[str, object] | None, 
     return session_id, data, errors
 
 
+def _reference() -> dict[str, object]:
+    """What the page's "What a script sees" lists, from the sandbox's own policy."""
+    return {"reference": script_reference(process_engine().scripts)}
+
+
 @bp.route("", methods=["GET", "POST"])
 def bench() -> ResponseReturnValue:
     """The bench: GET shows the editor; POST checks or dry-runs the script (never commits)."""
     if request.method == "GET":
         form = {"source": SAMPLE, "session_id": request.args.get("session", ""), "data": "{}"}
-        return render_template("script_bench.html", form=form, errors={})
+        return render_template("script_bench.html", form=form, errors={}, **_reference())
     form, action = _form(), request.form.get("action", "check")
-    context: dict[str, object] = {"form": form, "errors": {}, "action": action}
+    context: dict[str, object] = {"form": form, "errors": {}, "action": action, **_reference()}
     if action == "run":
         session_id, data, errors = _parse(form)
         if errors or session_id is None or data is None:

@@ -49,13 +49,19 @@ def list_tokens(db: Session, user: User) -> list[ApiToken]:
     return list(db.scalars(query))
 
 
-def revoke_token(db: Session, token_id: int, user: User) -> ApiToken:
-    """Revoke a token of `user` (admins may revoke anyone's); revoking twice is harmless."""
+def get_token(db: Session, token_id: int, user: User) -> ApiToken:
+    """A token of `user` (admins may read anyone's)."""
     token = db.get(ApiToken, token_id)
     if token is None:
         raise NotFoundError("token", token_id)
     if token.user_id != user.id and user.role != Role.ADMIN.value:
         raise AccessDeniedError(f"token {token_id} belongs to another user")
+    return token
+
+
+def revoke_token(db: Session, token_id: int, user: User) -> ApiToken:
+    """Revoke a token of `user` (admins may revoke anyone's); revoking twice is harmless."""
+    token = get_token(db, token_id, user)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.flush()

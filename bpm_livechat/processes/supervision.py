@@ -118,14 +118,19 @@ def _migrated(
     return workflow
 
 
+def check_cancel(db: Session, user: User, instance: ProcessInstance) -> None:
+    """Raise unless `user` may cancel `instance` now (a supervisor; not yet ended)."""
+    _require_supervisor(db, user, instance)
+    if instance.status in (InstanceStatus.COMPLETED.value, InstanceStatus.CANCELLED.value):
+        raise ConflictError(f"process instance {instance.id} is already {instance.status}")
+
+
 def cancel_instance(
     db: Session, engine: ProcessEngine, instance: ProcessInstance, user: User
 ) -> ProcessInstance:
     """Stop an instance for good (a supervisor's action); its ready tasks are cancelled."""
     instance = lock_instance(db, instance.id)
-    _require_supervisor(db, user, instance)
-    if instance.status in (InstanceStatus.COMPLETED.value, InstanceStatus.CANCELLED.value):
-        raise ConflictError(f"process instance {instance.id} is already {instance.status}")
+    check_cancel(db, user, instance)
     cancel_tasks(db, instance)
     clear_waits(db, engine.clock, instance)
     now = utcnow()

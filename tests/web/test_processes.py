@@ -190,7 +190,12 @@ def test_a_failed_retry_is_recorded_again_and_cancel_stops_it(
     instance = _instance(db_session, deployed.first)
     assert sam.post(f"/instances/{instance.id}/retry").status_code == 303
     assert _instance(db_session, deployed.first).status == "failed"
-    assert sam.post(f"/instances/{instance.id}/cancel").status_code == 303
+    asked = sam.post(f"/instances/{instance.id}/cancel")
+    assert asked.status_code == 200 and "Cancel the process" in asked.get_data(as_text=True)
+    assert _instance(db_session, deployed.first).status == "failed"
+    assert olga.post(f"/instances/{instance.id}/cancel").status_code == 403  # not asked first
+    confirmed = sam.post(f"/instances/{instance.id}/cancel", {"confirmed": "yes"})
+    assert confirmed.status_code == 303
     assert _instance(db_session, deployed.first).status == "cancelled"
     html = sam.get(f"/sessions/{deployed.first}").get_data(as_text=True)
     assert "Escalate with summary was cancelled." in html

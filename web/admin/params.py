@@ -19,6 +19,7 @@ from bpm_livechat.params.catalogue import (
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.params.types import ParamType
 from web.admin import admin_blueprint, field_errors, saved
+from web.confirm import confirmation
 from web.db import form_post, get_db, writes
 
 bp = admin_blueprint("admin_params", __name__, "/admin/parameters")
@@ -153,7 +154,18 @@ def move(key: str) -> ResponseReturnValue:
 @bp.post("/<key>/archive")
 @writes
 def archive(key: str) -> ResponseReturnValue:
-    """Hide a parameter from forms and lists; its values are kept."""
+    """Hide a parameter from forms and lists (after confirming); its values are kept."""
+    definition = get_definition(get_db(), key, "archived")
+    asked = confirmation(
+        f"Archive the parameter “{definition.label}”?",
+        f"“{definition.label}” ({definition.key}) disappears from forms, the session page, lists "
+        "and filters, and scripts can no longer write it. Its values are kept: restoring it "
+        "brings them back.",
+        "Archive the parameter",
+        url_for(".index"),
+    )
+    if asked is not None:
+        return asked
     definition = archive_parameter(get_db(), key)
     return saved(f"Parameter “{definition.label}” archived; its values are kept.", ".index")
 

@@ -34,6 +34,7 @@ from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
 from web.auth import acting_user
+from web.confirm import confirmation
 from web.db import form_post, get_db, writes
 from web.engine import process_engine
 
@@ -147,6 +148,19 @@ def set_active(process_id: str) -> ResponseReturnValue:
     if raw and number is None:
         raise NotFoundError("process version", raw)
     turn_on = request.form.get("active") == "1"
+    if not turn_on:
+        what = f"“{process.name}”"
+        if number is not None:
+            what = f"version {get_version(db, process, number).number} of {what}"
+        asked = confirmation(
+            f"Deactivate {what}?",
+            "Operators can no longer start it and automatic starts stop; instances already "
+            "running go on to their end. It can be activated again.",
+            "Deactivate",
+            url_for(".detail", process_id=process.bpmn_id, _anchor="versions"),
+        )
+        if asked is not None:
+            return asked
     (activate if turn_on else deactivate)(db, process, user, number)
     what = f"Version {number}" if number is not None else process.name
     flash(f"{what} is now {'active' if turn_on else 'inactive'}.")

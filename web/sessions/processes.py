@@ -21,10 +21,11 @@ from bpm_livechat.processes.instances import (
     start_with_form,
 )
 from bpm_livechat.processes.steps import StepOutcome
-from bpm_livechat.processes.supervision import cancel_instance, retry_instance
+from bpm_livechat.processes.supervision import cancel_instance, check_cancel, retry_instance
 from bpm_livechat.processes.tasks import find_task, may_work_task, my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
 from web.auth import acting_user, require_staff
+from web.confirm import confirmation
 from web.db import form_post, get_db, writes
 from web.engine import process_engine
 from web.sessions.process_view import (
@@ -160,14 +161,25 @@ def retry(instance_id: int) -> ResponseReturnValue:
 @bp.post("/instances/<id:instance_id>/cancel")
 @writes
 def cancel(instance_id: int) -> ResponseReturnValue:
-    """Stop an instance for good (supervisors)."""
+    """Stop an instance for good (supervisors, after confirming)."""
     db, user = get_db(), acting_user()
     instance = get_instance(db, instance_id, user)
-    instance = cancel_instance(db, process_engine(), instance, user)
-    flash(f"{instance.process_version.name} was cancelled.")
     target = url_for(
         "session.show", session_id=instance.session_id, _anchor=f"instance-{instance.id}"
     )
+    check_cancel(db, user, instance)
+    name = instance.process_version.name
+    asked = confirmation(
+        f"Cancel “{name}” on session {instance.session_id}?",
+        f"Instance {instance.id} stops for good: its open tasks, timers and waits are dropped and "
+        "it cannot be resumed. Parameters it already wrote stay as they are.",
+        "Cancel the process",
+        target,
+    )
+    if asked is not None:
+        return asked
+    instance = cancel_instance(db, process_engine(), instance, user)
+    flash(f"{name} was cancelled.")
     return redirect(target, 303)
 
 

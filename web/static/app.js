@@ -29,6 +29,24 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   // The thread shows the newest message at the bottom: start there.
   document.querySelectorAll(".thread").forEach((thread) => { thread.scrollTop = thread.scrollHeight; });
+  // Copy buttons (shown only with JavaScript): the clipboard API, or selecting and copying.
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    const input = document.getElementById(button.dataset.copy);
+    const status = document.querySelector(`[data-copy-status="${button.dataset.copy}"]`);
+    if (!input) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(input.value);
+        copied = true;
+      } catch (_) {
+        input.select();
+        copied = document.execCommand("copy");
+      }
+      if (status) status.textContent = copied ? "Copied." : "Select the text and copy it.";
+    });
+  });
   wire("[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
   wire("[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
 });

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bpm_livechat.params.catalogue import (
     add_parameter,
     archive_parameter,
+    get_definition,
     info,
     list_parameters,
     restore_parameter,
@@ -17,6 +19,26 @@ from bpm_livechat.params.catalogue import (
 )
 
 from .common import emit, handles_errors, json_option, transaction
+
+F = TypeVar("F", bound=Callable[..., Any])
+_CONSTRAINTS = (
+    ("--min", "min", "Smallest value (numbers, money amounts, dates)."),
+    ("--max", "max", "Largest value (numbers, money amounts, dates)."),
+    ("--min-length", "min_length", "Fewest characters (string, text)."),
+    ("--max-length", "max_length", "Most characters (string, text)."),
+    ("--pattern", "pattern", "A regular expression the whole value must match (string)."),
+)
+
+
+def constraint_options(command: F) -> F:
+    """--min, --max, --min-length, --max-length, --pattern (an empty value clears one)."""
+    for flag, name, text in reversed(_CONSTRAINTS):
+        command = click.option(flag, name, default=None, help=text)(command)
+    return command
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: values.pop(name) for _f, name, _t in _CONSTRAINTS if values.get(name) is not None}
 
 
 @click.group()
@@ -27,6 +49,7 @@ def param() -> None:
 def _row(entry: Any) -> dict[str, Any]:
     data = asdict(entry)
     data["options"] = list(entry.options)
+    data["constraints"] = dict(entry.constraints)
     return data
 
 
@@ -70,6 +93,7 @@ def list_(active: bool, as_json: bool) -> None:
 @click.option(
     "--required-to-close", is_flag=True, help="A session cannot be closed while it is empty."
 )
+@constraint_options
 @json_option
 @handles_errors
 def add(
@@ -81,6 +105,7 @@ def add(
     read_only: bool,
     required_to_close: bool,
     as_json: bool,
+    **limits: Any,
 ) -> None:
     """Add a custom parameter to all sessions."""
     with transaction() as db:
@@ -93,6 +118,7 @@ def add(
             options=options,
             read_only=read_only,
             required_to_close=required_to_close,
+            constraints=_given(limits),
         )
         row = _row(info(definition))
     emit(row, as_json, f"parameter {key!r} added")
@@ -107,6 +133,7 @@ def add(
 @click.option("--position", type=int, help="New position (1 is first).")
 @click.option("--read-only/--not-read-only", default=None)
 @click.option("--required-to-close/--not-required-to-close", default=None)
+@constraint_options
 @json_option
 @handles_errors
 def update(
@@ -119,9 +146,12 @@ def update(
     read_only: bool | None,
     required_to_close: bool | None,
     as_json: bool,
+    **limits: Any,
 ) -> None:
-    """Change a custom parameter's definition."""
+    """Change a custom parameter's definition (constraints given are set, the others kept)."""
+    given = _given(limits)
     with transaction() as db:
+        constraints = {**get_definition(db, key).constraints, **given} if given else None
         definition = update_parameter(
             db,
             key,
@@ -132,6 +162,7 @@ def update(
             position=position,
             read_only=read_only,
             required_to_close=required_to_close,
+            constraints=constraints,
         )
         row = _row(info(definition))
     emit(row, as_json, f"parameter {key!r} updated")

@@ -40,6 +40,11 @@ DEMO_USERS = (
     ("sales", "user", "Sid Sales", "sales-demo-pass"),
 )
 
+DEMO_CONSTRAINTS: dict[str, dict[str, object]] = {
+    "satisfaction": {"min": 1, "max": 5},
+    "discount_rate": {"min": "0", "max": "100"},
+    "order_number": {"max_length": 32},
+}
 DEMO_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...], bool, bool], ...] = (
     # key, type, label, options, read_only, required_to_close
     ("segment", "choice", "Segment", ("consumer", "smb", "enterprise"), False, False),
@@ -166,6 +171,7 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
                 options=options,
                 read_only=read_only,
                 required_to_close=required,
+                constraints=DEMO_CONSTRAINTS.get(key),
             )
     support = _ensure_chat(
         db,

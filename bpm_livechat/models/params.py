@@ -24,6 +24,7 @@ class ParamDefinition(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str] = mapped_column(String(16))
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    constraints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     position: Mapped[int] = mapped_column(Integer, default=0)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
     required_to_close: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.errors import NotFoundError, SystemParameterError, ValidationError
 from bpm_livechat.models import ParamDefinition, ParamValue, Priority, Status, utcnow
 from bpm_livechat.params.choices import parse_choice
+from bpm_livechat.params.constraints import parse_constraints, violation
 from bpm_livechat.params.definitions import Definition, definitions, forget_definitions
 from bpm_livechat.params.types import (
     ParamType,
@@ -37,6 +39,7 @@ class ParameterInfo:
     archived: bool = False
     description: str = ""
     options: tuple[str, ...] = ()
+    constraints: Mapping[str, Any] = field(default_factory=dict)
     position: int = 0
     read_only: bool = False
     required_to_close: bool = False
@@ -73,6 +76,7 @@ def info(definition: ParamDefinition | Definition) -> ParameterInfo:
         archived=definition.archived_at is not None,
         description=definition.description,
         options=tuple(definition.options or ()),
+        constraints=dict(definition.constraints or {}),
         position=definition.position,
         read_only=definition.read_only,
         required_to_close=definition.required_to_close,
@@ -118,6 +122,7 @@ def add_parameter(
     options: Sequence[str] = (),
     read_only: bool = False,
     required_to_close: bool = False,
+    constraints: Mapping[str, object] | None = None,
 ) -> ParamDefinition:
     """Define a new custom parameter for all sessions of all live chats."""
     if key in SYSTEM_KEYS:
@@ -139,6 +144,7 @@ def add_parameter(
         description=description.strip(),
         type=type_.value,
         options=validate_options(type_, options),
+        constraints=parse_constraints(type_, constraints or {}),
         position=last + 1,
         read_only=read_only,
         required_to_close=required_to_close,
@@ -160,8 +166,10 @@ def update_parameter(
     position: int | None = None,
     read_only: bool | None = None,
     required_to_close: bool | None = None,
+    constraints: Mapping[str, object] | None = None,
 ) -> ParamDefinition:
-    """Change a definition; a type change or option removal must fit every stored value."""
+    """Change a definition; a type change, option removal or new constraint must fit every
+    stored value. `constraints` replaces them all (an empty mapping clears them)."""
     definition = get_definition(db, key)
     if label is not None:
         definition.label = _check_label(label)
@@ -179,8 +187,14 @@ def update_parameter(
         _convert_values(db, definition, new_type, new_options)
     else:
         _check_removed_options(db, definition, new_options)
+    new_constraints = parse_constraints(
+        new_type, definition.constraints if constraints is None else constraints
+    )
+    if new_constraints != definition.constraints or new_type.value != definition.type:
+        _check_constraints(db, definition, new_type, new_constraints)
     definition.type = new_type.value
     definition.options = new_options
+    definition.constraints = new_constraints
     if read_only is not None:
         definition.read_only = read_only
     if required_to_close is not None:
@@ -228,6 +242,25 @@ def _convert_values(
             continue
         row.value = to_json(new_type, value)
         row.text_value, row.number_value = index_values(new_type, value)
+
+
+def _check_constraints(
+    db: Session, definition: ParamDefinition, type_: ParamType, constraints: Mapping[str, Any]
+) -> None:
+    """Refuse constraints that stored values break, naming how many and an example."""
+    if not constraints:
+        return
+    broken = []
+    for row in _values_of(db, definition):
+        reason = violation(type_, constraints, from_json(type_, row.value))
+        if reason is not None:
+            broken.append(f"session {row.session_id}: {row.value!r} {reason}")
+    if broken:
+        raise ValidationError(
+            f"cannot constrain {definition.key!r}: {len(broken)} stored values break the "
+            f"constraints (e.g. {'; '.join(broken[:3])})",
+            {"constraints": f"{len(broken)} stored values break them"},
+        )
 
 
 def _check_removed_options(

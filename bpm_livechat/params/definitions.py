@@ -8,6 +8,7 @@ cannot be changed by mistake through a shared cache.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -42,6 +43,7 @@ class Definition:
     description: str
     type: str
     options: tuple[str, ...]
+    constraints: Mapping[str, Any]
     position: int
     read_only: bool
     required_to_close: bool
@@ -95,4 +97,5 @@ def _read(db: Session) -> list[Definition]:
 
 def _record(fields: dict[str, Any]) -> Definition:
     fields["options"] = tuple(fields["options"] or ())
+    fields["constraints"] = fields["constraints"] or {}
     return Definition(**fields)

@@ -51,6 +51,7 @@ _EMAIL_LOCAL_RE = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 )
 _DOMAIN_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _PHONE_RE = re.compile(r"\+?[0-9]{7,15}")
 _PHONE_NOISE_RE = re.compile(r"[\s().-]")
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
@@ -231,17 +232,20 @@ def _url(raw: object, options: Sequence[str]) -> str:
     text = _require_str(raw, "not a valid URL")
     if len(text) > MAX_URL_LENGTH:
         raise ValueRejected(f"longer than {MAX_URL_LENGTH} characters")
+    scheme = _SCHEME_RE.match(text)
+    if scheme is None:
+        raise ValueRejected("not a URL: missing scheme (start with https://)")
+    if scheme.group(1).lower() not in ("http", "https"):
+        raise ValueRejected(f"not a URL this product opens: {scheme.group(1)}: (use http or https)")
     if any(c.isspace() or unicodedata.category(c) == "Cc" for c in text):
-        raise ValueRejected("contains whitespace or control characters")
+        raise ValueRejected("not a URL: contains spaces or control characters")
     try:
         parts = urlsplit(text)
         host, _port = parts.hostname, parts.port
-    except ValueError:
-        raise ValueRejected("not a valid URL") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueRejected("not an http or https URL")
-    if not host:
-        raise ValueRejected("has no host")
+    except ValueError as exc:
+        raise ValueRejected(f"not a URL: {exc}") from None
+    if not host or not text[scheme.end() :].startswith("//"):
+        raise ValueRejected("not a URL: missing host (https://example.com/...)")
     return parts.scheme.lower() + text[len(parts.scheme) :]
 
 

@@ -13,6 +13,7 @@ from bpm_livechat.errors import SystemParameterError, ValidationError
 from bpm_livechat.models import ParamHistory, ParamValue, SupportSession, utcnow
 from bpm_livechat.params.actors import Actor
 from bpm_livechat.params.catalogue import SYSTEM_KEYS
+from bpm_livechat.params.constraints import check_value
 from bpm_livechat.params.definitions import (
     Definition,
     definitions,
@@ -66,7 +67,10 @@ def _normalize_one(
         raise ValidationError(
             f"parameter {key!r} is read-only: only processes and admins set it", {key: "read-only"}
         )
-    return normalize(key, ParamType(definition.type), raw, definition.options)
+    type_ = ParamType(definition.type)
+    value = normalize(key, type_, raw, definition.options)
+    check_value(key, type_, definition.constraints, value)
+    return value
 
 
 # Plain table statements, built once: the ORM layer would double the cost of these hot reads

@@ -28,6 +28,7 @@ def test_catalogue_lists_system_then_custom_and_admins_manage_it(
         "archived": False,
         "description": "",
         "options": ["vip", "standard"],
+        "constraints": {},
         "position": 1,
         "read_only": False,
         "required_to_close": False,
@@ -139,3 +140,32 @@ def test_values_patch_is_all_or_nothing_with_history(
     assert client.get(url, headers=tokens.seller).status_code == 403
     assert client.patch(url, json={"values": {}}, headers=tokens.seller).status_code == 403
     assert client.patch(url, json={"values": []}, headers=tokens.operator).status_code == 422
+
+
+def test_constraints_are_set_shown_and_enforced_on_values(
+    client: FlaskClient, tokens: Tokens, desk: Desk, db_session: Session
+) -> None:
+    body = {"key": "satisfaction", "type": "integer", "label": "Satisfaction (1-5)"}
+    created = client.post(
+        "/api/v1/parameters",
+        json={**body, "constraints": {"min": 1, "max": 5}},
+        headers=tokens.admin,
+    )
+    assert created.status_code == 201 and created.get_json()["constraints"] == {"min": 1, "max": 5}
+    wrong = client.patch(
+        "/api/v1/parameters/satisfaction",
+        json={"constraints": {"pattern": "x"}},
+        headers=tokens.admin,
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["fields"] == {
+        "pattern": "only string parameters take a pattern, not integer"
+    }
+    session = open_session(db_session, desk.support)
+    db_session.commit()
+    url = f"/api/v1/sessions/{session.id}/parameters"
+    refused = client.patch(url, json={"values": {"satisfaction": 9}}, headers=tokens.operator)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["fields"] == {"satisfaction": "must be at most 5"}
+    saved = client.patch(url, json={"values": {"satisfaction": 5}}, headers=tokens.operator)
+    assert saved.status_code == 200

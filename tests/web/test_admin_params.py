@@ -138,3 +138,21 @@ def test_edit_archive_and_restore(
     assert "segment" in _keys(db_session)
     assert admin.get("/admin/parameters/status/edit").status_code == 422
     assert admin.get("/admin/parameters/nope/edit").status_code == 404
+
+
+def test_constraints_in_the_form_saved_and_refused_at_their_fields(
+    browser_for: Callable[[str], Browser], db_session: Session
+) -> None:
+    admin = browser_for("admin")
+    form = {"key": "rating", "type": "integer", "label": "Rating (1-5)"}
+    refused = admin.post("/admin/parameters", {**form, "min": "5", "max": "1", "pattern": "x"})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="param-pattern-error">only string parameters take a pattern, not integer<' in html
+    assert 'id="param-min" name="min" value="5"' in html  # what was typed is kept
+    assert admin.post("/admin/parameters", {**form, "min": "1", "max": "5"}).status_code == 303
+    saved = next(d for d in definitions(db_session) if d.key == "rating")
+    db_session.rollback()
+    assert saved.constraints == {"min": 1, "max": 5}
+    edit = admin.get("/admin/parameters/rating/edit").get_data(as_text=True)
+    assert 'id="param-max" name="max" value="5"' in edit

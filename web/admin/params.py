@@ -16,6 +16,7 @@ from bpm_livechat.params.catalogue import (
     restore_parameter,
     update_parameter,
 )
+from bpm_livechat.params.constraints import NAMES as CONSTRAINT_NAMES
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.params.types import ParamType
 from web.admin import admin_blueprint, field_errors, saved
@@ -49,6 +50,7 @@ def _form_values() -> dict[str, Any]:
         "options": form.get("options", ""),
         "read_only": form.get("read_only") == "on",
         "required_to_close": form.get("required_to_close") == "on",
+        "constraints": {name: form.get(name, "").strip() for name in CONSTRAINT_NAMES},
     }
 
 
@@ -62,7 +64,14 @@ def index() -> ResponseReturnValue:
     chosen = request.args.get("type")
     adding = None
     if chosen in TYPES:
-        adding = {"type": chosen, "key": "", "label": "", "description": "", "options": ""}
+        adding = {
+            "type": chosen,
+            "key": "",
+            "label": "",
+            "description": "",
+            "options": "",
+            "constraints": {},
+        }
     return _page(adding=adding)
 
 
@@ -84,6 +93,7 @@ def create() -> ResponseReturnValue:
         options=_options(values["options"]),
         read_only=values["read_only"],
         required_to_close=values["required_to_close"],
+        constraints=values["constraints"],
     )
     return saved(f"Parameter “{definition.label}” added.", ".index")
 
@@ -100,6 +110,7 @@ def edit(key: str) -> ResponseReturnValue:
         "options": "\n".join(definition.options),
         "read_only": definition.read_only,
         "required_to_close": definition.required_to_close,
+        "constraints": definition.constraints,
     }
     return _page(editing=values)
 
@@ -122,6 +133,7 @@ def update(key: str) -> ResponseReturnValue:
         options=_options(values["options"]),
         read_only=values["read_only"],
         required_to_close=values["required_to_close"],
+        constraints=values["constraints"],
     )
     return saved(f"Parameter “{values['label'].strip()}” saved.", ".index")
 

@@ -72,6 +72,7 @@ def parameter_out(info: ParameterInfo) -> ParameterOut:
         archived=info.archived,
         description=info.description,
         options=list(info.options),
+        constraints=dict(info.constraints),
         position=info.position,
         read_only=info.read_only,
         required_to_close=info.required_to_close,

@@ -69,6 +69,7 @@ def create_parameter_api(db: Session, user: User, body: ParameterCreate) -> Para
         options=body.options,
         read_only=body.read_only,
         required_to_close=body.required_to_close,
+        constraints=body.constraints,
     )
     return parameter_out(info(definition))
 
@@ -90,6 +91,7 @@ def update_parameter_api(db: Session, user: User, key: str, body: ParameterUpdat
         position=body.position,
         read_only=body.read_only,
         required_to_close=body.required_to_close,
+        constraints=body.constraints,
     )
     return parameter_out(info(definition))
 

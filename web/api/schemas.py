@@ -141,6 +141,11 @@ class MessagePageOut(PageInfo):
 # -- parameters ------------------------------------------------------------------------------
 
 
+# min / max (numbers, money amounts, dates), min_length / max_length, pattern: see
+# bpm_livechat.params.constraints, which checks which fit the parameter's type.
+Constraints = Annotated[dict[Text255, int | Text255], Field(max_length=5)]
+
+
 class ParameterOut(BaseModel):
     key: str
     label: str
@@ -149,6 +154,7 @@ class ParameterOut(BaseModel):
     archived: bool
     description: str
     options: list[str]
+    constraints: dict[str, int | str]
     position: int
     read_only: bool
     required_to_close: bool
@@ -170,6 +176,7 @@ class ParameterCreate(Input):
     options: list[Text255] = Field(default_factory=list, max_length=500)
     read_only: bool = False
     required_to_close: bool = False
+    constraints: Constraints = Field(default_factory=dict)
 
 
 class ParameterUpdate(Input):
@@ -180,6 +187,7 @@ class ParameterUpdate(Input):
     position: int | None = Field(None, ge=1, le=100_000)
     read_only: bool | None = None
     required_to_close: bool | None = None
+    constraints: Constraints | None = None  # replaces them all; {} clears them
 
 
 class ValuesOut(BaseModel):

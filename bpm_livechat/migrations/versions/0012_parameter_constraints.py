@@ -1,0 +1,29 @@
+"""parameter constraints (ranges, lengths, a pattern)
+
+Revision ID: 0012
+Revises: 0007
+Create Date: 2026-12-03
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Give every parameter definition an empty set of constraints."""
+    with op.batch_alter_table("param_definitions") as batch:
+        batch.add_column(sa.Column("constraints", sa.JSON(), nullable=False, server_default="{}"))
+
+
+def downgrade() -> None:
+    """Drop the constraints column."""
+    with op.batch_alter_table("param_definitions") as batch:
+        batch.drop_column("constraints")

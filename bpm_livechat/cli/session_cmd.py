@@ -8,9 +8,8 @@ from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import AuthorKind
-from bpm_livechat.params.actors import user_actor
-from bpm_livechat.params.values import set_parameters
-from bpm_livechat.sessions.events import SessionEvent, record_parameter_changes
+from bpm_livechat.sessions.editing import edit_parameters
+from bpm_livechat.sessions.events import SessionEvent
 from bpm_livechat.sessions.ingest import MESSAGE_EVENTS
 from bpm_livechat.sessions.lifecycle import (
     close_session,
@@ -143,8 +142,7 @@ def set_(session_id: int, assignments: tuple[str, ...], as_user: str, as_json: b
     with transaction() as db:
         actor = get_user(db, as_user)
         target = get_session(db, session_id, actor)
-        applied = set_parameters(db, target, _assignments(assignments), user_actor(actor))
-        record_parameter_changes(db, cli_state().clock, session_id, applied)
+        applied = edit_parameters(db, cli_state().clock, target, _assignments(assignments), actor)
         data = {"changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()}}
     emit(data, as_json, f"{len(applied)} parameter(s) changed")
 
@@ -174,8 +172,8 @@ def close(session_id: int, as_user: str, as_json: bool) -> None:
     """Close a session (refused while a required-to-close parameter is empty)."""
     with transaction() as db:
         actor = get_user(db, as_user)
-        close_session(db, get_session(db, session_id, actor), actor)
-        queued = record(db, SessionEvent.SESSION_CLOSED, session_id)
+        closed = close_session(db, get_session(db, session_id, actor), actor)
+        queued = closed and record(db, SessionEvent.SESSION_CLOSED, session_id)
     data = {"id": session_id, "status": "closed", "event_queued": queued}
     emit(data, as_json, f"session {session_id} closed")
 

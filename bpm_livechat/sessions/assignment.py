@@ -179,3 +179,11 @@ def _record(
     )
     db.flush()
     record_event(db, clock, SessionEvent.SESSION_ASSIGNED, session.id, {"change": kind, **detail})
+
+
+def operator_chats(db: Session, user: User) -> set[int]:
+    """The live chats where `user` is an operator member (where they may take sessions)."""
+    query = select(LiveChatMember.live_chat_id).where(
+        LiveChatMember.user_id == user.id, LiveChatMember.role == MemberRole.OPERATOR.value
+    )
+    return set(db.scalars(query))

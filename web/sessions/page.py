@@ -18,6 +18,7 @@ from bpm_livechat.sessions.messages import messages
 from web.auth import acting_user, require_staff
 from web.db import form_post, get_db
 from web.engine import process_engine
+from web.sessions.console import console_context
 from web.sessions.page_data import param_rows, submitted_value, system_rows
 from web.sessions.process_view import instance_cards
 
@@ -40,6 +41,7 @@ def render_session(session: SupportSession, status: int = 200, **extra: Any) -> 
         "renaming": request.args.get("rename") == "1",
         "entered": {},
         "errors": {},
+        **console_context(db, session, user),
         **extra,
     }
     return render_template("session.html", **context), status

@@ -29,6 +29,11 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   // The thread shows the newest message at the bottom: start there.
   document.querySelectorAll(".thread").forEach((thread) => { thread.scrollTop = thread.scrollHeight; });
+  // Presence and similar one-choice forms send themselves when the choice changes.
+  document.querySelectorAll("[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  });
+  document.querySelectorAll("[data-js-hide]").forEach((element) => { element.hidden = true; });
   wire("[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
   wire("[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
 });

@@ -1,4 +1,5 @@
-"""`bpm-livechat session ...`: create, list, show, set parameters and rename sessions."""
+"""`bpm-livechat session ...`: create, list, show, set parameters, rename, take, assign and
+close sessions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import click
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import AuthorKind
+from bpm_livechat.models import AuthorKind, SupportSession
+from bpm_livechat.sessions.assignment import assign_session, release_session, take_session
 from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.events import SessionEvent
 from bpm_livechat.sessions.ingest import MESSAGE_EVENTS
@@ -208,3 +210,60 @@ def message(session_id: int, text: str, author: str, as_user: str | None, as_jso
             "event_queued": queued,
         }
     emit(data, as_json, f"message {data['id']} added to session {session_id}")
+
+
+def _assignment_data(target: SupportSession) -> dict[str, object]:
+    operator = target.operator
+    return {
+        "id": target.id,
+        "status": target.status,
+        "operator": operator.username if operator else None,
+        "operator_name": operator.display_name if operator else None,
+        "version": target.version,
+    }
+
+
+@session.command("take")
+@click.argument("session_id", type=int)
+@click.option("--as", "as_user", required=True, help="The operator taking the session.")
+@json_option
+@handles_errors
+def take(session_id: int, as_user: str, as_json: bool) -> None:
+    """Take a queued session (exit 1 naming who has it when someone was quicker)."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        take_session(db, cli_state().clock, target, actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} taken by {as_user}")
+
+
+@session.command("assign")
+@click.argument("session_id", type=int)
+@click.argument("operator")
+@click.option("--as", "as_user", required=True, help="The supervisor (or admin) assigning.")
+@json_option
+@handles_errors
+def assign(session_id: int, operator: str, as_user: str, as_json: bool) -> None:
+    """Assign or transfer a session to an operator of its live chat."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        assign_session(db, cli_state().clock, target, get_user(db, operator), actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} assigned to {operator}")
+
+
+@session.command("release")
+@click.argument("session_id", type=int)
+@click.option("--as", "as_user", required=True, help="Its operator, or a supervisor.")
+@json_option
+@handles_errors
+def release(session_id: int, as_user: str, as_json: bool) -> None:
+    """Return a session to the queue."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        release_session(db, cli_state().clock, target, actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} is back in the queue")

@@ -110,8 +110,7 @@ def assign_session(
             f"{target.display_name} is Offline and cannot be given sessions",
             {"operator": "Offline"},
         )
-    # Lock the row (PostgreSQL; SQLite has one writer), so "from whom" is who had it.
-    db.refresh(session, with_for_update=True)
+    _lock(db, session)
     require_open(session)
     previous = db.get(User, session.operator_id) if session.operator_id else None
     if previous is not None and previous.id == target.id:
@@ -127,7 +126,7 @@ def release_session(db: Session, clock: Clock, session: SupportSession, user: Us
     require_session_access(db, user, session)
     require_open(session)
     require_available(user, "return sessions to the queue")
-    db.refresh(session, with_for_update=True)
+    _lock(db, session)
     previous = db.get(User, session.operator_id) if session.operator_id else None
     if previous is None:
         return
@@ -136,6 +135,14 @@ def release_session(db: Session, clock: Clock, session: SupportSession, user: Us
     session.operator = None
     session.status = Status.QUEUED.value
     _record(db, clock, session, user, "released", previous, None)
+
+
+def _lock(db: Session, session: SupportSession) -> None:
+    """Lock the session's row and read it again, so "from whom" is who has it now."""
+    # A plain row lock (PostgreSQL; SQLite has one writer): refreshing with FOR UPDATE would
+    # repeat the page's outer joins, which PostgreSQL cannot lock.
+    db.execute(select(_SESSIONS.c.id).where(_SESSIONS.c.id == session.id).with_for_update())
+    db.refresh(session)
 
 
 _SUMMARIES = {

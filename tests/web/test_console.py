@@ -49,6 +49,7 @@ def test_list_views_show_their_counts_and_filter(
     assert ">Take</button>" not in sam  # Sam supervises, he is no operator of Support
 
 
+@BOTH_DATABASES
 def test_take_from_the_list_then_a_second_take_names_who_has_it(
     browser_for: Callable[[str], Browser], world: World, db_session: Session
 ) -> None:
@@ -88,6 +89,12 @@ def test_losing_a_take_is_told_who_was_quicker(
     assert "<strong data-operator>Oscar Operator</strong>" in page
 
 
+BOTH_DATABASES = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@BOTH_DATABASES
 def test_supervisor_assigns_and_transfers(
     browser_for: Callable[[str], Browser], world: World, db_session: Session
 ) -> None:

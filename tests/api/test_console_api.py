@@ -66,7 +66,9 @@ def test_assign_transfer_and_release(
     missing = _post(client, path, tokens.supervisor, {})
     assert missing.status_code == 422 and "operator" in missing.get_json()["error"]["fields"]
     outsider = _post(client, path, tokens.supervisor, {"operator": "sven"})
-    assert outsider.get_json()["error"]["fields"] == {"operator": "not an operator of this live chat"}
+    assert outsider.get_json()["error"]["fields"] == {
+        "operator": "not an operator of this live chat"
+    }
     assigned = _post(client, path, tokens.supervisor, {"operator": "olga"})
     assert assigned.get_json()["operator_username"] == "olga"
     moved = _post(client, path, tokens.admin, {"operator": "oscar"})

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bpm_livechat.cli import cli
 from bpm_livechat.desk.livechats import add_member
 from bpm_livechat.desk.users import create_user
 from bpm_livechat.models import MemberRole
-from tests.core.test_cli import Run, ok, ok_json, rejected, run  # noqa: F401  (the fixture)
+from tests.core.test_cli import Run, ok, ok_json, rejected
 from tests.support import Desk, open_session
+
+
+@pytest.fixture
+def run(engine: Engine) -> Run:
+    """Invoke `bpm-livechat --database-url URL ARGS...` in-process."""
+    url = engine.url.render_as_string(hide_password=False)
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--database-url", url, *args])
+
+    return invoke
 
 
 def test_take_assign_release_and_a_lost_take_exits_1_naming_the_holder(

@@ -16,6 +16,10 @@ from bpm_livechat.models import MemberRole, SupportSession, User
 from bpm_livechat.params.catalogue import add_parameter
 from tests.web.support import PASSWORDS, Browser, World, session_row
 
+BOTH_DATABASES = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
 
 def _queued(db: Session, world: World) -> int:
     query = select(SupportSession.id).where(
@@ -87,11 +91,6 @@ def test_losing_a_take_is_told_who_was_quicker(
     page = olga.get(lost.headers["Location"]).get_data(as_text=True)
     assert f"Session {session_id} was already taken by Oscar Operator (oscar)." in page
     assert "<strong data-operator>Oscar Operator</strong>" in page
-
-
-BOTH_DATABASES = pytest.mark.parametrize(
-    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
 
 
 @BOTH_DATABASES

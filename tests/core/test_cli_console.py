@@ -68,3 +68,14 @@ def test_a_closed_session_is_read_only_on_the_cli(
         assert message.endswith(" by Olga Operator and is read-only")
     again = json.loads(ok(run("session", "close", str(session_id), "--as", "olga", "--json")))
     assert again["event_queued"] is False
+
+
+def test_user_presence_shown_and_set(run: Run, desk: Desk) -> None:
+    shown = ok_json(run("user", "presence", "olga", "--json"))
+    assert (shown["presence"], shown["chosen"]) == ("away", "online")  # never seen: Away
+    assert ok(run("user", "presence", "olga", "offline")) == "olga is offline\n"
+    assert (
+        ok(run("user", "presence", "olga", "online")) == "olga is online\n"
+    )  # setting is activity
+    assert run("user", "presence", "olga", "busy").exit_code == 2
+    assert rejected(run("user", "presence", "nobody")) == "user 'nobody' not found"

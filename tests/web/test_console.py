@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.livechats import add_member
 from bpm_livechat.desk.users import create_user
-from bpm_livechat.models import MemberRole, SupportSession, User
+from bpm_livechat.models import MemberRole, SupportSession, User, utcnow
 from bpm_livechat.params.catalogue import add_parameter
 from tests.web.support import PASSWORDS, Browser, World, session_row
 
@@ -174,3 +175,24 @@ def test_presence_in_the_top_bar_and_offline_blocks_edits(
     olga.post("/me/presence", {"presence": "online"})
     assert olga.post(f"/sessions/{world.first}/params/segment", {"value": "smb"}).status_code == 302
     assert olga.post("/me/presence", {"presence": "busy"}).status_code == 422
+
+
+def test_pages_count_as_activity_but_the_counts_polled_by_pages_do_not(
+    browser_for: Callable[[str], Browser], world: World, db_session: Session
+) -> None:
+    olga = browser_for("olga")
+    long_ago = utcnow() - timedelta(hours=1)
+    db_session.execute(update(User).where(User.username == "olga").values(last_seen_at=long_ago))
+    db_session.commit()
+
+    def last_seen() -> object:
+        db_session.expire_all()
+        seen = db_session.scalar(select(User.last_seen_at).where(User.username == "olga"))
+        db_session.rollback()
+        return seen
+
+    assert olga.get("/sessions/counts").status_code == 200
+    assert last_seen() == long_ago  # a page polling its counts is not the operator at work
+    olga.get("/sessions")
+    seen = last_seen()
+    assert isinstance(seen, datetime) and seen > long_ago

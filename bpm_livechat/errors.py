@@ -102,3 +102,31 @@ class ProcessStepError(BpmLivechatError):
         self.element_name = element_name
         self.line = line
         self.parameter_key = parameter_key
+
+
+class SessionTakenError(ConflictError):
+    """Another operator took (or was given) the session first; `holder` is their username."""
+
+    def __init__(self, session_id: int, holder: str, holder_name: str) -> None:
+        super().__init__(f"session {session_id} was already taken by {holder_name} ({holder})")
+        self.session_id = session_id
+        self.holder = holder
+        self.holder_name = holder_name
+
+
+class SessionClosedError(ConflictError):
+    """The session is closed, so it is read-only: no edit, rename, process step or reply."""
+
+    def __init__(self, session_id: int, when: str, by: str | None) -> None:
+        who = f" by {by}" if by else ""
+        super().__init__(f"session {session_id} was closed on {when}{who} and is read-only")
+        self.session_id = session_id
+
+
+class OperatorOfflineError(BpmLivechatError):
+    """The acting user set themselves Offline: they may read, not work."""
+
+    def __init__(self, username: str, action: str) -> None:
+        super().__init__(f"You are Offline: set yourself Online to {action}")
+        self.username = username
+        self.action = action

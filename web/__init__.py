@@ -62,6 +62,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_list.bp)
     app.register_blueprint(session_page.bp)
     app.register_blueprint(processes.bp)
+    from web import presence
+    from web.sessions import console
+
+    presence.init_app(app)  # the top bar's presence, and activity noted on every page
+    app.register_blueprint(console.bp)
     app.register_blueprint(tokens.bp)
     from web import apps
     from web.sessions import items as apps_session

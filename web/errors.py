@@ -12,6 +12,8 @@ from bpm_livechat.errors import (
     BpmLivechatError,
     ConflictError,
     NotFoundError,
+    OperatorOfflineError,
+    SessionClosedError,
     ValidationError,
 )
 
@@ -29,9 +31,9 @@ _TITLES = {
 }
 
 
-def error_page(status: int, message: str) -> ResponseReturnValue:
+def error_page(status: int, message: str, title: str | None = None) -> ResponseReturnValue:
     """An error page with a title for the status and a plain-words message."""
-    title = _TITLES.get(status, "Error")
+    title = title or _TITLES.get(status, "Error")
     return render_template("error.html", status=status, title=title, message=message), status
 
 
@@ -40,6 +42,12 @@ def _domain(exc: BpmLivechatError) -> ResponseReturnValue:
         return error_page(404, f"The {exc.kind} you asked for does not exist.")
     if isinstance(exc, AccessDeniedError):
         return error_page(403, "You do not have access to this page.")
+    if isinstance(exc, SessionClosedError):
+        return error_page(
+            409, f"{exc.message[:1].upper()}{exc.message[1:]}.", "This session is closed"
+        )
+    if isinstance(exc, OperatorOfflineError):
+        return error_page(409, f"{exc.message}.", "You are Offline")
     if isinstance(exc, ConflictError):
         return error_page(409, f"{exc.message[:1].upper()}{exc.message[1:]}.")
     if isinstance(exc, ValidationError):

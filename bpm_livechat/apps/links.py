@@ -22,6 +22,7 @@ from bpm_livechat.models import (
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.params.types import ParamType, convert, normalize
 from bpm_livechat.params.values import get_parameters
+from bpm_livechat.sessions.guards import require_writable
 
 # Field keys that take the session's client details when an item is made from a session.
 _CLIENT_KEYS = {
@@ -93,6 +94,7 @@ def link_item(
     """Link the session to an item of its live chat's app; False when it already was."""
     if user is not None:
         require_session_access(db, user, session)
+        require_writable(session, user, "link items")
     _require_bound(db, session, item)
     if db.get(SessionItemLink, (session.id, item.id)) is not None:
         return False
@@ -135,6 +137,7 @@ def check_link_request(
 def unlink_item(db: Session, session: SupportSession, item: AppItem, user: User) -> None:
     """Remove the link between the session and the item (the item stays)."""
     require_session_access(db, user, session)
+    require_writable(session, user, "unlink items")
     db.execute(
         delete(SessionItemLink).where(
             SessionItemLink.session_id == session.id, SessionItemLink.item_id == item.id

@@ -1,4 +1,5 @@
-"""`bpm-livechat session ...`: create, list, show, set parameters and rename sessions."""
+"""`bpm-livechat session ...`: create, list, show, set parameters, rename, take, assign and
+close sessions."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import click
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import AuthorKind
-from bpm_livechat.params.actors import user_actor
-from bpm_livechat.params.values import set_parameters
-from bpm_livechat.sessions.events import SessionEvent, record_parameter_changes
+from bpm_livechat.models import AuthorKind, SupportSession
+from bpm_livechat.sessions.assignment import assign_session, release_session, take_session
+from bpm_livechat.sessions.editing import edit_parameters
+from bpm_livechat.sessions.events import SessionEvent
 from bpm_livechat.sessions.ingest import MESSAGE_EVENTS
 from bpm_livechat.sessions.lifecycle import (
     close_session,
@@ -143,11 +144,8 @@ def set_(session_id: int, assignments: tuple[str, ...], as_user: str, as_json: b
     with transaction() as db:
         actor = get_user(db, as_user)
         target = get_session(db, session_id, actor)
-        applied = set_parameters(db, target, _assignments(assignments), user_actor(actor))
-        data: dict[str, object] = {
-            "changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()},
-            "event_queued": record_parameter_changes(db, cli_state().clock, session_id, applied),
-        }
+        applied = edit_parameters(db, cli_state().clock, target, _assignments(assignments), actor)
+        data = {"changes": {k: {"old": c.old, "new": c.new} for k, c in applied.items()}}
     emit(data, as_json, f"{len(applied)} parameter(s) changed")
 
 
@@ -176,8 +174,8 @@ def close(session_id: int, as_user: str, as_json: bool) -> None:
     """Close a session (refused while a required-to-close parameter is empty)."""
     with transaction() as db:
         actor = get_user(db, as_user)
-        close_session(db, get_session(db, session_id, actor), actor)
-        queued = record(db, SessionEvent.SESSION_CLOSED, session_id)
+        closed = close_session(db, get_session(db, session_id, actor), actor)
+        queued = closed and record(db, SessionEvent.SESSION_CLOSED, session_id)
     data = {"id": session_id, "status": "closed", "event_queued": queued}
     emit(data, as_json, f"session {session_id} closed")
 
@@ -212,3 +210,60 @@ def message(session_id: int, text: str, author: str, as_user: str | None, as_jso
             "event_queued": queued,
         }
     emit(data, as_json, f"message {data['id']} added to session {session_id}")
+
+
+def _assignment_data(target: SupportSession) -> dict[str, object]:
+    operator = target.operator
+    return {
+        "id": target.id,
+        "status": target.status,
+        "operator": operator.username if operator else None,
+        "operator_name": operator.display_name if operator else None,
+        "version": target.version,
+    }
+
+
+@session.command("take")
+@click.argument("session_id", type=int)
+@click.option("--as", "as_user", required=True, help="The operator taking the session.")
+@json_option
+@handles_errors
+def take(session_id: int, as_user: str, as_json: bool) -> None:
+    """Take a queued session (exit 1 naming who has it when someone was quicker)."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        take_session(db, cli_state().clock, target, actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} taken by {as_user}")
+
+
+@session.command("assign")
+@click.argument("session_id", type=int)
+@click.argument("operator")
+@click.option("--as", "as_user", required=True, help="The supervisor (or admin) assigning.")
+@json_option
+@handles_errors
+def assign(session_id: int, operator: str, as_user: str, as_json: bool) -> None:
+    """Assign or transfer a session to an operator of its live chat."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        assign_session(db, cli_state().clock, target, get_user(db, operator), actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} assigned to {operator}")
+
+
+@session.command("release")
+@click.argument("session_id", type=int)
+@click.option("--as", "as_user", required=True, help="Its operator, or a supervisor.")
+@json_option
+@handles_errors
+def release(session_id: int, as_user: str, as_json: bool) -> None:
+    """Return a session to the queue."""
+    with transaction() as db:
+        actor = get_user(db, as_user)
+        target = get_session(db, session_id, actor)
+        release_session(db, cli_state().clock, target, actor)
+        data = _assignment_data(target)
+    emit(data, as_json, f"session {session_id} is back in the queue")

@@ -1,4 +1,4 @@
-"""`bpm-livechat user ...`: create users and put them into live chats."""
+"""`bpm-livechat user ...`: create users, put them into live chats, show or set presence."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 import click
 
 from bpm_livechat.desk.livechats import add_member, get_live_chat
-from bpm_livechat.desk.users import create_user
-from bpm_livechat.models import MemberRole, Role
+from bpm_livechat.desk.presence import presence_of, set_presence
+from bpm_livechat.desk.users import create_user, get_user
+from bpm_livechat.models import MemberRole, Presence, Role
 
-from .common import emit, fail, handles_errors, json_option, transaction
+from .common import cli_state, emit, fail, handles_errors, json_option, transaction
 
 
 @click.group()
@@ -56,3 +57,24 @@ def create(
             "live_chats": list(live_chats),
         }
     emit(data, as_json, f"user {new.username!r} created ({new.role})")
+
+
+@user.command("presence")
+@click.argument("username")
+@click.argument("presence", required=False, type=click.Choice([p.value for p in Presence]))
+@json_option
+@handles_errors
+def presence(username: str, presence: str | None, as_json: bool) -> None:
+    """Show a user's presence (as routing reads it now), or set it: online, away or offline."""
+    with transaction() as db:
+        person = get_user(db, username)
+        now = cli_state().clock.now()
+        if presence is not None:
+            set_presence(db, person, presence, now)
+        data = {
+            "username": person.username,
+            "presence": presence_of(person, now).value,
+            "chosen": person.presence,
+            "last_seen_at": person.last_seen_at,
+        }
+    emit(data, as_json, f"{person.username} is {data['presence']}")

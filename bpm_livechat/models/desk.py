@@ -33,6 +33,14 @@ class MemberRole(enum.StrEnum):
     READER = "reader"
 
 
+class Presence(enum.StrEnum):
+    """Whether an operator is there to work: Away is set by hand or after inactivity."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -42,6 +50,12 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The presence the user chose, and when they last made a request (automatic Away reads it).
+    presence: Mapped[str] = mapped_column(
+        String(16), default=Presence.ONLINE.value, server_default=Presence.ONLINE.value
+    )
+    presence_changed_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
 
 
 class LiveChat(Base):

@@ -67,6 +67,7 @@ class SupportSession(Base):
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(255), default="")
     name_is_manual: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -76,7 +77,8 @@ class SupportSession(Base):
     live_chat: Mapped[LiveChat] = relationship()
     channel: Mapped[Channel] = relationship()
     client: Mapped[Client] = relationship()
-    operator: Mapped[User | None] = relationship()
+    operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
 
 class Message(Base):

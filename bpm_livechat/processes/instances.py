@@ -49,6 +49,7 @@ from bpm_livechat.processes.failures import pending_input, step_failed
 from bpm_livechat.processes.forms import FormField, ParamSpecs, prefill, validate_form
 from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
 from bpm_livechat.processes.tasks import find_task, may_work_task
+from bpm_livechat.sessions.guards import require_writable
 
 
 def param_specs(db: Session) -> ParamSpecs:
@@ -85,6 +86,7 @@ def _startable_version(
     db: Session, session: SupportSession, process_id: str, user: User
 ) -> VersionInfo:
     require_session_access(db, user, session)
+    require_writable(session, user, "start processes")
     version, bound = version_to_start(db, process_id, session.live_chat_id)
     if version is None:
         raise ValidationError(f"process {process_id!r} is not active", {"process": "not active"})
@@ -200,6 +202,7 @@ def complete_task(
     """Complete a ready user task with its form; the loser of a race gets ConflictError."""
     instance = lock_instance(db, instance.id)
     require_session_access(db, user, instance.session)
+    require_writable(instance.session, user, "complete tasks")
     if instance.status != InstanceStatus.WAITING.value:
         raise ConflictError(f"process instance {instance.id} is {instance.status}, not waiting")
     task = find_task(db, instance, task_id)

@@ -18,12 +18,23 @@ from bpm_livechat.desk.access import (
     work_params,
 )
 from bpm_livechat.desk.naming import MAX_NAME_LENGTH, NameContext, parse_template, render_name
+from bpm_livechat.desk.presence import require_available
 from bpm_livechat.errors import NotFoundError, ValidationError
-from bpm_livechat.models import Client, LiveChat, Priority, Status, SupportSession, User, utcnow
+from bpm_livechat.models import (
+    Client,
+    LiveChat,
+    Priority,
+    SessionHistory,
+    Status,
+    SupportSession,
+    User,
+    utcnow,
+)
 from bpm_livechat.params.choices import parse_choice
-from bpm_livechat.params.definitions import definitions
+from bpm_livechat.params.definitions import Definition, definitions
 from bpm_livechat.params.types import ParamType, format_value, normalize
 from bpm_livechat.params.values import get_parameters
+from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.messages import recent_lines
 
 RECENT_MESSAGES = 50
@@ -162,6 +173,7 @@ def template_name(db: Session, session: SupportSession) -> str:
 def rename_session(db: Session, session: SupportSession, name: str, user: User) -> None:
     """Give a session a name by hand; it is kept until reset to the template."""
     require_session_access(db, user, session)
+    require_writable(session, user, "rename sessions")
     name = " ".join(name.split())
     if not name:
         raise ValidationError("name must not be empty", {"name": "must not be empty"})
@@ -178,26 +190,47 @@ def rename_session(db: Session, session: SupportSession, name: str, user: User) 
 def reset_name(db: Session, session: SupportSession, user: User) -> None:
     """Render the name from the live chat's template again and stop treating it as hand-given."""
     require_session_access(db, user, session)
+    require_writable(session, user, "rename sessions")
     session.name = template_name(db, session)
     session.name_is_manual = False
     db.flush()
 
 
-def close_session(db: Session, session: SupportSession, user: User) -> None:
-    """Close a session; refused while a required-to-close parameter is empty, naming the keys."""
+def missing_to_close(db: Session, session: SupportSession) -> list[Definition]:
+    """The required-to-close parameters still empty on the session (the one rule of closing)."""
+    values = get_parameters(db, session.id)
+    return [d for d in definitions(db) if d.required_to_close and values.get(d.key) is None]
+
+
+def close_session(db: Session, session: SupportSession, user: User) -> bool:
+    """Close a session; refused while a required-to-close parameter is empty, naming the keys.
+    False when it was closed already (nothing to do)."""
     require_session_access(db, user, session)
     if session.status == Status.CLOSED.value:
-        return
-    values = get_parameters(db, session.id)
-    missing = [d.key for d in definitions(db) if d.required_to_close and values.get(d.key) is None]
+        return False
+    require_available(user, "close sessions")
+    missing = [d.key for d in missing_to_close(db, session)]
     if missing:
         raise ValidationError(
             f"session {session.id} cannot be closed: required parameters are empty: {', '.join(missing)}",
             {key: "required to close" for key in missing},
         )
+    now = utcnow()
     session.status = Status.CLOSED.value
-    session.closed_at = utcnow()
+    session.closed_at = now
+    session.closed_by = user
+    db.add(
+        SessionHistory(
+            session_id=session.id,
+            kind="closed",
+            summary=f"{user.display_name} closed the session",
+            detail={"by": user.username},
+            actor_user_id=user.id,
+            created_at=now,
+        )
+    )
     db.flush()
+    return True
 
 
 def system_values(session: SupportSession) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import AuthorKind, Message, SupportSession, User, utcnow
 from bpm_livechat.params.choices import parse_choice
+from bpm_livechat.sessions.guards import require_writable
 
 MAX_MESSAGE_LENGTH = 20_000
 
@@ -27,7 +28,9 @@ def add_message(
     author: User | None = None,
     sent_at: datetime | None = None,
 ) -> Message:
-    """Append a message to the session's thread."""
+    """Append a message to the session's thread (an operator's only while they may write)."""
+    if author_kind == AuthorKind.OPERATOR.value and author is not None:
+        require_writable(session, author, "reply")
     row = message_row(session.id, session.client.name, text, author_kind, author, sent_at)
     message = Message(**row)
     db.add(message)

@@ -25,6 +25,7 @@ from bpm_livechat.sessions.filters import (
     system_filter,
     value_condition,
 )
+from bpm_livechat.sessions.queues import SessionView, view_clause
 
 __all__ = ["Filter", "SessionPage", "SessionQuery", "params_of", "parse_filter", "search_sessions"]
 
@@ -40,6 +41,7 @@ class SessionQuery:
     sort: str = "-created_at"
     page: int = 1
     per_page: int = 50
+    view: SessionView | None = None  # a tab of the list: Queue, Mine, All or Closed
 
 
 @dataclass
@@ -77,8 +79,12 @@ def _base(
         chats = None  # sees every live chat: no need to scope
     used = {f.key for f in q.filters} | {sort_key}
     query, anchor, custom = _start(
-        q, by_key, needs_sessions=bool(chats is not None or q.search or used & SYSTEM_KEYS)
+        q,
+        by_key,
+        needs_sessions=bool(chats is not None or q.search or used & SYSTEM_KEYS or q.view),
     )
+    if q.view is not None:
+        query = query.where(view_clause(q.view, user))
     if "live_chat" in used:
         query = query.join(LiveChat, LiveChat.id == SupportSession.live_chat_id)
     if "channel" in used:

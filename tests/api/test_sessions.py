@@ -173,6 +173,11 @@ def test_rename_and_close_refused_while_required_parameter_is_empty(
     )
     assert renamed.status_code == 200
     assert (renamed.get_json()["name"], renamed.get_json()["name_is_manual"]) == ("VIP case", True)
+    blank = client.patch(
+        f"/api/v1/sessions/{session_id}", json={"name": "   "}, headers=tokens.operator
+    )
+    assert blank.status_code == 422
+    assert blank.get_json()["error"]["fields"] == {"name": "must not be empty"}
     refused = client.post(f"/api/v1/sessions/{session_id}/close", headers=tokens.operator)
     assert refused.status_code == 422
     assert refused.get_json()["error"]["fields"] == {
@@ -191,8 +196,8 @@ def test_rename_and_close_refused_while_required_parameter_is_empty(
     blank = client.patch(
         f"/api/v1/sessions/{session_id}", json={"name": "   "}, headers=tokens.operator
     )
-    assert blank.status_code == 422
-    assert blank.get_json()["error"]["fields"] == {"name": "must not be empty"}
+    assert blank.status_code == 409  # closed: read-only before anything else is looked at
+    assert blank.get_json()["error"]["code"] == "session_closed"
     other = client.patch(
         f"/api/v1/sessions/{session_id}", json={"name": "x"}, headers=tokens.seller
     )

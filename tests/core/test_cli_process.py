@@ -122,8 +122,7 @@ def test_user_and_session_commands(cli: Cli) -> None:
         "changes": {
             "satisfaction": {"old": None, "new": 4},
             "segment": {"old": None, "new": "smb"},
-        },
-        "event_queued": False,
+        }
     }
     found = cli.json("session", "list", "--filter", "client~zed", "--sort", "-id", "--as", "nina")
     assert set(found) == {"items", "total"}

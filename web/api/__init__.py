@@ -19,9 +19,9 @@ _DOC_KEY = "bpm_livechat.openapi"
 
 def operations() -> list[Operation]:
     """Every declared operation, in document order."""
-    from . import automation, events, health, parameters, processes, sessions, tokens
+    from . import automation, console, events, health, parameters, processes, sessions, tokens
 
-    modules = (sessions, parameters, processes, events, automation, tokens, health)
+    modules = (sessions, console, parameters, processes, events, automation, tokens, health)
     return [op for module in modules for op in module.api.operations]
 
 

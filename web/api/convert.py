@@ -43,6 +43,7 @@ def session_out(session: SupportSession, params: dict[str, JSONValue]) -> Sessio
             name=session.client.name, email=session.client.email, phone=session.client.phone
         ),
         operator=session.operator.display_name if session.operator else None,
+        operator_username=session.operator.username if session.operator else None,
         created_at=session.created_at,
         closed_at=session.closed_at,
         version=session.version,

@@ -27,10 +27,12 @@ from bpm_livechat.desk.idempotency import (
     remember,
     replay,
 )
+from bpm_livechat.desk.presence import note_activity
 from bpm_livechat.desk.tokens import authenticate_token
 from bpm_livechat.models import User
 from bpm_livechat.persistence.transactions import one_writer, reading
 from web.db import commit, discard, get_db
+from web.engine import process_engine
 
 from .errors import ApiError, from_pydantic
 from .spec import INT64_MAX, KeyedResult, Operation
@@ -224,6 +226,12 @@ def _run(
     return _json(data, op.status)
 
 
+def _note_activity(db: Session, user: User) -> None:
+    """A request is the caller's activity (automatic Away reads it); written once a minute."""
+    if note_activity(db, user, process_engine().clock.now()):
+        commit()
+
+
 def make_view(op: Operation) -> Callable[..., Response]:
     """The Flask view function of `op`."""
     wanted = set(inspect.signature(op.handler).parameters)
@@ -250,6 +258,7 @@ def make_view(op: Operation) -> Callable[..., Response]:
             if replayed is not None:
                 return replayed
             caller = Caller(user, key, caller.print_)
+            _note_activity(db, user)
         return _run(op, db, caller, available, wanted)
 
     view.__name__ = op.operation_id

@@ -15,6 +15,9 @@ from bpm_livechat.errors import (
     BpmnDocumentError,
     ConflictError,
     NotFoundError,
+    OperatorOfflineError,
+    SessionClosedError,
+    SessionTakenError,
     ValidationError,
 )
 
@@ -66,6 +69,12 @@ def _domain(exc: BpmLivechatError) -> Response:
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, AccessDeniedError):
         return error_response(403, "forbidden", exc.message)
+    if isinstance(exc, SessionTakenError):
+        return error_response(409, "already_taken", exc.message, {"operator": exc.holder})
+    if isinstance(exc, SessionClosedError):
+        return error_response(409, "session_closed", exc.message)
+    if isinstance(exc, OperatorOfflineError):
+        return error_response(409, "offline", exc.message)
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
     if isinstance(exc, ValidationError):

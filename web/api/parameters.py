@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import AccessDeniedError, NotFoundError
 from bpm_livechat.models import Role, User
-from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import (
     add_parameter,
     archive_parameter,
@@ -15,8 +14,8 @@ from bpm_livechat.params.catalogue import (
     restore_parameter,
     update_parameter,
 )
-from bpm_livechat.params.values import get_parameters, parameter_history, set_parameters
-from bpm_livechat.sessions.events import record_parameter_changes
+from bpm_livechat.params.values import get_parameters, parameter_history
+from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.lifecycle import get_session
 from web.engine import process_engine
 
@@ -134,8 +133,7 @@ def get_values_api(db: Session, user: User, session_id: int) -> ValuesOut:
 def patch_values_api(db: Session, user: User, session_id: int, body: ValuesPatch) -> ValuesPatched:
     """Every value is validated first; one problem and nothing is written (422 naming each)."""
     session = get_session(db, session_id, user)
-    applied = set_parameters(db, session, body.values, user_actor(user))
-    record_parameter_changes(db, process_engine().clock, session.id, applied)
+    applied = edit_parameters(db, process_engine().clock, session, body.values, user)
     values = values_json(param_types(db), get_parameters(db, session.id))
     return ValuesPatched(session_id=session.id, values=values, changed=sorted(applied))
 

@@ -97,6 +97,7 @@ class SessionOut(BaseModel):
     channel: str
     client: ClientOut
     operator: str | None
+    operator_username: str | None = Field(default=None, description="Who works the session")
     created_at: datetime
     closed_at: datetime | None
     version: int

@@ -8,7 +8,7 @@ from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.models import Status, User
+from bpm_livechat.models import User
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
@@ -132,9 +132,7 @@ def rename_session_api(db: Session, user: User, session_id: int, body: SessionRe
 def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     """Close the session; refused while a required-to-close parameter is empty."""
     session = get_session(db, session_id, user)
-    was_open = session.status != Status.CLOSED.value
-    close_session(db, session, user)
-    if was_open:
+    if close_session(db, session, user):
         record_event(db, process_engine().clock, SessionEvent.SESSION_CLOSED, session.id)
     return _out(db, session_id, user)
 

@@ -9,10 +9,12 @@ from flask.typing import ResponseReturnValue
 
 from bpm_livechat.desk.preferences import list_columns, list_view, save_list_columns, save_list_view
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.sessions.assignment import operator_chats
 from bpm_livechat.sessions.search import SessionQuery, search_sessions
 from web.auth import acting_user, require_staff
 from web.db import get_db, writes
 from web.sessions.columns import catalogue, parse_filters, row_cells
+from web.sessions.tabs import list_tabs, parse_view
 
 bp = Blueprint("sessions", __name__)
 bp.before_request(require_staff)
@@ -40,12 +42,14 @@ def list_sessions() -> ResponseReturnValue:
     chosen = [columns[key] for key in list_columns(db, user)]
     filters, entered = parse_filters(request.args, columns.values())
     per_page = _int_arg("per_page", current_app.config["SESSIONS_PER_PAGE"], 1, 100)
+    tab = parse_view(request.args.get("tab"))
     query = SessionQuery(
         filters=filters,
         search=request.args.get("q", "").strip()[:200] or None,
         sort=request.args.get("sort", "-created_at")[:80] or "-created_at",
         page=_int_arg("page", 1, 1, MAX_PAGE),
         per_page=per_page,
+        view=tab,
     )
     errors: dict[str, str] = {}
     status = 200
@@ -71,6 +75,9 @@ def list_sessions() -> ResponseReturnValue:
         else [],
         "per_page_choices": PER_PAGE_CHOICES,
         "args": request.args.to_dict(),
+        "tab": tab.value if tab else "",
+        "tabs": list_tabs(db, user, tab, request.args.to_dict()),
+        "may_take_in": operator_chats(db, user),
     }
     return render_template("sessions_list.html", **context), status
 

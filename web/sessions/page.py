@@ -9,17 +9,16 @@ from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import SupportSession
-from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import get_definition
 from bpm_livechat.params.types import ParamType
-from bpm_livechat.params.values import set_parameters
 from bpm_livechat.processes.deployments import startable_processes
-from bpm_livechat.sessions.events import record_parameter_changes
+from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.lifecycle import get_session, rename_session, reset_name
 from bpm_livechat.sessions.messages import messages
 from web.auth import acting_user, require_staff
 from web.db import form_post, get_db
 from web.engine import process_engine
+from web.sessions.console import console_context
 from web.sessions.page_data import param_rows, submitted_value, system_rows
 from web.sessions.process_view import instance_cards
 
@@ -42,6 +41,7 @@ def render_session(session: SupportSession, status: int = 200, **extra: Any) -> 
         "renaming": request.args.get("rename") == "1",
         "entered": {},
         "errors": {},
+        **console_context(db, session, user),
         **extra,
     }
     return render_template("session.html", **context), status
@@ -96,7 +96,6 @@ def edit_param(session_id: int, key: str) -> ResponseReturnValue:
     session = get_session(db, session_id, user)
     definition = get_definition(db, key)
     raw = submitted_value(ParamType(definition.type), request.form)
-    changed = set_parameters(db, session, {key: raw}, user_actor(user))
-    record_parameter_changes(db, process_engine().clock, session.id, changed)
+    changed = edit_parameters(db, process_engine().clock, session, {key: raw}, user)
     flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
     return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

@@ -47,6 +47,11 @@ document.addEventListener("DOMContentLoaded", () => {
       if (status) status.textContent = copied ? "Copied." : "Select the text and copy it.";
     });
   });
+  // Presence and similar one-choice forms send themselves when the choice changes.
+  document.querySelectorAll("[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  });
+  document.querySelectorAll("[data-js-hide]").forEach((element) => { element.hidden = true; });
   wire("[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
   wire("[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
 });

@@ -23,7 +23,11 @@ class NotFoundError(BpmLivechatError):
 
 
 class AccessDeniedError(BpmLivechatError):
-    """The acting user may not see or change this thing."""
+    """The acting user may not see or change this thing; `fields` names a refused field."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = dict(fields or {})
 
 
 class ConflictError(BpmLivechatError):

@@ -86,6 +86,8 @@ def require_staff() -> ResponseReturnValue | None:
         return cast(ResponseReturnValue, login_manager.unauthorized())
     if acting_user().role == Role.USER.value:
         raise AccessDeniedError("app users read sessions from app item pages, not here")
+    if acting_user().role == Role.CHANNEL.value:
+        raise AccessDeniedError("channel accounts post through the API; they have no pages")
     return None
 
 

@@ -44,6 +44,7 @@ def create(
     membership = {
         Role.OPERATOR.value: MemberRole.OPERATOR,
         Role.SUPERVISOR.value: MemberRole.SUPERVISOR,
+        Role.CHANNEL.value: MemberRole.CHANNEL,
     }.get(role, MemberRole.READER)
     with transaction() as db:
         new = create_user(db, username, role, password, display_name)

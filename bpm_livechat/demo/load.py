@@ -38,6 +38,7 @@ DEMO_USERS = (
     ("supervisor", "supervisor", "Sam Supervisor", "supervisor-demo-pass"),
     ("operator", "operator", "Olga Operator", "operator-demo-pass"),
     ("sales", "user", "Sid Sales", "sales-demo-pass"),
+    ("widget", "channel", "Website widget", "widget-demo-pass"),  # the channels' API account
 )
 
 DEMO_PARAMETERS: tuple[tuple[str, str, str, tuple[str, ...], bool, bool], ...] = (
@@ -182,6 +183,7 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
     for chat in (support, sales):
         add_member(db, chat, users["supervisor"], MemberRole.SUPERVISOR)
         add_member(db, chat, users["sales"], MemberRole.READER)
+        add_member(db, chat, users["widget"], MemberRole.CHANNEL)
     add_member(db, support, users["operator"], MemberRole.OPERATOR)
     processes = _deploy_bundled(db, scripts, users["admin"], [support, sales])
     rng = random.Random(42)

@@ -234,3 +234,56 @@ def test_messages_append_list_pages_and_authors(
     )
     assert missing.status_code == 404
     assert db_session.scalar(select(func.count()).select_from(Message)) == 3
+
+
+def test_people_post_only_as_operator_and_the_channel_account_for_the_client(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    url = f"/api/v1/sessions/{session_id}/messages"
+    for headers in (tokens.operator, tokens.supervisor, tokens.admin):
+        for kind in ("client", "system"):
+            refused = client.post(
+                url, json={"text": "I am the client", "author_kind": kind}, headers=headers
+            )
+            assert refused.status_code == 403, (kind, refused.get_json())
+            error = refused.get_json()["error"]
+            assert error["code"] == "forbidden"
+            assert error["fields"] == {"author_kind": "people post only as operator"}
+    # Without author_kind a person's post is an operator reply, named after them.
+    reply = client.post(url, json={"text": "  On it\n"}, headers=tokens.supervisor)
+    assert reply.status_code == 201
+    assert (reply.get_json()["author_kind"], reply.get_json()["author_name"]) == (
+        "operator",
+        "Sam Supervisor",
+    )
+    assert reply.get_json()["text"] == "On it"
+    # The channel account writes the client's side (by default) and system notes, never a reply.
+    said = client.post(url, json={"text": "Thanks!"}, headers=tokens.widget)
+    assert (said.status_code, said.get_json()["author_kind"], said.get_json()["author_name"]) == (
+        201,
+        "client",
+        "Jane Doe",
+    )
+    note = client.post(
+        url, json={"text": "Client left", "author_kind": "system"}, headers=tokens.widget
+    )
+    assert note.status_code == 201
+    posing = client.post(url, json={"text": "Hi", "author_kind": "operator"}, headers=tokens.widget)
+    assert posing.status_code == 403
+    assert posing.get_json()["error"]["fields"] == {
+        "author_kind": "a channel account posts as client or system"
+    }
+    # An app user posts nothing; a reply too long is refused naming the text.
+    assert client.post(url, json={"text": "x"}, headers=tokens.app_user).status_code == 403
+    long = client.post(url, json={"text": "x" * 4001}, headers=tokens.operator)
+    assert long.status_code == 422
+    assert long.get_json()["error"]["fields"] == {"text": "at most 4000 characters (4001 now)"}
+    thread = client.get(url, headers=tokens.operator).get_json()["items"]
+    assert [(m["author_kind"], m["text"]) for m in thread] == [
+        ("client", "My order arrived broken."),
+        ("operator", "On it"),
+        ("client", "Thanks!"),
+        ("system", "Client left"),
+    ]
+    assert db_session.scalar(select(func.count()).select_from(Message)) == 4

@@ -65,7 +65,7 @@ def _domain(exc: BpmLivechatError) -> Response:
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, AccessDeniedError):
-        return error_response(403, "forbidden", exc.message)
+        return error_response(403, "forbidden", exc.message, exc.fields)
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
     if isinstance(exc, ValidationError):

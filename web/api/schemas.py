@@ -122,7 +122,8 @@ class SessionListQuery(PageQuery):
 
 class MessageCreate(Input):
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    author_kind: Literal["client", "operator", "system"] = "client"
+    # Omitted: the caller's side (people post as operator, a channel account as the client).
+    author_kind: Literal["client", "operator", "system"] | None = None
 
 
 class MessageOut(BaseModel):

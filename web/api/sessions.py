@@ -8,7 +8,7 @@ from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.models import Status, User
+from bpm_livechat.models import AuthorKind, Status, User
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
@@ -19,6 +19,7 @@ from bpm_livechat.sessions.lifecycle import (
     rename_session,
 )
 from bpm_livechat.sessions.messages import add_message, messages
+from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from web.engine import process_engine
 
@@ -140,16 +141,23 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 
 @api.operation(
-    "POST", "/sessions/<int:session_id>/messages", summary="Append a message", tag=TAG,
+    "POST", "/sessions/<int:session_id>/messages", tag=TAG,
+    summary="Append a message: people as operator, a channel account as the client",
     body=MessageCreate, response=MessageOut, status=201, idempotent=True, one_statement=True,
 )  # fmt: skip
 def add_message_api(
     db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
 ) -> KeyedResult:
-    """A client message (from a channel) or an operator's or the system's message; bound
-    processes start, and waiting ones resume, in a worker after this commits."""
+    """A person's token posts an operator reply; a channel account's posts the client's (or a
+    system) message. Bound processes start, and waiting ones resume, in a worker after this
+    commits."""
     clock = process_engine().clock
-    taken = take_message(db, clock, session_id, user, body.text, body.author_kind, keyed)
+    kind = posting_kind(user, body.author_kind)
+    if kind == AuthorKind.OPERATOR.value:
+        session = get_session(db, session_id, user)
+        taken = reply_as_operator(db, clock, session, user, body.text, keyed)
+    else:  # the channel's hot path: one statement, access checked inside it
+        taken = take_message(db, clock, session_id, user, body.text, kind, keyed)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
 
 

@@ -68,6 +68,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(apps.bp)
     apps_session.init_app(app)  # the session page's items card and its routes
+    from web.sessions import composer
+
+    composer.init_app(app)  # the session page's reply box and quick replies
     from web.admin import livechats as admin_livechats
     from web.admin import params as admin_params
     from web.admin import users as admin_users

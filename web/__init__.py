@@ -81,6 +81,9 @@ def _register_blueprints(app: Flask) -> None:
     from web.admin import webhooks as admin_webhooks
 
     app.register_blueprint(admin_webhooks.bp)
+    from web.admin import quick_replies as admin_quick_replies
+
+    app.register_blueprint(admin_quick_replies.bp)
     from web.admin import processes as admin_processes
     from web.admin import script_bench
 

@@ -287,3 +287,44 @@ def test_people_post_only_as_operator_and_the_channel_account_for_the_client(
         ("system", "Client left"),
     ]
     assert db_session.scalar(select(func.count()).select_from(Message)) == 4
+
+
+def test_a_channel_account_only_feeds_and_reads_the_conversation(
+    client: FlaskClient, tokens: Tokens
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    url = f"/api/v1/sessions/{session_id}"
+    assert client.get(url, headers=tokens.widget).status_code == 200
+    assert client.get(f"{url}/messages", headers=tokens.widget).status_code == 200
+    for method, path, body in [
+        ("patch", url, {"name": "Renamed by a bot"}),
+        ("post", f"{url}/close", None),
+        ("get", "/api/v1/sessions", None),
+        ("patch", f"{url}/parameters", {"values": {}}),
+    ]:
+        refused = getattr(client, method)(path, json=body, headers=tokens.widget)
+        assert refused.status_code == 403, (method, path)
+        assert refused.get_json()["error"]["message"] == (
+            "a channel account creates sessions and posts and reads their messages only"
+        )
+
+
+def test_a_rename_with_a_stale_version_is_409_naming_who_renamed(
+    client: FlaskClient, tokens: Tokens
+) -> None:
+    created = create(client, tokens.widget)
+    url = f"/api/v1/sessions/{created['id']}"
+    seen = created["version"]
+    first = client.patch(url, json={"name": "First", "version": seen}, headers=tokens.operator)
+    assert first.status_code == 200
+    stale = client.patch(url, json={"name": "Second", "version": seen}, headers=tokens.supervisor)
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    assert error["code"] == "conflict"
+    assert error["fields"] == {"name": "changed by Olga Operator since"}
+    assert client.get(url, headers=tokens.operator).get_json()["name"] == "First"
+    fresh = first.get_json()["version"]
+    again = client.patch(url, json={"name": "Second", "version": fresh}, headers=tokens.supervisor)
+    assert (again.status_code, again.get_json()["name"]) == (200, "Second")
+    # Without a version there is no check (the last write wins, as before).
+    assert client.patch(url, json={"name": "Third"}, headers=tokens.operator).status_code == 200

@@ -209,3 +209,14 @@ def test_a_stale_rename_shows_the_conflict_and_keeps_the_name(
     fresh = _hidden(html, "version", action)
     assert sam.post(action, {"name": "Sam's name", "version": fresh}).status_code == 302
     assert session_row(db_session, world.first).name == "Sam's name"
+
+
+def test_a_channel_account_has_only_its_tokens_page(
+    browser_for: Callable[[str], Browser], world: World, db_session: Session
+) -> None:
+    widget = browser_for("widget")
+    assert widget.get("/account/tokens").status_code == 200
+    assert widget.get("/sessions").status_code == 403
+    assert widget.get(f"/sessions/{world.first}").status_code == 403
+    assert widget.post(f"/sessions/{world.first}/reply", {"text": "Hi"}).status_code == 403
+    assert db_session.scalar(select(Message.id).where(Message.session_id == world.first)) is None

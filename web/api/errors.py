@@ -15,6 +15,7 @@ from bpm_livechat.errors import (
     BpmnDocumentError,
     ConflictError,
     NotFoundError,
+    StaleEditError,
     ValidationError,
 )
 
@@ -66,6 +67,9 @@ def _domain(exc: BpmLivechatError) -> Response:
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, AccessDeniedError):
         return error_response(403, "forbidden", exc.message, exc.fields)
+    if isinstance(exc, StaleEditError):
+        who = f"changed by {exc.changed_by}" if exc.changed_by else "changed"
+        return error_response(409, "conflict", exc.message, {exc.field: f"{who} since"})
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
     if isinstance(exc, ValidationError):

@@ -78,6 +78,8 @@ class SessionCreate(Input):
 
 class SessionRename(Input):
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    # The session's `version` the caller saw: 409 when the session changed since (none: no check).
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class ClientOut(BaseModel):

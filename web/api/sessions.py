@@ -16,11 +16,11 @@ from bpm_livechat.sessions.lifecycle import (
     close_session,
     create_session,
     get_session,
-    rename_session,
 )
 from bpm_livechat.sessions.messages import add_message, messages
 from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
+from bpm_livechat.sessions.stale import rename_seen
 from web.engine import process_engine
 
 from .convert import message_out, param_types, session_out, values_json
@@ -48,7 +48,7 @@ def _out(db: Session, session_id: int, user: User) -> SessionOut:
 
 @api.operation(
     "POST", "/sessions", summary="Create a session from a channel", tag=TAG,
-    body=SessionCreate, response=SessionOut, status=201, idempotent=True,
+    body=SessionCreate, response=SessionOut, status=201, idempotent=True, channel=True,
 )  # fmt: skip
 def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionOut:
     """A new session in a live chat the user works, with the client's first message."""
@@ -109,7 +109,7 @@ def list_sessions_api(db: Session, user: User, query: SessionListQuery) -> Sessi
 
 @api.operation(
     "GET", "/sessions/<int:session_id>", summary="Get a session with its typed parameters",
-    tag=TAG, response=SessionOut,
+    tag=TAG, response=SessionOut, channel=True,
 )  # fmt: skip
 def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     """One session the user may see."""
@@ -117,12 +117,12 @@ def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 
 @api.operation(
-    "PATCH", "/sessions/<int:session_id>", summary="Rename a session", tag=TAG,
+    "PATCH", "/sessions/<int:session_id>", summary="Rename a session (409 when `version` is stale)", tag=TAG,
     body=SessionRename, response=SessionOut,
 )  # fmt: skip
 def rename_session_api(db: Session, user: User, session_id: int, body: SessionRename) -> SessionOut:
-    """Give the session a name by hand."""
-    rename_session(db, get_session(db, session_id, user), body.name, user)
+    """Give the session a name by hand; with `version`, 409 if the session changed since."""
+    rename_seen(db, get_session(db, session_id, user), body.name, user, body.version)
     return _out(db, session_id, user)
 
 
@@ -144,6 +144,7 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     "POST", "/sessions/<int:session_id>/messages", tag=TAG,
     summary="Append a message: people as operator, a channel account as the client",
     body=MessageCreate, response=MessageOut, status=201, idempotent=True, one_statement=True,
+    channel=True,
 )  # fmt: skip
 def add_message_api(
     db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
@@ -163,7 +164,7 @@ def add_message_api(
 
 @api.operation(
     "GET", "/sessions/<int:session_id>/messages", summary="List messages, oldest first",
-    tag=TAG, query=PageQuery, response=MessagePageOut,
+    tag=TAG, query=PageQuery, response=MessagePageOut, channel=True,
 )  # fmt: skip
 def list_messages_api(db: Session, user: User, session_id: int, query: PageQuery) -> MessagePageOut:
     """One page of the session's thread."""

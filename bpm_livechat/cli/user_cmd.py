@@ -36,7 +36,8 @@ def create(
     live_chats: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create a user; operators and supervisors join the given live chats in that role."""
+    """Create a user; operators, supervisors and channel accounts join the given live chats in
+    that role (others as readers)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     if not password:

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.cli import cli
+from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.errors import AccessDeniedError, ValidationError
-from bpm_livechat.models import Job, Message, WebhookSubscription
+from bpm_livechat.models import Job, LiveChatMember, Message, User, WebhookSubscription
 from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from tests.support import Desk, MovingClock, count, open_session
 
@@ -124,3 +125,20 @@ def test_the_cli_replies_as_the_given_operator(
     assert "no access to session" in other.stderr
     db_session.expire_all()
     assert [m.text for m in db_session.scalars(select(Message))] == ["Hello\nthere"]
+
+
+def test_a_channel_account_made_on_the_command_line_works_its_live_chat(
+    engine: Engine, db_session: Session, desk: Desk
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    args = ["--database-url", url, "user", "create", "bridge", "--role", "channel"]
+    made = CliRunner().invoke(cli, [*args, "--password", "bridge-pass-1", "--live-chat", "Support"])
+    assert made.exit_code == 0, made.output
+    db_session.expire_all()
+    member = db_session.scalars(
+        select(LiveChatMember).join(User).where(User.username == "bridge")
+    ).one()
+    assert (member.live_chat_id, member.role) == (desk.support.id, "channel")
+    bridge = db_session.scalars(select(User).where(User.username == "bridge")).one()
+    assert can_access_live_chat(db_session, bridge, desk.support.id)
+    assert not can_access_live_chat(db_session, bridge, desk.sales.id)

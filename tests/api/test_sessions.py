@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.models import Message, SupportSession
 from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.sessions.quick_replies import save_quick_reply
 from tests.api.support import Tokens
 from tests.support import Desk
 
@@ -328,3 +329,20 @@ def test_a_rename_with_a_stale_version_is_409_naming_who_renamed(
     assert (again.status_code, again.get_json()["name"]) == (200, "Second")
     # Without a version there is no check (the last write wins, as before).
     assert client.patch(url, json={"name": "Third"}, headers=tokens.operator).status_code == 200
+
+
+def test_quick_replies_rendered_for_a_session(
+    client: FlaskClient, tokens: Tokens, desk: Desk, db_session: Session
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    save_quick_reply(db_session, "Hello", "Hello {client.name}, about {subject}.")
+    save_quick_reply(db_session, "Sales", "Sales only", desk.sales)
+    db_session.commit()
+    url = f"/api/v1/sessions/{session_id}/quick-replies"
+    listed = client.get(url, headers=tokens.operator)
+    assert listed.status_code == 200
+    assert [(q["title"], q["text"]) for q in listed.get_json()["items"]] == [
+        ("Hello", "Hello Jane Doe, about Broken order.")
+    ]
+    assert client.get(url, headers=tokens.seller).status_code == 403
+    assert client.get(url, headers=tokens.widget).status_code == 403

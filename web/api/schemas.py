@@ -141,6 +141,16 @@ class MessagePageOut(PageInfo):
     items: list[MessageOut]
 
 
+class QuickReplyOut(BaseModel):
+    id: int
+    title: str
+    text: str  # rendered for the session
+
+
+class QuickReplyList(BaseModel):
+    items: list[QuickReplyOut]
+
+
 # -- parameters ------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from bpm_livechat.sessions.lifecycle import (
     get_session,
 )
 from bpm_livechat.sessions.messages import add_message, messages
+from bpm_livechat.sessions.quick_replies import quick_replies_for
 from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions.stale import rename_seen
@@ -29,6 +30,8 @@ from .schemas import (
     MessageOut,
     MessagePageOut,
     PageQuery,
+    QuickReplyList,
+    QuickReplyOut,
     SessionCreate,
     SessionListQuery,
     SessionOut,
@@ -176,4 +179,17 @@ def list_messages_api(db: Session, user: User, session_id: int, query: PageQuery
         total=len(thread),
         page=query.page,
         per_page=query.per_page,
+    )
+
+
+@api.operation(
+    "GET", "/sessions/<int:session_id>/quick-replies", tag=TAG, response=QuickReplyList,
+    summary="The quick replies offered in the session's live chat, rendered for it",
+)  # fmt: skip
+def list_quick_replies_api(db: Session, user: User, session_id: int) -> QuickReplyList:
+    """What the composer's picker offers, with the session's placeholders filled in."""
+    session = get_session(db, session_id, user)
+    offered = quick_replies_for(db, session)
+    return QuickReplyList(
+        items=[QuickReplyOut(id=q.id, title=q.title, text=q.text) for q in offered]
     )

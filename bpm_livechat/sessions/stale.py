@@ -83,8 +83,14 @@ def last_rename(db: Session, session_id: int) -> SessionHistory | None:
 def check_session_version(db: Session, session: SupportSession, seen: int | None) -> None:
     """StaleEditError on `name` when the session changed since the page showed version `seen`
     (None skips the check); names the last rename's author when there is one."""
-    if seen is None or session.version == seen:
+    if seen is None:
         return
+    # The version under the row's lock: a concurrent writer commits first, and this one then
+    # reads its version (PostgreSQL; SQLite's single writer already serializes the two).
+    locked = select(SupportSession.version).where(SupportSession.id == session.id)
+    if db.scalar(locked.with_for_update()) == seen:
+        return
+    db.refresh(session)  # the page shows the name and version saved now
     renamed = last_rename(db, session.id)
     who = renamed.actor_user.display_name if renamed and renamed.actor_user else None
     when = renamed.created_at if renamed else None

@@ -3,14 +3,20 @@ edit rule (a parameter edit or rename from an outdated page is refused, naming w
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.naming import NameContext, parse_template, render_text
 from bpm_livechat.errors import StaleEditError, ValidationError
+from bpm_livechat.models import SupportSession, User
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter, archive_parameter
 from bpm_livechat.params.values import get_parameters, set_parameters
+from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.quick_replies import quick_replies_for, save_quick_reply
 from bpm_livechat.sessions.stale import (
     check_session_version,
@@ -106,3 +112,57 @@ def test_a_rename_from_a_stale_version_is_refused_naming_the_renamer(
     assert session.name == "First"
     check_session_version(db, session, session.version)  # the current version passes
     check_session_version(db, session, None)  # no version, no check
+
+
+def _racer(
+    factory: sessionmaker[Session],
+    session_id: int,
+    user_id: int,
+    seen: dict[str, int],
+    write: Callable[[Session, SupportSession, User], None],
+    outcomes: list[str],
+    start: threading.Barrier,
+) -> threading.Thread:
+    def run() -> None:
+        start.wait(timeout=10)
+        try:
+            with unit_of_work(factory) as db:
+                user = db.get_one(User, user_id)
+                write(db, get_session(db, session_id, user), user)
+            outcomes.append("saved")
+        except StaleEditError as exc:
+            outcomes.append(f"stale: {exc.changed_by}")
+        except Exception as exc:  # reported by the test's assertion
+            outcomes.append(f"error: {exc!r}")
+
+    return threading.Thread(target=run)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_two_stale_writers_at_once_one_wins_the_other_is_told_who(
+    factory: sessionmaker[Session], db_session: Session, desk: Desk
+) -> None:
+    add_parameter(db_session, "order_number", "string", "Order number")
+    session = open_session(db_session, desk.support)
+    db_session.commit()
+    session_id, version = session.id, session.version
+    people = {desk.operator.id: "A-1", desk.supervisor.id: "B-2"}
+    for kind in ("parameter", "name"):
+        outcomes: list[str] = []
+        start = threading.Barrier(2)
+
+        def write(db: Session, target: SupportSession, user: User, kind: str = kind) -> None:
+            if kind == "parameter":
+                value = people[user.id]
+                set_parameter_seen(db, target, "order_number", value, user_actor(user), 0)
+            else:
+                rename_seen(db, target, f"Name by {user.username}", user, version)
+
+        racers = [_racer(factory, session_id, uid, {}, write, outcomes, start) for uid in people]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(timeout=60)
+        assert sorted(o.split(":")[0] for o in outcomes) == ["saved", "stale"], (kind, outcomes)
+        loser_told = next(o for o in outcomes if o.startswith("stale"))
+        assert loser_told in ("stale: Olga Operator", "stale: Sam Supervisor")

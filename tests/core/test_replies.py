@@ -4,6 +4,7 @@ its event for the channel's webhooks, and every refusal naming its field."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -142,3 +143,30 @@ def test_a_channel_account_made_on_the_command_line_works_its_live_chat(
     bridge = db_session.scalars(select(User).where(User.username == "bridge")).one()
     assert can_access_live_chat(db_session, bridge, desk.support.id)
     assert not can_access_live_chat(db_session, bridge, desk.sales.id)
+
+
+def test_quick_replies_on_the_command_line(engine: Engine, desk: Desk) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, ["--database-url", url, "quick-reply", *args])
+
+    added = run("add", "Hello", "Hello {client.name}!", "--live-chat", "Support", "--json")
+    assert added.exit_code == 0, added.output
+    reply = json.loads(added.stdout)
+    assert (reply["title"], reply["body"], reply["live_chat"]) == (
+        "Hello",
+        "Hello {client.name}!",
+        "Support",
+    )
+    bad = run("add", "Bad", "Hi {client.nickname}")
+    assert (bad.exit_code, bad.stdout) == (1, "")
+    assert "unknown placeholder {client.nickname} at position 4" in bad.stderr
+    changed = run("update", str(reply["id"]), "Hi", "Hi {subject}", "--json")
+    assert json.loads(changed.stdout)["live_chat"] is None
+    listed = json.loads(run("list", "--json").stdout)["items"]
+    assert [(i["title"], i["body"]) for i in listed] == [("Hi", "Hi {subject}")]
+    assert run("delete", str(reply["id"])).exit_code == 0
+    assert run("delete", str(reply["id"])).exit_code == 1
+    assert run("list").stdout == "no quick replies\n"

@@ -176,20 +176,24 @@ def alternate(
     ]
 
 
-def seed(engine: Engine) -> str:
-    """A live chat with a channel, *Collect contact details* offered in it, an operator working it,
-    and the operator's API token."""
+def seed(engine: Engine) -> tuple[str, str]:
+    """A live chat with a channel, *Collect contact details* offered in it, an operator working it
+    and a channel account feeding it; the channel's API token (sessions and client messages)
+    and the operator's (process starts)."""
     with session_factory(engine)() as db:
         admin = create_user(db, "bench-admin", "admin", "bench-pass-1")
         operator = create_user(db, "bench", "operator", "bench-pass-1")
         chat = create_live_chat(db, "Support", "{client.name} — {subject}")
         add_channel(db, chat, "Website", "web")
         add_member(db, chat, operator, MemberRole.OPERATOR)
+        widget = create_user(db, "bench-widget", "channel", "bench-pass-1")
+        add_member(db, chat, widget, MemberRole.CHANNEL)
         with ScriptPool(1) as pool:  # compiles the process's scripts at deployment
             offer_collect_contact_details(db, pool, chat, admin)
-        _token, plaintext = create_token(db, operator, "benchmark")
+        _token, staff = create_token(db, operator, "benchmark")
+        _token, channel = create_token(db, widget, "benchmark")
         db.commit()
-    return plaintext
+    return channel, staff
 
 
 @contextmanager
@@ -240,9 +244,11 @@ def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def _requests(
-    token: str, sessions: int, messages: int, ids: list[int], starts: int = 0
+    tokens: tuple[str, str], sessions: int, messages: int, ids: list[int], starts: int = 0
 ) -> dict[str, list[Request]]:
-    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    channel, staff = tokens
+    auth = {"Authorization": f"Bearer {channel}", "Content-Type": "application/json"}
+    operator = {**auth, "Authorization": f"Bearer {staff}"}
 
     def create(i: int) -> Request:
         body = {
@@ -261,7 +267,8 @@ def _requests(
 
     def start(i: int) -> Request:
         path = f"/api/v1/sessions/{ids[i % len(ids)]}/instances"
-        return ("POST", path, json.dumps({"process": PROCESS_ID, "data": FORM}).encode(), auth)
+        body = json.dumps({"process": PROCESS_ID, "data": FORM}).encode()
+        return ("POST", path, body, operator)
 
     trivial: Callable[[int], Request] = lambda i: ("GET", "/api/v1/health", None, {})  # noqa: E731
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 
 class BpmLivechatError(Exception):
@@ -23,11 +24,28 @@ class NotFoundError(BpmLivechatError):
 
 
 class AccessDeniedError(BpmLivechatError):
-    """The acting user may not see or change this thing."""
+    """The acting user may not see or change this thing; `fields` names a refused field."""
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, str] = dict(fields or {})
 
 
 class ConflictError(BpmLivechatError):
     """Someone else changed the same thing first; reload and try again."""
+
+
+class StaleEditError(ConflictError):
+    """An edit made from an outdated page: `field` changed since, by `changed_by` (a person's
+    name or a process) at `changed_at`; nothing was saved."""
+
+    def __init__(
+        self, field: str, message: str, changed_by: str | None, changed_at: datetime | None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.changed_by = changed_by
+        self.changed_at = changed_at
 
 
 class ValidationError(BpmLivechatError):

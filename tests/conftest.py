@@ -124,8 +124,11 @@ def desk(db_session: Session) -> Desk:
     add_member(db, sales, seller, MemberRole.OPERATOR)
     add_member(db, support, app_user, MemberRole.READER)
     add_member(db, sales, app_user, MemberRole.READER)
+    widget = create_user(db, "widget", "channel", "widget-pass-1", "Web widget")
+    add_member(db, support, widget, MemberRole.CHANNEL)
+    add_member(db, sales, widget, MemberRole.CHANNEL)
     db.commit()
-    return Desk(admin, supervisor, operator, seller, app_user, support, sales)
+    return Desk(admin, supervisor, operator, seller, app_user, support, sales, widget)
 
 
 @pytest.fixture
@@ -146,9 +149,14 @@ def autostart_demo(
         process = get_process(db, "tag_message")
         bind_event(db, process, "message_received", admin, TAGGER_MAPPING)
         _token, plaintext = create_token(db, get_user(db, "operator"))
+        _token, channel = create_token(db, get_user(db, "widget"))
         query = select(SupportSession.id).where(SupportSession.live_chat_id == support.id)
         session_id = db.scalars(query.order_by(SupportSession.id)).all()[1]
-    return AutostartDemo(session_id, {"Authorization": f"Bearer {plaintext}"})
+    return AutostartDemo(
+        session_id,
+        {"Authorization": f"Bearer {plaintext}"},
+        {"Authorization": f"Bearer {channel}"},
+    )
 
 
 @pytest.fixture

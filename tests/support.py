@@ -29,6 +29,7 @@ class Desk:
     app_user: User
     support: LiveChat
     sales: LiveChat
+    widget: User  # the channel account of both live chats: it posts the clients' messages
 
 
 def open_session(
@@ -71,6 +72,7 @@ class AutostartDemo:
 
     session_id: int  # a Customer Support session of the demo
     operator_headers: dict[str, str]  # the demo operator's API token
+    channel_headers: dict[str, str]  # the demo channel account's token: the clients' side
 
 
 TAGGER_MAPPING = {"text": "message.text", "who": "client.name"}

@@ -167,7 +167,7 @@ def test_a_retried_client_post_resumes_the_waiting_process_exactly_once(
     session_id = _session(factory, desk)
     started = _start(factory, process_engine, session_id)
     assert isinstance(started, StepOutcome)
-    headers = {**bearer(db_session, desk.operator), "Idempotency-Key": "widget-7-msg-1"}
+    headers = {**bearer(db_session, desk.widget), "Idempotency-Key": "widget-7-msg-1"}
     db_session.commit()
     client: FlaskClient = api.test_client()
     url = f"/api/v1/sessions/{session_id}/messages"

@@ -73,6 +73,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(apps.bp)
     apps_session.init_app(app)  # the session page's items card and its routes
+    from web.sessions import composer
+
+    composer.init_app(app)  # the session page's reply box and quick replies
     from web.admin import livechats as admin_livechats
     from web.admin import params as admin_params
     from web.admin import users as admin_users
@@ -83,6 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     from web.admin import webhooks as admin_webhooks
 
     app.register_blueprint(admin_webhooks.bp)
+    from web.admin import quick_replies as admin_quick_replies
+
+    app.register_blueprint(admin_quick_replies.bp)
     from web.admin import processes as admin_processes
     from web.admin import script_bench
 

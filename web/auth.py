@@ -86,6 +86,8 @@ def require_staff() -> ResponseReturnValue | None:
         return cast(ResponseReturnValue, login_manager.unauthorized())
     if acting_user().role == Role.USER.value:
         raise AccessDeniedError("app users read sessions from app item pages, not here")
+    if acting_user().role == Role.CHANNEL.value:
+        raise AccessDeniedError("channel accounts post through the API; they have no pages")
     return None
 
 
@@ -95,7 +97,10 @@ def _throttle() -> LoginThrottle:
 
 
 def home_url(user: User) -> str:
-    """Where a user starts: app users (who read sessions from app items) on the apps, staff on sessions."""
+    """Where a user starts: app users (who read sessions from app items) on the apps, a channel
+    account on its API tokens, staff on sessions."""
+    if user.role == Role.CHANNEL.value:  # an integration account: only its API tokens
+        return url_for("tokens.index")
     return url_for("apps.index" if user.role == Role.USER.value else "sessions.index")
 
 

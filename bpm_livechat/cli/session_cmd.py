@@ -1,5 +1,5 @@
-"""`bpm-livechat session ...`: create, list, show, set parameters, rename, take, assign and
-close sessions."""
+"""`bpm-livechat session ...`: create, list, show, set parameters, rename, take, assign,
+reply to and close sessions."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bpm_livechat.sessions.lifecycle import (
     rename_session,
 )
 from bpm_livechat.sessions.messages import add_message
+from bpm_livechat.sessions.replies import reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
 from bpm_livechat.sessions.views import session_details, session_summary
 
@@ -267,3 +268,26 @@ def release(session_id: int, as_user: str, as_json: bool) -> None:
         release_session(db, cli_state().clock, target, actor)
         data = _assignment_data(target)
     emit(data, as_json, f"session {session_id} is back in the queue")
+
+
+@session.command("reply")
+@click.argument("session_id", type=int)
+@click.argument("text")
+@click.option("--as", "as_user", required=True, help="The operator replying.")
+@json_option
+@handles_errors
+def reply(session_id: int, text: str, as_user: str, as_json: bool) -> None:
+    """Reply to the client as an operator (the composer's path: waiting processes and the
+    channel's webhooks receive it through `bpm-livechat worker`)."""
+    with transaction() as db:
+        writer = get_user(db, as_user)
+        target = get_session(db, session_id, writer)
+        taken = reply_as_operator(db, cli_state().clock, target, writer, text)
+        data: dict[str, object] = {
+            "id": taken.message.id,
+            "session_id": session_id,
+            "author": taken.message.author_name,
+            "text": taken.message.text,
+            "event_queued": taken.event_recorded,
+        }
+    emit(data, as_json, f"reply {data['id']} sent in session {session_id}")

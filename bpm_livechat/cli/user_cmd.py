@@ -37,7 +37,8 @@ def create(
     live_chats: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create a user; operators and supervisors join the given live chats in that role."""
+    """Create a user; operators, supervisors and channel accounts join the given live chats in
+    that role (others as readers)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     if not password:
@@ -45,6 +46,7 @@ def create(
     membership = {
         Role.OPERATOR.value: MemberRole.OPERATOR,
         Role.SUPERVISOR.value: MemberRole.SUPERVISOR,
+        Role.CHANNEL.value: MemberRole.CHANNEL,
     }.get(role, MemberRole.READER)
     with transaction() as db:
         new = create_user(db, username, role, password, display_name)

@@ -19,6 +19,7 @@ from bpm_livechat.models import (
     LiveChat,
     MemberRole,
     ParamDefinition,
+    QuickReply,
     SupportSession,
     User,
     utcnow,
@@ -31,6 +32,7 @@ from bpm_livechat.processes.deployments import deploy, get_process
 from bpm_livechat.sessions.events import SessionEvent
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
+from bpm_livechat.sessions.quick_replies import save_quick_reply
 from script_runtime import ScriptChecker
 
 DEMO_USERS = (
@@ -38,6 +40,7 @@ DEMO_USERS = (
     ("supervisor", "supervisor", "Sam Supervisor", "supervisor-demo-pass"),
     ("operator", "operator", "Olga Operator", "operator-demo-pass"),
     ("sales", "user", "Sid Sales", "sales-demo-pass"),
+    ("widget", "channel", "Website widget", "widget-demo-pass"),  # the channels' API account
 )
 
 DEMO_CONSTRAINTS: dict[str, dict[str, object]] = {
@@ -188,6 +191,7 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
     for chat in (support, sales):
         add_member(db, chat, users["supervisor"], MemberRole.SUPERVISOR)
         add_member(db, chat, users["sales"], MemberRole.READER)
+        add_member(db, chat, users["widget"], MemberRole.CHANNEL)
     add_member(db, support, users["operator"], MemberRole.OPERATOR)
     processes = _deploy_bundled(db, scripts, users["admin"], [support, sales])
     rng = random.Random(42)
@@ -196,6 +200,7 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
             for index in range(sessions_per_chat):
                 _demo_session(db, chat, users, rng, index)
     load_demo_apps(db)
+    _load_quick_replies(db, support)
     total_sessions = db.scalar(select(func.count()).select_from(SupportSession)) or 0
     return DemoSummary(
         users=tuple((u, role, pw) for u, role, _name, pw in DEMO_USERS),
@@ -204,6 +209,20 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
         parameters=len(DEMO_PARAMETERS),
         processes=processes,
     )
+
+
+# Response templates operators insert from the reply box (title, text, Customer Support only).
+DEMO_QUICK_REPLIES = (
+    ("Welcome", "Hello {client.name}, thanks for writing to {live_chat.name}! Let me look.", False),
+    ("Ask for the order number", "Could you tell me your order number, {client.name}?", True),
+)
+
+
+def _load_quick_replies(db: Session, support: LiveChat) -> None:
+    if db.scalar(select(func.count()).select_from(QuickReply)):
+        return
+    for title, body, support_only in DEMO_QUICK_REPLIES:
+        save_quick_reply(db, title, body, support if support_only else None)
 
 
 def _deploy_bundled(

@@ -24,6 +24,7 @@ ACCESS_CACHE = "bpm_livechat.access."
 _WORKING_ROLE = or_(
     LiveChatMember.role == MemberRole.OPERATOR.value,
     LiveChatMember.role == MemberRole.SUPERVISOR.value,
+    LiveChatMember.role == MemberRole.CHANNEL.value,
 )
 _WORKS_IN = select(LiveChatMember.live_chat_id).where(
     LiveChatMember.user_id == bindparam("user_id"), _WORKING_ROLE

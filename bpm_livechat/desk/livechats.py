@@ -25,6 +25,7 @@ MEMBER_USER_ROLES = {
     MemberRole.OPERATOR: {Role.OPERATOR.value, Role.SUPERVISOR.value, Role.ADMIN.value},
     MemberRole.SUPERVISOR: {Role.SUPERVISOR.value, Role.ADMIN.value},
     MemberRole.READER: {r.value for r in Role},
+    MemberRole.CHANNEL: {Role.CHANNEL.value},
 }
 
 

@@ -100,15 +100,17 @@ class NameContext:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-def parse_template(template: str, param_keys: Collection[str] | None = None) -> NameTemplate:
+def parse_template(
+    template: str,
+    param_keys: Collection[str] | None = None,
+    max_length: int = MAX_TEMPLATE_LENGTH,
+) -> NameTemplate:
     """Parse and check `template`; TemplateError with the 0-based position of the first problem.
 
     With `param_keys`, every `{param.KEY}` must name one of them.
     """
-    if len(template) > MAX_TEMPLATE_LENGTH:
-        raise TemplateError(
-            f"template longer than {MAX_TEMPLATE_LENGTH} characters", MAX_TEMPLATE_LENGTH
-        )
+    if len(template) > max_length:
+        raise TemplateError(f"template longer than {max_length} characters", max_length)
     parts: list[str | Placeholder] = []
     literal: list[str] = []
     i = 0
@@ -246,3 +248,16 @@ def render_name(template: NameTemplate, context: NameContext) -> str:
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in "".join(pieces))
     name = " ".join(text.split()).strip(_EDGE_SEPARATORS)
     return name[:MAX_NAME_LENGTH].rstrip(_EDGE_SEPARATORS) or FALLBACK_NAME
+
+
+def render_text(template: NameTemplate, context: NameContext) -> str:
+    """A longer text from the same placeholders (a quick reply): missing values empty, line
+    breaks kept, other control characters blanked, outer whitespace trimmed."""
+    pieces = [
+        part if isinstance(part, str) else (_value(part, context) or "") for part in template.parts
+    ]
+    text = "".join(pieces)
+    kept = "\n\t"
+    return "".join(
+        " " if unicodedata.category(c) == "Cc" and c not in kept else c for c in text
+    ).strip()

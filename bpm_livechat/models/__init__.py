@@ -4,7 +4,7 @@ Offers the declarative `Base`, `utcnow`, the enums of roles, priorities and stat
 tables by area: `desk` (users, live chats, channels, members, API tokens, preferences,
 idempotency records, webhooks), `sessions` (clients, sessions, messages, session history),
 `params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
-instances, user tasks, event bindings, waits), `jobs` (durable work for the workers) and `apps`
+instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work for the workers) and `apps`
 (apps, fields, items, live chat bindings, session links). Importing this package imports every
 area, so Alembic and the tests see the complete schema.
 """
@@ -40,6 +40,7 @@ from bpm_livechat.models.processes import (
     UserTask,
     WaitKind,
 )
+from bpm_livechat.models.replies import QUICK_REPLY_TITLE_LENGTH, QuickReply
 from bpm_livechat.models.sessions import (
     AuthorKind,
     Client,
@@ -55,6 +56,7 @@ metadata = Base.metadata
 __all__ = [
     "IDEMPOTENCY_KEY_LENGTH",
     "NAMING_CONVENTION",
+    "QUICK_REPLY_TITLE_LENGTH",
     "TOKEN_NAME_LENGTH",
     "ApiToken",
     "App",
@@ -84,6 +86,7 @@ __all__ = [
     "ProcessBinding",
     "ProcessInstance",
     "ProcessVersion",
+    "QuickReply",
     "Role",
     "SessionHistory",
     "SessionItemLink",

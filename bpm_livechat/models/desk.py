@@ -23,6 +23,9 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     OPERATOR = "operator"
     USER = "user"
+    # An integration account of a channel (a web widget's server, a messenger bridge): it speaks
+    # for the client through the API, never as a person, and does not use the pages.
+    CHANNEL = "channel"
 
 
 class MemberRole(enum.StrEnum):
@@ -31,6 +34,7 @@ class MemberRole(enum.StrEnum):
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
     READER = "reader"
+    CHANNEL = "channel"  # a channel account feeding the live chat's sessions
 
 
 class Presence(enum.StrEnum):

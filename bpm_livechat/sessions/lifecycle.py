@@ -38,6 +38,7 @@ from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.messages import recent_lines
 
 RECENT_MESSAGES = 50
+NAME_HISTORY = "name"  # the session history's kind for a name given by hand or reset
 
 
 # Pages, scripts and the API show the live chat, channel, client and operator of a session:
@@ -182,8 +183,26 @@ def rename_session(db: Session, session: SupportSession, name: str, user: User) 
             f"name is longer than {MAX_NAME_LENGTH} characters",
             {"name": f"longer than {MAX_NAME_LENGTH} characters"},
         )
+    _note_name(db, session, name, user, manual=True)
+
+
+def _note_name(db: Session, session: SupportSession, name: str, user: User, manual: bool) -> None:
+    """Set the name and keep who gave it when in the session's history (`NAME_HISTORY`)."""
+    old = session.name
     session.name = name
-    session.name_is_manual = True
+    session.name_is_manual = manual
+    if name != old:
+        how = "Renamed" if manual else "Name follows the template again"
+        db.add(
+            SessionHistory(
+                session_id=session.id,
+                kind=NAME_HISTORY,
+                summary=f"{how}: {name}",
+                detail={"old": old, "new": name},
+                actor_user_id=user.id,
+                created_at=utcnow(),
+            )
+        )
     db.flush()
 
 
@@ -191,9 +210,7 @@ def reset_name(db: Session, session: SupportSession, user: User) -> None:
     """Render the name from the live chat's template again and stop treating it as hand-given."""
     require_session_access(db, user, session)
     require_writable(session, user, "rename sessions")
-    session.name = template_name(db, session)
-    session.name_is_manual = False
-    db.flush()
+    _note_name(db, session, template_name(db, session), user, manual=False)
 
 
 def missing_to_close(db: Session, session: SupportSession) -> list[Definition]:

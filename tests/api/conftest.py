@@ -38,6 +38,7 @@ def tokens(db_session: Session, desk: Desk) -> Tokens:
         operator=bearer(db_session, desk.operator),
         seller=bearer(db_session, desk.seller),
         app_user=bearer(db_session, desk.app_user),
+        widget=bearer(db_session, desk.widget),
     )
     db_session.commit()
     return made

@@ -36,6 +36,7 @@ class Tokens:
     operator: dict[str, str]
     seller: dict[str, str]
     app_user: dict[str, str]
+    widget: dict[str, str]  # the channel account's: the client's side
 
 
 def bearer(db: Session, user: User) -> dict[str, str]:

@@ -24,9 +24,16 @@ def operator_headers(autostart_demo: AutostartDemo) -> dict[str, str]:
     return autostart_demo.operator_headers
 
 
+@pytest.fixture
+def channel_headers(autostart_demo: AutostartDemo) -> dict[str, str]:
+    """The same demo's channel account token: the clients' side of the conversation."""
+    return autostart_demo.channel_headers
+
+
 def test_first_and_later_client_messages_start_the_bound_process(
     client: FlaskClient,
     operator_headers: dict[str, str],
+    channel_headers: dict[str, str],
     factory: sessionmaker[Session],
     worker: Worker,
 ) -> None:
@@ -36,7 +43,7 @@ def test_first_and_later_client_messages_start_the_bound_process(
         "subject": "Parcel",
         "message": "Where is my parcel?",
     }
-    created = client.post("/api/v1/sessions", json=body, headers=operator_headers)
+    created = client.post("/api/v1/sessions", json=body, headers=channel_headers)
     assert created.status_code == 201, created.get_json()
     session_id = created.get_json()["id"]
     with unit_of_work(factory) as db:  # the API answered before any script ran
@@ -47,8 +54,8 @@ def test_first_and_later_client_messages_start_the_bound_process(
     with unit_of_work(factory) as db:
         assert get_parameters(db, session_id)["summary"] == "Zoe wrote: Where is my parcel?"
     url = f"/api/v1/sessions/{session_id}/messages"
-    client.post(url, json={"text": "Any news?"}, headers=operator_headers)
-    client.post(url, json={"text": "Checking", "author_kind": "operator"}, headers=operator_headers)
+    client.post(url, json={"text": "Any news?"}, headers=channel_headers)
+    client.post(url, json={"text": "Checking"}, headers=operator_headers)
     # The client's message starts the tagger again; the operator's reply starts nothing, but the
     # waiting SLA escalation receives it (its event and the delivery).
     assert worker.run_due() == 4

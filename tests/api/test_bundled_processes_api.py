@@ -27,6 +27,14 @@ def headers(factory: sessionmaker[Session], process_engine: ProcessEngine) -> di
     return {"Authorization": f"Bearer {plaintext}"}
 
 
+@pytest.fixture
+def channel(headers: dict[str, str], factory: sessionmaker[Session]) -> dict[str, str]:
+    """The demo's channel account token (after `headers` loaded the demo): the client's side."""
+    with unit_of_work(factory) as db:
+        _token, plaintext = create_token(db, get_user(db, "widget"))
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
 def _create(client: FlaskClient, headers: dict[str, str]) -> int:
     body = {"live_chat": "Customer Support", "client": {"name": "Zoe"}, "subject": "Parcel"}
     created = client.post("/api/v1/sessions", json=body, headers=headers)
@@ -57,7 +65,11 @@ def test_an_unanswered_session_created_through_the_api_is_escalated(
 
 
 def test_the_survey_asks_after_a_close_through_the_api_and_reads_the_answer(
-    client: FlaskClient, headers: dict[str, str], timed_worker: Worker, clock: MovingClock
+    client: FlaskClient,
+    headers: dict[str, str],
+    channel: dict[str, str],
+    timed_worker: Worker,
+    clock: MovingClock,
 ) -> None:
     session_id = _create(client, headers)
     clock.advance(seconds=1)
@@ -75,7 +87,7 @@ def test_the_survey_asks_after_a_close_through_the_api_and_reads_the_answer(
     asked = thread[-1]
     assert (asked["author_kind"], asked["author_name"]) == ("process", "Satisfaction survey")
     assert asked["text"].startswith("Thank you for contacting us, Zoe! How satisfied were you?")
-    _say(client, headers, session_id, "4, thanks", "client")
+    _say(client, channel, session_id, "4, thanks", "client")
     clock.advance(seconds=1)
     assert timed_worker.run_due() == 2  # the answer's event; its delivery to the survey
     values = client.get(f"{url}/parameters", headers=headers).get_json()["values"]

@@ -199,7 +199,7 @@ def test_a_keyed_message_is_stored_with_the_record_of_its_answer(
     event.listen(engine, "before_cursor_execute", note)
     try:
         posted = client.post(
-            url, json={"text": "Hi"}, headers={**tokens.operator, "Idempotency-Key": "m"}
+            url, json={"text": "Hi"}, headers={**tokens.widget, "Idempotency-Key": "m"}
         )
     finally:
         event.remove(engine, "before_cursor_execute", note)
@@ -215,7 +215,7 @@ def test_a_keyed_message_is_stored_with_the_record_of_its_answer(
     refused = client.post(
         "/api/v1/sessions/999/messages",
         json={"text": "Hi"},
-        headers={**tokens.operator, "Idempotency-Key": "x"},
+        headers={**tokens.widget, "Idempotency-Key": "x"},
     )
     assert refused.status_code == 404
     assert (

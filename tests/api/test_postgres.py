@@ -45,7 +45,7 @@ def test_session_life_and_a_process_step(
     assert started.status_code == 201
     assert started.get_json()["status"] in {"completed", "waiting"}
     url = f"/api/v1/sessions/{session_id}/messages"
-    plain = client.post(url, json={"text": "Still broken"}, headers=tokens.operator)
+    plain = client.post(url, json={"text": "Still broken"}, headers=tokens.widget)
     assert plain.status_code == 201
     assert plain.get_json()["author_name"] == "Jane"
     reply = {"text": "On it", "author_kind": "operator"}

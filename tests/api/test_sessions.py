@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.models import Message, SupportSession
 from bpm_livechat.params.catalogue import add_parameter
+from bpm_livechat.sessions.quick_replies import save_quick_reply
 from tests.api.support import Tokens
 from tests.support import Desk
 
@@ -239,3 +240,114 @@ def test_messages_append_list_pages_and_authors(
     )
     assert missing.status_code == 404
     assert db_session.scalar(select(func.count()).select_from(Message)) == 3
+
+
+def test_people_post_only_as_operator_and_the_channel_account_for_the_client(
+    client: FlaskClient, tokens: Tokens, db_session: Session
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    url = f"/api/v1/sessions/{session_id}/messages"
+    for headers in (tokens.operator, tokens.supervisor, tokens.admin):
+        for kind in ("client", "system"):
+            refused = client.post(
+                url, json={"text": "I am the client", "author_kind": kind}, headers=headers
+            )
+            assert refused.status_code == 403, (kind, refused.get_json())
+            error = refused.get_json()["error"]
+            assert error["code"] == "forbidden"
+            assert error["fields"] == {"author_kind": "people post only as operator"}
+    # Without author_kind a person's post is an operator reply, named after them.
+    reply = client.post(url, json={"text": "  On it\n"}, headers=tokens.supervisor)
+    assert reply.status_code == 201
+    assert (reply.get_json()["author_kind"], reply.get_json()["author_name"]) == (
+        "operator",
+        "Sam Supervisor",
+    )
+    assert reply.get_json()["text"] == "On it"
+    # The channel account writes the client's side (by default) and system notes, never a reply.
+    said = client.post(url, json={"text": "Thanks!"}, headers=tokens.widget)
+    assert (said.status_code, said.get_json()["author_kind"], said.get_json()["author_name"]) == (
+        201,
+        "client",
+        "Jane Doe",
+    )
+    note = client.post(
+        url, json={"text": "Client left", "author_kind": "system"}, headers=tokens.widget
+    )
+    assert note.status_code == 201
+    posing = client.post(url, json={"text": "Hi", "author_kind": "operator"}, headers=tokens.widget)
+    assert posing.status_code == 403
+    assert posing.get_json()["error"]["fields"] == {
+        "author_kind": "a channel account posts as client or system"
+    }
+    # An app user posts nothing; a reply too long is refused naming the text.
+    assert client.post(url, json={"text": "x"}, headers=tokens.app_user).status_code == 403
+    long = client.post(url, json={"text": "x" * 4001}, headers=tokens.operator)
+    assert long.status_code == 422
+    assert long.get_json()["error"]["fields"] == {"text": "at most 4000 characters (4001 now)"}
+    thread = client.get(url, headers=tokens.operator).get_json()["items"]
+    assert [(m["author_kind"], m["text"]) for m in thread] == [
+        ("client", "My order arrived broken."),
+        ("operator", "On it"),
+        ("client", "Thanks!"),
+        ("system", "Client left"),
+    ]
+    assert db_session.scalar(select(func.count()).select_from(Message)) == 4
+
+
+def test_a_channel_account_only_feeds_and_reads_the_conversation(
+    client: FlaskClient, tokens: Tokens
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    url = f"/api/v1/sessions/{session_id}"
+    assert client.get(url, headers=tokens.widget).status_code == 200
+    assert client.get(f"{url}/messages", headers=tokens.widget).status_code == 200
+    for method, path, body in [
+        ("patch", url, {"name": "Renamed by a bot"}),
+        ("post", f"{url}/close", None),
+        ("get", "/api/v1/sessions", None),
+        ("patch", f"{url}/parameters", {"values": {}}),
+    ]:
+        refused = getattr(client, method)(path, json=body, headers=tokens.widget)
+        assert refused.status_code == 403, (method, path)
+        assert refused.get_json()["error"]["message"] == (
+            "a channel account creates sessions and posts and reads their messages only"
+        )
+
+
+def test_a_rename_with_a_stale_version_is_409_naming_who_renamed(
+    client: FlaskClient, tokens: Tokens
+) -> None:
+    created = create(client, tokens.widget)
+    url = f"/api/v1/sessions/{created['id']}"
+    seen = created["version"]
+    first = client.patch(url, json={"name": "First", "version": seen}, headers=tokens.operator)
+    assert first.status_code == 200
+    stale = client.patch(url, json={"name": "Second", "version": seen}, headers=tokens.supervisor)
+    assert stale.status_code == 409
+    error = stale.get_json()["error"]
+    assert error["code"] == "conflict"
+    assert error["fields"] == {"name": "changed by Olga Operator since"}
+    assert client.get(url, headers=tokens.operator).get_json()["name"] == "First"
+    fresh = first.get_json()["version"]
+    again = client.patch(url, json={"name": "Second", "version": fresh}, headers=tokens.supervisor)
+    assert (again.status_code, again.get_json()["name"]) == (200, "Second")
+    # Without a version there is no check (the last write wins, as before).
+    assert client.patch(url, json={"name": "Third"}, headers=tokens.operator).status_code == 200
+
+
+def test_quick_replies_rendered_for_a_session(
+    client: FlaskClient, tokens: Tokens, desk: Desk, db_session: Session
+) -> None:
+    session_id = create(client, tokens.widget)["id"]
+    save_quick_reply(db_session, "Hello", "Hello {client.name}, about {subject}.")
+    save_quick_reply(db_session, "Sales", "Sales only", desk.sales)
+    db_session.commit()
+    url = f"/api/v1/sessions/{session_id}/quick-replies"
+    listed = client.get(url, headers=tokens.operator)
+    assert listed.status_code == 200
+    assert [(q["title"], q["text"]) for q in listed.get_json()["items"]] == [
+        ("Hello", "Hello Jane Doe, about Broken order.")
+    ]
+    assert client.get(url, headers=tokens.seller).status_code == 403
+    assert client.get(url, headers=tokens.widget).status_code == 403

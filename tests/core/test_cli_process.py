@@ -63,6 +63,7 @@ def test_demo_twice_is_idempotent_with_its_counts_and_logins(cli: Cli) -> None:
         ("supervisor", "supervisor"),
         ("operator", "operator"),
         ("sales", "user"),
+        ("widget", "channel"),
     ]
     again = cli("demo")
     assert (again.returncode, again.stderr) == (0, "")
@@ -108,8 +109,8 @@ def test_user_and_session_commands(cli: Cli) -> None:
         "user", "create", "nina", "--role", "operator", "--password-stdin",
         "--live-chat", "Sales", input="nina-secret-pass\n",
     )  # fmt: skip
-    # Users 1 to 5: the built-in `system` account and the four demo users.
-    assert user == {"id": 6, "username": "nina", "role": "operator", "live_chats": ["Sales"]}
+    # Users 1 to 6: the built-in `system` account and the five demo users.
+    assert user == {"id": 7, "username": "nina", "role": "operator", "live_chats": ["Sales"]}
 
     created = cli.json(
         "session", "create", "--live-chat", "Sales", "--client-name", "Zed Zero",

@@ -19,6 +19,7 @@ PASSWORDS = {
     "olga": "olga-pass-12",
     "sven": "sven-pass-12",
     "sales": "sales-pass-1",
+    "widget": "widget-pass-1",
 }
 
 
@@ -67,7 +68,8 @@ class Browser:
             data={"username": username, "password": PASSWORDS[username], "csrf_token": token},
         )
         assert response.status_code == 302, response.get_data(as_text=True)
-        self.token = csrf_token(self.client, "/sessions") if username != "sales" else ""
+        home = {"sales": "", "widget": "/account/tokens"}.get(username, "/sessions")
+        self.token = csrf_token(self.client, home) if home else ""
         return self
 
     def get(self, path: str) -> TestResponse:

@@ -29,7 +29,7 @@ from bpm_livechat.desk.idempotency import (
 )
 from bpm_livechat.desk.presence import note_activity
 from bpm_livechat.desk.tokens import authenticate_token
-from bpm_livechat.models import User
+from bpm_livechat.models import Role, User
 from bpm_livechat.persistence.transactions import one_writer, reading
 from web.db import commit, discard, get_db
 from web.engine import process_engine
@@ -257,6 +257,11 @@ def make_view(op: Operation) -> Callable[..., Response]:
                 user, replayed = _authenticate(db, key, caller.print_)
             if replayed is not None:
                 return replayed
+            if user.role == Role.CHANNEL.value and not op.channel:
+                raise ApiError(
+                    403, "forbidden",
+                    "a channel account creates sessions and posts and reads their messages only",
+                )  # fmt: skip
             caller = Caller(user, key, caller.print_)
             _note_activity(db, user)
         return _run(op, db, caller, available, wanted)

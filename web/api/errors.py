@@ -18,6 +18,7 @@ from bpm_livechat.errors import (
     OperatorOfflineError,
     SessionClosedError,
     SessionTakenError,
+    StaleEditError,
     ValidationError,
 )
 
@@ -68,13 +69,16 @@ def _domain(exc: BpmLivechatError) -> Response:
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, AccessDeniedError):
-        return error_response(403, "forbidden", exc.message)
+        return error_response(403, "forbidden", exc.message, exc.fields)
     if isinstance(exc, SessionTakenError):
         return error_response(409, "already_taken", exc.message, {"operator": exc.holder})
     if isinstance(exc, SessionClosedError):
         return error_response(409, "session_closed", exc.message)
     if isinstance(exc, OperatorOfflineError):
         return error_response(409, "offline", exc.message)
+    if isinstance(exc, StaleEditError):
+        who = f"changed by {exc.changed_by}" if exc.changed_by else "changed"
+        return error_response(409, "conflict", exc.message, {exc.field: f"{who} since"})
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
     if isinstance(exc, ValidationError):

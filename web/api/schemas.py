@@ -78,6 +78,8 @@ class SessionCreate(Input):
 
 class SessionRename(Input):
     name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    # The session's `version` the caller saw: 409 when the session changed since (none: no check).
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class ClientOut(BaseModel):
@@ -123,7 +125,8 @@ class SessionListQuery(PageQuery):
 
 class MessageCreate(Input):
     text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
-    author_kind: Literal["client", "operator", "system"] = "client"
+    # Omitted: the caller's side (people post as operator, a channel account as the client).
+    author_kind: Literal["client", "operator", "system"] | None = None
 
 
 class MessageOut(BaseModel):
@@ -137,6 +140,16 @@ class MessageOut(BaseModel):
 
 class MessagePageOut(PageInfo):
     items: list[MessageOut]
+
+
+class QuickReplyOut(BaseModel):
+    id: int
+    title: str
+    text: str  # rendered for the session
+
+
+class QuickReplyList(BaseModel):
+    items: list[QuickReplyOut]
 
 
 # -- parameters ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
-from bpm_livechat.models import User
+from bpm_livechat.models import AuthorKind, User
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
@@ -16,10 +16,12 @@ from bpm_livechat.sessions.lifecycle import (
     close_session,
     create_session,
     get_session,
-    rename_session,
 )
 from bpm_livechat.sessions.messages import add_message, messages
+from bpm_livechat.sessions.quick_replies import quick_replies_for
+from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
+from bpm_livechat.sessions.stale import rename_seen
 from web.engine import process_engine
 
 from .convert import message_out, param_types, session_out, values_json
@@ -28,6 +30,8 @@ from .schemas import (
     MessageOut,
     MessagePageOut,
     PageQuery,
+    QuickReplyList,
+    QuickReplyOut,
     SessionCreate,
     SessionListQuery,
     SessionOut,
@@ -47,7 +51,7 @@ def _out(db: Session, session_id: int, user: User) -> SessionOut:
 
 @api.operation(
     "POST", "/sessions", summary="Create a session from a channel", tag=TAG,
-    body=SessionCreate, response=SessionOut, status=201, idempotent=True,
+    body=SessionCreate, response=SessionOut, status=201, idempotent=True, channel=True,
 )  # fmt: skip
 def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionOut:
     """A new session in a live chat the user works, with the client's first message."""
@@ -108,7 +112,7 @@ def list_sessions_api(db: Session, user: User, query: SessionListQuery) -> Sessi
 
 @api.operation(
     "GET", "/sessions/<int:session_id>", summary="Get a session with its typed parameters",
-    tag=TAG, response=SessionOut,
+    tag=TAG, response=SessionOut, channel=True,
 )  # fmt: skip
 def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     """One session the user may see."""
@@ -116,12 +120,12 @@ def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 
 @api.operation(
-    "PATCH", "/sessions/<int:session_id>", summary="Rename a session", tag=TAG,
+    "PATCH", "/sessions/<int:session_id>", summary="Rename a session (409 when `version` is stale)", tag=TAG,
     body=SessionRename, response=SessionOut,
 )  # fmt: skip
 def rename_session_api(db: Session, user: User, session_id: int, body: SessionRename) -> SessionOut:
-    """Give the session a name by hand."""
-    rename_session(db, get_session(db, session_id, user), body.name, user)
+    """Give the session a name by hand; with `version`, 409 if the session changed since."""
+    rename_seen(db, get_session(db, session_id, user), body.name, user, body.version)
     return _out(db, session_id, user)
 
 
@@ -138,22 +142,30 @@ def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 
 @api.operation(
-    "POST", "/sessions/<int:session_id>/messages", summary="Append a message", tag=TAG,
+    "POST", "/sessions/<int:session_id>/messages", tag=TAG,
+    summary="Append a message: people as operator, a channel account as the client",
     body=MessageCreate, response=MessageOut, status=201, idempotent=True, one_statement=True,
+    channel=True,
 )  # fmt: skip
 def add_message_api(
     db: Session, user: User, session_id: int, body: MessageCreate, keyed: KeyedWrite | None
 ) -> KeyedResult:
-    """A client message (from a channel) or an operator's or the system's message; bound
-    processes start, and waiting ones resume, in a worker after this commits."""
+    """A person's token posts an operator reply; a channel account's posts the client's (or a
+    system) message. Bound processes start, and waiting ones resume, in a worker after this
+    commits."""
     clock = process_engine().clock
-    taken = take_message(db, clock, session_id, user, body.text, body.author_kind, keyed)
+    kind = posting_kind(user, body.author_kind)
+    if kind == AuthorKind.OPERATOR.value:
+        session = get_session(db, session_id, user)
+        taken = reply_as_operator(db, clock, session, user, body.text, keyed)
+    else:  # the channel's hot path: one statement, access checked inside it
+        taken = take_message(db, clock, session_id, user, body.text, kind, keyed)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
 
 
 @api.operation(
     "GET", "/sessions/<int:session_id>/messages", summary="List messages, oldest first",
-    tag=TAG, query=PageQuery, response=MessagePageOut,
+    tag=TAG, query=PageQuery, response=MessagePageOut, channel=True,
 )  # fmt: skip
 def list_messages_api(db: Session, user: User, session_id: int, query: PageQuery) -> MessagePageOut:
     """One page of the session's thread."""
@@ -165,4 +177,17 @@ def list_messages_api(db: Session, user: User, session_id: int, query: PageQuery
         total=len(thread),
         page=query.page,
         per_page=query.per_page,
+    )
+
+
+@api.operation(
+    "GET", "/sessions/<int:session_id>/quick-replies", tag=TAG, response=QuickReplyList,
+    summary="The quick replies offered in the session's live chat, rendered for it",
+)  # fmt: skip
+def list_quick_replies_api(db: Session, user: User, session_id: int) -> QuickReplyList:
+    """What the composer's picker offers, with the session's placeholders filled in."""
+    session = get_session(db, session_id, user)
+    offered = quick_replies_for(db, session)
+    return QuickReplyList(
+        items=[QuickReplyOut(id=q.id, title=q.title, text=q.text) for q in offered]
     )

@@ -77,6 +77,9 @@ class Operation:
     # on PostgreSQL that is one statement, so the request runs in autocommit, with no BEGIN and
     # COMMIT round trips.
     one_statement: bool = False
+    # A channel account (role "channel") may call it: creating sessions, posting and reading
+    # their messages. Everything else is the desk's.
+    channel: bool = False
     params: list[PathParam] = field(default_factory=list)
 
     @property
@@ -111,6 +114,7 @@ class Registry:
         auth: bool = True,
         idempotent: bool = False,
         one_statement: bool = False,
+        channel: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint; the decorated function receives validated models, not raw JSON."""
         writes = method != "GET"
@@ -138,6 +142,7 @@ class Registry:
                     idempotent=idempotent,
                     writes=writes,
                     one_statement=one_statement,
+                    channel=channel,
                     params=params,
                 )
             )

@@ -7,14 +7,16 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bpm_livechat.errors import ValidationError
+from bpm_livechat.errors import StaleEditError, ValidationError
 from bpm_livechat.models import SupportSession
+from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import get_definition
 from bpm_livechat.params.types import ParamType
 from bpm_livechat.processes.deployments import startable_processes
-from bpm_livechat.sessions.editing import edit_parameters
-from bpm_livechat.sessions.lifecycle import get_session, rename_session, reset_name
+from bpm_livechat.sessions.events import record_parameter_changes
+from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import messages
+from bpm_livechat.sessions.stale import latest_change_ids, rename_seen, set_parameter_seen
 from web.auth import acting_user, require_staff
 from web.db import form_post, get_db
 from web.engine import process_engine
@@ -42,6 +44,8 @@ def render_session(session: SupportSession, status: int = 200, **extra: Any) -> 
         "entered": {},
         "errors": {},
         **console_context(db, session, user),
+        "seen": latest_change_ids(db, session.id),  # what the edit forms carry (stale edits)
+        "conflicts": {},
         **extra,
     }
     return render_template("session.html", **context), status
@@ -64,18 +68,28 @@ def _rename_refused(exc: ValidationError, session_id: int) -> ResponseReturnValu
     )
 
 
+def _seen(field: str) -> int | None:
+    """The version or history id the submitted page saw; None when the form carried none."""
+    raw = request.form.get(field, "")
+    return int(raw) if raw.isdigit() else None
+
+
 @bp.post("/sessions/<id:session_id>/name")
 @form_post(_rename_refused)
 def rename(session_id: int) -> ResponseReturnValue:
-    """Rename the session by hand, or give it back its template name."""
+    """Rename the session by hand, or give it back its template name; a rename from a page
+    older than the session's last change shows the conflict instead, keeping the entered name."""
     db, user = get_db(), acting_user()
     session = get_session(db, session_id, user)
-    if request.form.get("action") == "reset":
-        reset_name(db, session, user)
-        flash("The name follows the live chat's template again.")
-    else:
-        rename_session(db, session, request.form.get("name", ""), user)
-        flash("Session renamed.")
+    reset = request.form.get("action") == "reset"
+    name = request.form.get("name", "")
+    try:
+        rename_seen(db, session, name, user, _seen("version"), reset=reset)
+    except StaleEditError as exc:
+        return render_session(
+            session, 409, renaming=True, entered={"name": name}, conflicts={"name": exc}
+        )
+    flash("The name follows the live chat's template again." if reset else "Session renamed.")
     return redirect(url_for("session.show", session_id=session.id))
 
 
@@ -96,6 +110,12 @@ def edit_param(session_id: int, key: str) -> ResponseReturnValue:
     session = get_session(db, session_id, user)
     definition = get_definition(db, key)
     raw = submitted_value(ParamType(definition.type), request.form)
-    changed = edit_parameters(db, process_engine().clock, session, {key: raw}, user)
+    try:
+        changed = set_parameter_seen(db, session, key, raw, user_actor(user), _seen("seen"))
+    except StaleEditError as exc:
+        multiple = definition.type == ParamType.MULTICHOICE.value
+        shown = request.form.getlist("value") if multiple else request.form.get("value", "")
+        return render_session(session, 409, editing=key, entered={key: shown}, conflicts={key: exc})
+    record_parameter_changes(db, process_engine().clock, session.id, changed)
     flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
     return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

@@ -19,6 +19,7 @@ from bpm_livechat.desk.access import (
 )
 from bpm_livechat.desk.naming import MAX_NAME_LENGTH, NameContext, parse_template, render_name
 from bpm_livechat.errors import NotFoundError, ValidationError
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import Client, LiveChat, Priority, Status, SupportSession, User, utcnow
 from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.params.definitions import definitions
@@ -125,6 +126,7 @@ def create_session(
     session.name = render_name(template, name_context(db, session, ()))
     db.add(session)
     db.flush()
+    publish(db, LiveKind.SESSION_CREATED, session.id, chat.id, {"status": session.status})
     return session
 
 
@@ -173,6 +175,7 @@ def rename_session(db: Session, session: SupportSession, name: str, user: User) 
     session.name = name
     session.name_is_manual = True
     db.flush()
+    _changed(db, session, "renamed")
 
 
 def reset_name(db: Session, session: SupportSession, user: User) -> None:
@@ -181,6 +184,7 @@ def reset_name(db: Session, session: SupportSession, user: User) -> None:
     session.name = template_name(db, session)
     session.name_is_manual = False
     db.flush()
+    _changed(db, session, "renamed")
 
 
 def close_session(db: Session, session: SupportSession, user: User) -> None:
@@ -198,6 +202,11 @@ def close_session(db: Session, session: SupportSession, user: User) -> None:
     session.status = Status.CLOSED.value
     session.closed_at = utcnow()
     db.flush()
+    _changed(db, session, "closed")
+
+
+def _changed(db: Session, session: SupportSession, what: str) -> None:
+    publish(db, LiveKind.SESSION_CHANGED, session.id, session.live_chat_id, {"what": what})
 
 
 def system_values(session: SupportSession) -> dict[str, Any]:

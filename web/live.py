@@ -23,6 +23,7 @@ from bpm_livechat.desk.access import visible_live_chat_ids
 from bpm_livechat.live.feed import FeedRow, newest_id, oldest_id, read_after
 from bpm_livechat.live.hub import LiveHub, Subscription, TooManyStreams
 from bpm_livechat.models import Role
+from bpm_livechat.persistence.engines import READS_ONLY
 from bpm_livechat.sessions.lifecycle import get_session
 from web.auth import acting_user
 from web.db import get_db, session_maker
@@ -75,6 +76,9 @@ def _flashed_messages(with_categories: bool = False) -> list[object]:
 @bp.get("/live/stream")
 def stream() -> ResponseReturnValue:
     """The live events the user may see, as text/event-stream."""
+    # Only reads: on SQLite a deferred transaction, so 200 pages connecting at once never
+    # queue for the single writer (loading the user is the first read).
+    get_db().connection(execution_options={READS_ONLY: True})
     if not current_user.is_authenticated:
         return Response("log in first\n", 401, mimetype="text/plain")
     db, user = get_db(), acting_user()

@@ -71,6 +71,7 @@ def test_a_client_message_appears_on_the_open_session_page(
     session_id = site.support[2]
     _open_live(page, f"/sessions/{session_id}")
     before = page.locator(".thread .msg").count()
+    page.evaluate("document.querySelector('#param-segment').untouched = true")
     started = time.monotonic()
     _api(site, token, "POST", f"/sessions/{session_id}/messages", {"text": "Live from the API"})
     last = page.locator(".thread .msg").last
@@ -79,6 +80,8 @@ def test_a_client_message_appears_on_the_open_session_page(
     assert page.locator(".thread .msg").count() == before + 1
     assert _not_reloaded(page)
     assert page.locator(".live-status").inner_text() == "Live"
+    # Only the thread changed: the other parts stay (their forms' fresh CSRF tokens aside).
+    assert page.evaluate("document.querySelector('#param-segment').untouched === true")
     shot(page, "live-message-arrived")
 
 
@@ -131,12 +134,14 @@ def test_an_open_edit_form_is_left_alone_while_other_parts_update(
 def test_a_new_queued_session_appears_on_the_open_list(page: Any, site: Site, token: str) -> None:
     login(page, *OPERATOR)
     _open_live(page, "/sessions")
+    total = int(page.locator("h1 .count").inner_text().replace(",", ""))
     body = {"live_chat": "Customer Support", "client": {"name": "Quinn Newcomer"},
             "subject": "Brand new question", "message": "Hello?"}  # fmt: skip
     _api(site, token, "POST", "/sessions", body)
     page.locator("table.grid").get_by_text("Quinn Newcomer", exact=False).first.wait_for(
         timeout=5_000
     )
+    assert page.locator("h1 .count").inner_text().replace(",", "") == str(total + 1)
     assert _not_reloaded(page)
     shot(page, "live-list-new-session")
 

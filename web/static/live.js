@@ -28,12 +28,19 @@
     });
   };
 
+  // What a part shows: its markup without the forms' CSRF tokens, which differ on every render.
+  const shown = (part) => {
+    const copy = part.cloneNode(true);
+    copy.querySelectorAll("input[name=csrf_token]").forEach((token) => token.removeAttribute("value"));
+    return copy.innerHTML;
+  };
+
   const swap = (fresh) => {
     let waiting = false;
     fresh.querySelectorAll("[data-live]").forEach((next) => {
       const key = next.dataset.live;
       const current = document.querySelector(`[data-live="${CSS.escape(key)}"]`);
-      if (!current || current.innerHTML === next.innerHTML) return;
+      if (!current || shown(current) === shown(next)) return;
       if (busy(current)) { waiting = true; return; }
       const thread = current.querySelector(".thread");
       const atBottom = !thread || thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;

@@ -312,7 +312,7 @@ def run(postgres: bool, streams: int, pages: int, messages: int, rounds: int) ->
                     time.sleep(1.0)
                     loaded += time_page(server, page, pages // rounds)
                     live.close()
-                    time.sleep(1.0)
+                    time.sleep(2.0)  # the server notices the hang-ups within a second
             live = Streams(port, server.cookie)
             live.open(streams, stream_session)
             time.sleep(1.0)

@@ -11,6 +11,8 @@ the server (gthread: see README, Production) but no database connection while it
 from __future__ import annotations
 
 import json
+import select
+import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -32,7 +34,8 @@ bp = Blueprint("live", __name__)
 _KEY = "bpm_livechat.live_hub"
 REFRESH_HEADER = "X-Live-Refresh"  # live.js fetching a page again to swap its parts
 RETRY_MS = 2000
-BACKLOG_LIMIT = 1000  # more missed events than this: the page reloads its parts instead
+BACKLOG_LIMIT = 1000
+HANG_UP_CHECK = 1.0  # seconds between looks for a closed connection while nothing happens  # more missed events than this: the page reloads its parts instead
 
 
 def init_app(app: Flask) -> None:
@@ -99,7 +102,7 @@ def stream() -> ResponseReturnValue:
         live_hub().unsubscribe(subscription)
         raise
     db.close()  # the stream waits without a database connection
-    body = _events(subscription, backlog, reset)
+    body = _events(subscription, backlog, reset, request.environ.get("gunicorn.socket"))
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(body, mimetype="text/event-stream", headers=headers)
 
@@ -135,7 +138,12 @@ def _backlog(
     return [row for row in rows if accepts(row)], None
 
 
-def _events(subscription: Subscription, backlog: list[FeedRow], reset: int | None) -> Iterator[str]:
+def _events(
+    subscription: Subscription,
+    backlog: list[FeedRow],
+    reset: int | None,
+    client: socket.socket | None,
+) -> Iterator[str]:
     hub = live_hub()
     heartbeat = float(current_app.config["LIVE_HEARTBEAT_SECONDS"])
     ends_at = time.monotonic() + float(current_app.config["LIVE_STREAM_SECONDS"])
@@ -148,16 +156,34 @@ def _events(subscription: Subscription, backlog: list[FeedRow], reset: int | Non
                 yield f'id: {reset}\ndata: {{"kind":"reset"}}\n\n'
             for row in backlog:
                 yield _event(row)
+            quiet_since = time.monotonic()
             while time.monotonic() < ends_at and not subscription.closed:
-                if subscription.overflowed:
-                    return  # the page reconnects from its last id and is told to reload
-                rows = subscription.take(min(heartbeat, max(ends_at - time.monotonic(), 0)))
+                if subscription.overflowed or _hung_up(client):
+                    return  # an overflowed page reconnects from its last id and reloads
+                rows = subscription.take(min(HANG_UP_CHECK, max(ends_at - time.monotonic(), 0)))
                 fresh = [row for row in rows if row.id not in sent]
-                yield "".join(_event(row) for row in fresh) if fresh else ": ping\n\n"
+                if fresh:
+                    yield "".join(_event(row) for row in fresh)
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= heartbeat:
+                    yield ": ping\n\n"
+                    quiet_since = time.monotonic()
         finally:
             hub.unsubscribe(subscription)
 
     return generate()
+
+
+def _hung_up(client: socket.socket | None) -> bool:
+    """True when the browser closed the connection (gunicorn hands the socket over); without
+    it, a closed connection shows at the next write (a heartbeat at the latest)."""
+    if client is None:
+        return False
+    try:
+        readable, _, _ = select.select([client], [], [], 0)
+        return bool(readable) and client.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _event(row: FeedRow) -> str:

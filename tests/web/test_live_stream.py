@@ -219,3 +219,21 @@ def test_a_page_fetched_again_by_live_js_leaves_flashed_notes_for_the_next_page(
     refreshed = olga.client.get(f"/sessions/{world.first}", headers={"X-Live-Refresh": "1"})
     assert "Segment saved." not in refreshed.get_data(as_text=True)
     assert "Segment saved." in olga.get(f"/sessions/{world.first}").get_data(as_text=True)
+
+
+def test_a_closed_connection_is_noticed_before_the_next_write() -> None:
+    import socket
+
+    from web.live import _hung_up
+
+    server, browser = socket.socketpair()
+    try:
+        assert not _hung_up(server)
+        browser.sendall(b"x")  # a stray byte is no hang-up
+        assert not _hung_up(server)
+        browser.close()
+        server.recv(1)
+        assert _hung_up(server)
+        assert not _hung_up(None)  # the development server: noticed at the next heartbeat
+    finally:
+        server.close()

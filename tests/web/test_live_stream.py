@@ -221,7 +221,7 @@ def test_a_page_fetched_again_by_live_js_leaves_flashed_notes_for_the_next_page(
     assert "Segment saved." in olga.get(f"/sessions/{world.first}").get_data(as_text=True)
 
 
-def test_a_closed_connection_is_noticed_before_the_next_write() -> None:
+def test_a_closed_connection_is_noticed_before_the_next_write(live_app: Flask) -> None:
     import socket
 
     from web.live import _hung_up

@@ -87,7 +87,10 @@ def stream() -> ResponseReturnValue:
     db, user = get_db(), acting_user()
     if user.role == Role.USER.value:
         return Response("app users have no live sessions\n", 403, mimetype="text/plain")
+    raw_session = request.args.get("session")
     session_id = request.args.get("session", type=int)
+    if raw_session is not None and (session_id is None or session_id < 1):
+        return Response("session: must be a session id\n", 400, mimetype="text/plain")
     if session_id is not None:
         get_session(db, session_id, user)  # 404 or 403 unless the user works it
     accepts = _filter(visible_live_chat_ids(db, user), session_id)

@@ -9,6 +9,7 @@ machine wake at once; SQLite listeners poll. Rows are pruned by age (`prune`).
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +69,7 @@ def publish(
     db.execute(_insert_for_session(), {**row, "session_id": session_id})
 
 
+@functools.cache  # built once: building the statement costs more than running it
 def _insert_for_session() -> Insert:
     chat = select(
         bindparam("kind"),

@@ -92,6 +92,9 @@ def test_a_session_stream_is_refused_for_another_live_chats_session(
     olga = browser_for("olga")
     assert olga.get(f"/live/stream?session={world.sale}").status_code == 403
     assert olga.get("/live/stream?session=999999").status_code == 404
+    refused = olga.get("/live/stream?session=abc")
+    assert refused.status_code == 400
+    assert refused.get_data(as_text=True) == "session: must be a session id\n"
 
 
 def test_each_user_receives_only_the_live_chats_they_work(

@@ -21,6 +21,7 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     ("bpm_livechat.models",),
     ("bpm_livechat.persistence",),
     ("bpm_livechat.jobs",),
+    ("bpm_livechat.live",),
     ("bpm_livechat.params",),
     ("bpm_livechat.desk",),
     ("bpm_livechat.sessions",),

@@ -59,6 +59,9 @@ def _register_blueprints(app: Flask) -> None:
     from web.sessions import processes
 
     filters.init_app(app)
+    from web import live
+
+    live.init_app(app)  # GET /live/stream and the hub that feeds it
     app.register_blueprint(sessions_list.bp)
     app.register_blueprint(session_page.bp)
     app.register_blueprint(processes.bp)

@@ -24,6 +24,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 LABELS = {Presence.ONLINE: "Online", Presence.AWAY: "Away", Presence.OFFLINE: "Offline"}
 
 
+LIVE_REFRESH_HEADER = "X-Live-Refresh"
+
+
 def passive(view: F) -> F:
     """Mark a view that pages call by themselves (counts, live streams): not the user's activity."""
     view.passive_request = True  # type: ignore[attr-defined]
@@ -49,6 +52,8 @@ def _note_activity() -> None:
         return
     view = current_app.view_functions.get(endpoint)
     if getattr(view, "passive_request", False) or not current_user.is_authenticated:
+        return
+    if request.headers.get(LIVE_REFRESH_HEADER):  # live.js fetching the page again by itself
         return
     if note_activity(get_db(), acting_user(), process_engine().clock.now()):
         commit()

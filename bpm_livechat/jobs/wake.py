@@ -2,7 +2,8 @@
 
 On PostgreSQL a statement trigger on the job table notifies `NOTIFY_CHANNEL` when a
 transaction that added jobs commits, so workers on any machine wake at once. SQLite workers
-(one machine) poll; their poll interval bounds the delay.
+(one machine) poll; their poll interval bounds the delay. The live feed's listeners
+(`live.hub`) wait the same way on their own channel.
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ class PollingWaker:
 
 
 class ListeningWaker:
-    """LISTEN on a connection of its own; wakes on the job table's notification."""
+    """LISTEN on a connection of its own; wakes on the channel's notification (by default the
+    job table's)."""
 
-    def __init__(self, engine: Engine, stop: threading.Event) -> None:
+    def __init__(
+        self, engine: Engine, stop: threading.Event, channel: str = NOTIFY_CHANNEL
+    ) -> None:
         self.engine = engine
         self.stop = stop
+        self.channel = channel
         self._connection: Any = None
 
     def wait(self, timeout: float) -> None:
@@ -54,7 +59,7 @@ class ListeningWaker:
             for _notice in connection.notifies(timeout=max(timeout, 0.0), stop_after=1):
                 break
         except Exception:  # a dropped connection: poll this time, listen anew next time
-            log.warning("job notifications unavailable; polling", exc_info=True)
+            log.warning("%s notifications unavailable; polling", self.channel, exc_info=True)
             self.close()
             self.stop.wait(timeout)
 
@@ -65,7 +70,7 @@ class ListeningWaker:
             url = self.engine.url.set(drivername="postgresql")
             dsn = url.render_as_string(hide_password=False)
             self._connection = psycopg.connect(dsn, autocommit=True)
-            self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._connection.execute(f"LISTEN {self.channel}")
         return self._connection
 
     def close(self) -> None:
@@ -77,8 +82,10 @@ class ListeningWaker:
                 self._connection = None
 
 
-def waker_for(engine: Engine, stop: threading.Event) -> PollingWaker | ListeningWaker:
-    """The waker suited to the database behind `engine`."""
+def waker_for(
+    engine: Engine, stop: threading.Event, channel: str = NOTIFY_CHANNEL
+) -> PollingWaker | ListeningWaker:
+    """The waker suited to the database behind `engine`, listening on `channel` where it can."""
     if engine.dialect.name == "postgresql":
-        return ListeningWaker(engine, stop)
+        return ListeningWaker(engine, stop, channel)
     return PollingWaker(stop)

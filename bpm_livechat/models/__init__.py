@@ -4,9 +4,10 @@ Offers the declarative `Base`, `utcnow`, the enums of roles, priorities and stat
 tables by area: `desk` (users, live chats, channels, members, API tokens, preferences,
 idempotency records, webhooks), `sessions` (clients, sessions, messages, session history),
 `params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
-instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work for the workers) and `apps`
-(apps, fields, items, live chat bindings, session links). Importing this package imports every
-area, so Alembic and the tests see the complete schema.
+instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work
+for the workers), `live` (the feed open pages follow) and `apps` (apps, fields, items, live chat
+bindings, session links). Importing this package imports every area, so Alembic and the tests
+see the complete schema.
 """
 
 from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
@@ -27,6 +28,7 @@ from bpm_livechat.models.desk import (
     WebhookSubscription,
 )
 from bpm_livechat.models.jobs import Job, JobStatus
+from bpm_livechat.models.live import LiveEvent
 from bpm_livechat.models.params import ParamDefinition, ParamHistory, ParamValue
 from bpm_livechat.models.processes import (
     EventBinding,
@@ -75,6 +77,7 @@ __all__ = [
     "LiveChat",
     "LiveChatApp",
     "LiveChatMember",
+    "LiveEvent",
     "MemberRole",
     "Message",
     "ParamDefinition",

@@ -10,6 +10,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import SystemParameterError, ValidationError
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import ParamHistory, ParamValue, SupportSession, utcnow
 from bpm_livechat.params.actors import Actor
 from bpm_livechat.params.catalogue import SYSTEM_KEYS
@@ -175,6 +176,9 @@ def apply_normalized(
         db.execute(_INSERT_VALUES, inserts)
     if history:
         db.execute(_INSERT_HISTORY, history)
+        by_whom = "process" if actor.is_process else "person"
+        changed = {"keys": sorted(applied), "by": by_whom}
+        publish(db, LiveKind.PARAMETERS_CHANGED, session.id, session.live_chat_id, changed)
     return applied
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.clock import Clock
 from bpm_livechat.jobs.queue import cancel_pending, enqueue
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import (
     AuthorKind,
     InstanceStatus,
@@ -84,6 +85,8 @@ def _save_replies(
         row = message_row(session.id, None, text, AuthorKind.PROCESS.value, None, now)
         statement = insert(_MESSAGES).values({**row, "author_name": process_name})
         ids.append(db.execute(statement.returning(_MESSAGES.c.id)).scalar_one())
+    data = {"message_ids": ids, "author_kind": AuthorKind.PROCESS.value}
+    publish(db, LiveKind.MESSAGE, session.id, session.live_chat_id, data)
     return ids
 
 
@@ -102,6 +105,8 @@ def _apply_priority(
     if new == old:
         return
     session.priority = new
+    changed = {"what": "priority"}
+    publish(db, LiveKind.SESSION_CHANGED, session.id, session.live_chat_id, changed)
     where = f"{process_name} ({ref.name or ref.element_id})"
     db.add(
         SessionHistory(

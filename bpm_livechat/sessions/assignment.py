@@ -16,6 +16,7 @@ from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import is_supervisor_of, require_session_access
 from bpm_livechat.desk.presence import require_available
 from bpm_livechat.errors import AccessDeniedError, SessionTakenError, ValidationError
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import (
     LiveChatMember,
     MemberRole,
@@ -186,6 +187,7 @@ def _record(
     )
     db.flush()
     record_event(db, clock, SessionEvent.SESSION_ASSIGNED, session.id, {"change": kind, **detail})
+    publish(db, LiveKind.SESSION_CHANGED, session.id, session.live_chat_id, {"what": "assigned"})
 
 
 def operator_chats(db: Session, user: User) -> set[int]:

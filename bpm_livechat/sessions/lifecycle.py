@@ -20,6 +20,7 @@ from bpm_livechat.desk.access import (
 from bpm_livechat.desk.naming import MAX_NAME_LENGTH, NameContext, parse_template, render_name
 from bpm_livechat.desk.presence import require_available
 from bpm_livechat.errors import NotFoundError, ValidationError
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import (
     Client,
     LiveChat,
@@ -137,6 +138,7 @@ def create_session(
     session.name = render_name(template, name_context(db, session, ()))
     db.add(session)
     db.flush()
+    publish(db, LiveKind.SESSION_CREATED, session.id, chat.id, {"status": session.status})
     return session
 
 
@@ -204,6 +206,7 @@ def _note_name(db: Session, session: SupportSession, name: str, user: User, manu
             )
         )
     db.flush()
+    _changed(db, session, "renamed")
 
 
 def reset_name(db: Session, session: SupportSession, user: User) -> None:
@@ -247,7 +250,12 @@ def close_session(db: Session, session: SupportSession, user: User) -> bool:
         )
     )
     db.flush()
+    _changed(db, session, "closed")
     return True
+
+
+def _changed(db: Session, session: SupportSession, what: str) -> None:
+    publish(db, LiveKind.SESSION_CHANGED, session.id, session.live_chat_id, {"what": what})
 
 
 def system_values(session: SupportSession) -> dict[str, Any]:

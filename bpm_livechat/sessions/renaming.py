@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.livechats import check_template
 from bpm_livechat.desk.naming import render_name
+from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import LiveChat, SupportSession
 from bpm_livechat.sessions.lifecycle import name_context, template_name
 
@@ -71,4 +72,6 @@ def apply_template(db: Session, chat: LiveChat) -> int:
     for rename in renames:
         rename.session.name = rename.new_name
     db.flush()
+    if renames:  # one event for the chat: its open pages reload what they show
+        publish(db, LiveKind.SESSION_CHANGED, None, chat.id, {"what": "renamed"})
     return len(renames)

@@ -52,7 +52,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, script_pool: ScriptPool) -> I
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", support_ids, sales_id, url)
+    yield Site(f"http://127.0.0.1:{server.server_port}", support_ids, sales_id, url, app)
     server.shutdown()
     thread.join(timeout=5)
 

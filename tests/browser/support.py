@@ -31,6 +31,7 @@ class Site:
     support: tuple[int, ...]
     sales: int
     database_url: str = ""  # the served app's database, for tests that run its jobs
+    app: Any = None  # the served Flask app, for tests that act on the server's side
 
 
 def shot(page: Any, name: str) -> None:

@@ -269,12 +269,12 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert my_tasks(db, deployed.operator) == []
 
 
-def test_a_start_that_ends_reads_three_times_and_writes_three_times(
+def test_a_start_that_ends_reads_three_times_and_writes_four_times(
     db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     """After the caller's own reads: the start check, then the parameter definitions with the
-    session's values (after locking the session on PostgreSQL); then the instance, the values
-    and the history, and whether anyone listens to the session's parameter changes (a waiting
+    session's values (after locking the session on PostgreSQL); then the instance, the values,
+    the history and the live event for open pages, and whether anyone listens to the session's parameter changes (a waiting
     instance or a webhook; nobody does, so no event is written). The recent messages are not
     read: no script of case_review names them."""
     db = db_session
@@ -305,7 +305,7 @@ def test_a_start_that_ends_reads_three_times_and_writes_three_times(
     db.commit()
     assert outcome.instance.status == "completed"
     lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
-    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 3 + ["SELECT"]
+    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 4 + ["SELECT"]
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
 
 

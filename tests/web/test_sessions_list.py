@@ -17,7 +17,7 @@ def _names(html: str) -> list[str]:
 
 
 def _count(html: str) -> str:
-    match = re.search(r'<h1>Sessions <span class="count">([\d,]+)</span>', html)
+    match = re.search(r'<h1[^>]*>Sessions <span class="count">([\d,]+)</span>', html)
     assert match
     return match.group(1)
 

@@ -2,8 +2,9 @@
 // pencil links open the same form through a page load.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const wire = (rootSel, toggleSel, viewSel, formSel, cancelSel) => {
-    document.querySelectorAll(rootSel).forEach((root) => {
+  const wire = (scope, rootSel, toggleSel, viewSel, formSel, cancelSel) => {
+    const roots = [...(scope.matches && scope.matches(rootSel) ? [scope] : []), ...scope.querySelectorAll(rootSel)];
+    roots.forEach((root) => {
       const toggle = root.querySelector(toggleSel);
       const view = root.querySelector(viewSel);
       const form = root.querySelector(formSel);
@@ -52,6 +53,11 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.requestSubmit());
   });
   document.querySelectorAll("[data-js-hide]").forEach((element) => { element.hidden = true; });
-  wire("[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
-  wire("[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
+  const wireAll = (scope) => {
+    wire(scope, "[data-rename]", "[data-rename-toggle]", "[data-rename-view]", "[data-rename-form]", "[data-rename-cancel]");
+    wire(scope, "[data-edit]", "[data-edit-toggle]", "[data-edit-view]", "[data-edit-form]", "[data-edit-cancel]");
+  };
+  wireAll(document);
+  // live.js swapped in a fresh copy of a part of the page: give its pencils their behaviour.
+  document.addEventListener("live:swapped", (event) => wireAll(event.detail));
 });

@@ -21,7 +21,6 @@ from bpm_livechat.processes.instances import complete_task, start_process
 from bpm_livechat.sessions.assignment import take_session
 from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.guards import require_writable
-from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
     close_session,
     missing_to_close,
@@ -29,6 +28,7 @@ from bpm_livechat.sessions.lifecycle import (
     reset_name,
 )
 from bpm_livechat.sessions.messages import add_message
+from bpm_livechat.sessions.replies import reply_as_operator
 from tests.support import Desk, open_session
 
 
@@ -79,7 +79,7 @@ def test_a_closed_session_refuses_every_persons_write(
         lambda: complete_task(db, process_engine, instance, "review",
                               {"summary": "s", "outcome": "resolved"}, desk.operator),
         lambda: add_message(db, session, "Hello?", AuthorKind.OPERATOR.value, desk.operator),
-        lambda: take_message(db, SYSTEM_CLOCK, session.id, desk.operator, "Hi", "operator"),
+        lambda: reply_as_operator(db, SYSTEM_CLOCK, session, desk.operator, "Hi"),
         lambda: take_session(db, SYSTEM_CLOCK, session, desk.operator),
     ]  # fmt: skip
     for write in writes:
@@ -108,7 +108,7 @@ def test_an_offline_operator_reads_but_cannot_write(
         "rename sessions": lambda: rename_session(db, session, "New", desk.operator),
         "start processes": lambda: start_process(db, process_engine, session, "case_review", {},
                                                  desk.operator),
-        "reply": lambda: add_message(db, session, "Hi", AuthorKind.OPERATOR.value, desk.operator),
+        "reply": lambda: reply_as_operator(db, SYSTEM_CLOCK, session, desk.operator, "Hi"),
         "take sessions": lambda: take_session(db, SYSTEM_CLOCK, queued, desk.operator),
         "close sessions": lambda: close_session(db, session, desk.operator),
     }  # fmt: skip

@@ -265,11 +265,12 @@ def _act(
 def act_on_incidents(
     factory: sessionmaker[Session],
     engine: ProcessEngine,
-    user: User,
+    user_id: int,
     instance_ids: Sequence[int],
     action: BulkAction,
 ) -> list[BulkOutcome]:
-    """Retry or cancel each instance in its own transaction; the outcome of each, in order.
+    """Retry or cancel each instance in its own transaction (as user `user_id`); the outcome
+    of each, in order. The caller holds no transaction open meanwhile (SQLite has one writer).
 
     An instance that fails again is recorded as failed (its own transaction commits that); one
     refused (no access, no longer failed, changed meanwhile) is rolled back and reported.
@@ -278,7 +279,7 @@ def act_on_incidents(
     for instance_id in instance_ids:
         try:
             with unit_of_work(factory) as db:
-                outcome = _act(db, engine, instance_id, user.id, action)
+                outcome = _act(db, engine, instance_id, user_id, action)
         except BpmLivechatError as exc:
             message = f"{exc.message[:1].upper()}{exc.message[1:]}"
             outcome = BulkOutcome(instance_id, False, None, message)

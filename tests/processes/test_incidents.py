@@ -107,7 +107,7 @@ def test_bulk_retry_runs_each_instance_in_its_own_transaction(
         db.commit()
         sam = get_user(db, "sam")
     outcomes = act_on_incidents(
-        factory, process_engine, sam, [fixed, broken, 999], BulkAction.RETRY
+        factory, process_engine, sam.id, [fixed, broken, 999], BulkAction.RETRY
     )
     assert [(o.instance_id, o.ok, o.status) for o in outcomes] == [
         (fixed, True, "completed"),
@@ -131,11 +131,11 @@ def test_bulk_cancel_and_who_may(
     )
     with factory() as db:
         olga, sam = get_user(db, "olga"), get_user(db, "sam")
-    refused = act_on_incidents(factory, process_engine, olga, [one], BulkAction.CANCEL)
+    refused = act_on_incidents(factory, process_engine, olga.id, [one], BulkAction.CANCEL)
     assert [(o.ok, o.message) for o in refused] == [
         (False, "User 'olga' may not retry or cancel process instance " + str(one))
     ]
-    done = act_on_incidents(factory, process_engine, sam, [one, two, one], BulkAction.CANCEL)
+    done = act_on_incidents(factory, process_engine, sam.id, [one, two, one], BulkAction.CANCEL)
     assert [(o.ok, o.status) for o in done] == [
         (True, "cancelled"),
         (True, "cancelled"),

@@ -149,11 +149,14 @@ def reassign_task(
     task_id: str,
     username: str,
     expected_assignee_id: int | None,
+    *,
+    check_current: bool = True,
 ) -> UserTask:
     """Give a ready task to an operator of its live chat (a supervisor's action).
 
     `expected_assignee_id` is the assignee the supervisor saw; when someone reassigned the task
-    meanwhile, ConflictError names who holds it now, so the later click never silently wins.
+    meanwhile, ConflictError names who holds it now, so the later click never silently wins
+    (`check_current=False`: the caller did not say what it saw).
     """
     instance = lock_instance(db, get_instance(db, instance_id, user).id)
     chat_id = instance.session.live_chat_id
@@ -164,7 +167,7 @@ def reassign_task(
         raise NotFoundError("task", task_id)
     if task.state != TaskState.READY.value or instance.status != InstanceStatus.WAITING.value:
         raise ConflictError(f"task {task.name!r} is {task.state}, no longer open")
-    if task.assignee_id != expected_assignee_id:
+    if check_current and task.assignee_id != expected_assignee_id:
         holder = task.assignee.username if task.assignee else "nobody"
         raise ConflictError(f"task {task.name!r} was reassigned meanwhile; it is now {holder}'s")
     target = next((u for u in assignable_users(db, chat_id) if u.username == username), None)

@@ -18,9 +18,18 @@ _DOC_KEY = "bpm_livechat.openapi"
 
 def operations() -> list[Operation]:
     """Every declared operation, in document order."""
-    from . import automation, events, health, parameters, processes, sessions, tokens
+    from . import (
+        automation,
+        events,
+        health,
+        parameters,
+        processes,
+        sessions,
+        supervision,
+        tokens,
+    )
 
-    modules = (sessions, parameters, processes, events, automation, tokens, health)
+    modules = (sessions, parameters, processes, supervision, events, automation, tokens, health)
     return [op for module in modules for op in module.api.operations]
 
 

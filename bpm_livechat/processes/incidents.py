@@ -84,9 +84,17 @@ def _moment(raw: str, field: str, end_of_day: bool) -> datetime | None:
             f"{field}: {text!r} is not a date or date and time",
             {field: "not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"},
         ) from None
-    if end_of_day and len(text) == 10:  # a date alone: up to the end of that day
-        moment += timedelta(days=1)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if end_of_day and len(text) == 10 and moment < datetime.max - timedelta(days=1):
+        moment += timedelta(days=1)  # a date alone: up to the end of that day
+    return in_utc(moment, field)
+
+
+def in_utc(moment: datetime, field: str) -> datetime:
+    """`moment` in UTC (naive means UTC already); ValidationError naming `field` when it cannot be."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError(f"{field}: out of range", {field: "out of range"}) from None
 
 
 def parse_filter(args: Mapping[str, str]) -> IncidentFilter:

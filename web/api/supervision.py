@@ -4,7 +4,7 @@ call is one transaction, which is what a bulk action on the page does for each i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.models import User
-from bpm_livechat.processes.incidents import IncidentFilter, list_incidents
+from bpm_livechat.processes.incidents import IncidentFilter, in_utc, list_incidents
 from bpm_livechat.processes.team_tasks import TaskFilter, reassign_task, team_tasks
 
 from .schemas import Input, Query, Text255
@@ -82,10 +82,8 @@ class Reassign(Input):
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _utc(moment: datetime | None, field: str) -> datetime | None:
+    return None if moment is None else in_utc(moment, field)
 
 
 @api.operation("GET", "/incidents", summary="Failed instances in the live chats you supervise",
@@ -95,8 +93,8 @@ def list_incidents_api(db: Session, user: User, query: IncidentQuery) -> Inciden
     wanted = IncidentFilter(
         process=query.process,
         live_chat_id=query.live_chat,
-        since=_utc(query.since),
-        until=_utc(query.until),
+        since=_utc(query.since, "since"),
+        until=_utc(query.until, "until"),
         text=query.q.strip(),
     )
     found = list_incidents(db, user, wanted)

@@ -41,6 +41,9 @@ def test_incidents_list_with_filters(
     assert bad.status_code == 422
     assert "since" in bad.get_json()["error"]["fields"]
     assert client.get("/api/v1/incidents", headers=tokens.operator).status_code == 403
+    twice = client.get("/api/v1/incidents?q=a&q=b", headers=tokens.supervisor)
+    assert twice.status_code == 422  # one value expected: two are ambiguous, not the first
+    assert "q" in twice.get_json()["error"]["fields"]
 
 
 def test_team_tasks_and_reassign(

@@ -122,10 +122,20 @@ def test_operator_session_page_and_forms_fit_a_phone(phone: Any, site: Site) -> 
 
 
 def test_supervisor_views_fit_a_phone(phone: Any, site: Site) -> None:
+    session_id = site.support[11]
     login(phone, *SUPERVISOR)
+    for process in ("needs_summary", "summarize_session"):  # an incident and an open task
+        phone.goto(f"/sessions/{session_id}/start/{process}")
+        phone.get_by_role("button", name="Start process").click()
+        phone.wait_for_url(re.compile(rf"/sessions/{session_id}"))
     for path in ("/incidents", "/team-tasks", "/sessions"):
         phone.goto(path)
         _fits(phone, f"supervisor-{path.strip('/')}")
+        if path != "/sessions":
+            links = (
+                f'tbody a[href="/sessions/{session_id}"], tbody a[href^="/sessions/{session_id}#"]'
+            )
+            assert phone.locator(links).count() >= 1
     _menu_reaches_everything(phone, ["Sessions", "My tasks", "Team tasks", "Incidents"])
 
 

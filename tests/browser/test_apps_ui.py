@@ -60,6 +60,7 @@ def test_the_403_page_links_to_a_page_the_user_may_see(page: Any) -> None:
     _login_to_apps(page, *APP_USER)
     page.goto("/sessions")
     assert page.locator(".error-code").inner_text() == "403"
+    assert page.locator(".brand").get_attribute("href") == "/apps"  # the logo leads home too
     shot(page, "403-app-user")
     page.locator(".error-card a").click()
     page.wait_for_url("**/apps")

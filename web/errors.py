@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +17,7 @@ from bpm_livechat.errors import (
     SessionClosedError,
     ValidationError,
 )
+from web.auth import acting_user, home_url
 
 _TITLES = {
     400: "Bad request",
@@ -31,10 +33,28 @@ _TITLES = {
 }
 
 
+def _way_back() -> tuple[str, str]:
+    """A link the user may follow: their start page (apps for app users), or the login."""
+    if not current_user.is_authenticated:
+        return url_for("auth.login"), "Log in"
+    target = home_url(acting_user())
+    labels = {url_for("apps.index"): "Back to the apps", url_for("tokens.index"): "Your API tokens"}
+    return target, labels.get(target, "Back to the sessions")
+
+
 def error_page(status: int, message: str, title: str | None = None) -> ResponseReturnValue:
-    """An error page with a title for the status and a plain-words message."""
+    """An error page with a title for the status, a plain-words message and a way back."""
     title = title or _TITLES.get(status, "Error")
-    return render_template("error.html", status=status, title=title, message=message), status
+    back_url, back_label = _way_back()
+    page = render_template(
+        "error.html",
+        status=status,
+        title=title,
+        message=message,
+        back_url=back_url,
+        back_label=back_label,
+    )
+    return page, status
 
 
 def _domain(exc: BpmLivechatError) -> ResponseReturnValue:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, url_for
 
 from bpm_livechat.params.types import ParamType, format_value
+from web.auth import home_url
 
 
 def list_url(args: dict[str, str], **changes: Any) -> str:
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         sort_url=sort_url,
         sort_state=sort_state,
         has_endpoint=lambda name: name in app.view_functions,
+        home_url=home_url,
     )
     app.jinja_env.filters["when"] = when
     app.jinja_env.trim_blocks = True

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bpm_livechat.desk.access import ACCESS_CACHE
+from bpm_livechat.desk.access import ACCESS_CACHE, visible_live_chat_ids
 from bpm_livechat.desk.livechats import add_member, members
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import (
@@ -19,7 +19,6 @@ from bpm_livechat.models import (
     LiveChatMember,
     MemberRole,
     Message,
-    Role,
     SessionItemLink,
     SupportSession,
     User,
@@ -50,13 +49,17 @@ class ReadMessage:
 
 
 def readable_live_chat_ids(db: Session, user: User) -> set[int] | None:
-    """The live chats whose sessions `user` may read from app items; None means all (admins)."""
-    if user.role == Role.ADMIN.value:
+    """The live chats whose sessions `user` may read from app items; None means all (admins).
+
+    A read grant, or working the live chat (operators and supervisors, who read the same
+    messages on the session page)."""
+    working = visible_live_chat_ids(db, user)
+    if working is None:
         return None
     query = select(LiveChatMember.live_chat_id).where(
         LiveChatMember.user_id == user.id, LiveChatMember.role == MemberRole.READER.value
     )
-    return set(db.scalars(query))
+    return set(db.scalars(query)) | working
 
 
 def grant_read_access(db: Session, chat: LiveChat, user: User) -> None:

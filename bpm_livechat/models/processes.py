@@ -148,6 +148,8 @@ class UserTask(Base):
     form: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     candidate_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # camunda:candidateUsers resolved to user ids when the task was created.
+    candidate_user_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

@@ -17,36 +17,70 @@ from bpm_livechat.models import (
     UserTask,
     utcnow,
 )
+from bpm_livechat.processes.bpmn.assignment import AssignmentSyntaxError, group_role, parse_person
 from bpm_livechat.processes.engine.engine import UserTaskInfo
 
 
 def role_matches(user: User, candidate_roles: Sequence[str]) -> bool:
     """True when one of the candidate groups names the user's role ("operator" or "operators")."""
-    names = {user.role, f"{user.role}s"}
-    return any(group.strip().lower() in names for group in candidate_roles)
+    return any(group_role(group) == user.role for group in candidate_roles)
+
+
+def offered_to(db: Session, user: User, task: UserTask, session: SupportSession) -> bool:
+    """An unassigned task is offered to its candidate users and candidate roles who work the chat."""
+    if user.id not in task.candidate_user_ids and not role_matches(user, task.candidate_roles):
+        return False
+    return can_access_live_chat(db, user, session.live_chat_id)
 
 
 def may_work_task(db: Session, user: User, task: UserTask, session: SupportSession) -> bool:
-    """The assignee, a user of a candidate role, or a supervisor of the live chat works a task."""
+    """The assignee, a candidate user or a user of a candidate role, or a supervisor of the
+    live chat works a task."""
     if is_supervisor_of(db, user, session.live_chat_id):
         return True
     if task.assignee_id is not None:
         return task.assignee_id == user.id
-    return role_matches(user, task.candidate_roles) and can_access_live_chat(
-        db, user, session.live_chat_id
-    )
+    return offered_to(db, user, task, session)
+
+
+def _person_id(
+    db: Session, entry: str, session: SupportSession, instance: ProcessInstance
+) -> int | None:
+    """The user an assignee or candidate entry names now, or None (unknown, or nobody)."""
+    try:
+        person = parse_person(entry)
+    except AssignmentSyntaxError:  # deployed before the check existed: names nobody
+        return None
+    if person.expression == "operator":
+        return session.operator_id
+    if person.expression == "starter":
+        return instance.started_by_id
+    return db.scalar(select(User.id).where(User.username == person.username))
+
+
+def _candidate_user_ids(
+    db: Session, info: UserTaskInfo, session: SupportSession, instance: ProcessInstance
+) -> list[int]:
+    found = (_person_id(db, entry, session, instance) for entry in info.candidate_users)
+    return list(dict.fromkeys(user_id for user_id in found if user_id is not None))
 
 
 def _assignee_id(
-    db: Session, info: UserTaskInfo, session: SupportSession, acting_user_id: int | None
+    db: Session,
+    info: UserTaskInfo,
+    session: SupportSession,
+    instance: ProcessInstance,
+    candidates: Sequence[int],
+    acting_user_id: int | None,
 ) -> int | None:
-    """camunda:assignee (a username) first; nobody when candidate groups are given; else the
-    session's operator, or the user who made the step when the session has none yet."""
+    """camunda:assignee when it names a user now; nobody when the task has candidates
+    (users or groups); else the session's operator, or the user who made the step when the
+    session has none yet. An assignee naming nobody (unknown user, no operator) falls through."""
     if info.assignee:
-        named = db.scalar(select(User.id).where(User.username == info.assignee))
+        named = _person_id(db, info.assignee, session, instance)
         if named is not None:
             return named
-    if info.candidate_groups:
+    if candidates or info.candidate_groups:
         return None
     return session.operator_id if session.operator_id is not None else acting_user_id
 
@@ -60,20 +94,24 @@ def add_tasks(
 ) -> list[UserTask]:
     """New ready task rows for user tasks of a saved instance; the caller's flush writes them."""
     now = utcnow()
-    rows = [
-        UserTask(
-            instance_id=instance.id,
-            task_id=info.id,
-            element_id=info.element_id[:255],
-            name=info.name[:255],
-            form=[field.to_dict() for field in info.form],
-            assignee_id=_assignee_id(db, info, session, acting_user_id),
-            candidate_roles=list(info.candidate_groups),
-            state=TaskState.READY.value,
-            created_at=now,
+    rows = []
+    for info in ready:
+        candidates = _candidate_user_ids(db, info, session, instance)
+        assignee = _assignee_id(db, info, session, instance, candidates, acting_user_id)
+        rows.append(
+            UserTask(
+                instance_id=instance.id,
+                task_id=info.id,
+                element_id=info.element_id[:255],
+                name=info.name[:255],
+                form=[field.to_dict() for field in info.form],
+                assignee_id=assignee,
+                candidate_roles=list(info.candidate_groups),
+                candidate_user_ids=candidates,
+                state=TaskState.READY.value,
+                created_at=now,
+            )
         )
-        for info in ready
-    ]
     db.add_all(rows)
     return rows
 
@@ -130,7 +168,8 @@ def cancel_tasks(db: Session, instance: ProcessInstance) -> None:
 
 
 def my_tasks(db: Session, user: User) -> list[UserTask]:
-    """Ready tasks of waiting instances that are the user's: assigned, or offered to their role."""
+    """Ready tasks of waiting instances that are the user's: assigned, or offered to them or
+    their role."""
     query = (
         select(UserTask, SupportSession)
         .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
@@ -144,9 +183,7 @@ def my_tasks(db: Session, user: User) -> list[UserTask]:
     mine: list[UserTask] = []
     for task, session in db.execute(query).all():
         if task.assignee_id == user.id or (
-            task.assignee_id is None
-            and role_matches(user, task.candidate_roles)
-            and can_access_live_chat(db, user, session.live_chat_id)
+            task.assignee_id is None and offered_to(db, user, task, session)
         ):
             mine.append(task)
     return mine

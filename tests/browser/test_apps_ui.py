@@ -10,6 +10,7 @@ from tests.browser.support import Site, login, shot
 
 OPERATOR = ("operator", "operator-demo-pass")
 APP_USER = ("sales", "sales-demo-pass")
+SUPERVISOR = ("supervisor", "supervisor-demo-pass")
 
 
 def _login_to_apps(page: Any, username: str, password: str) -> None:
@@ -28,7 +29,7 @@ def _first_client_item(page: Any) -> str:
     return str(page.url)
 
 
-def test_app_user_reads_messages_and_operator_is_refused(
+def test_app_user_reads_messages_and_so_do_who_work_the_session(
     page: Any, browser: Any, site: Site
 ) -> None:
     _login_to_apps(page, *APP_USER)
@@ -43,14 +44,28 @@ def test_app_user_reads_messages_and_operator_is_refused(
     shot(page, "apps-item-app-user")
     assert page.request.get(item_url + "/messages").status == 200
 
-    other = browser.new_context(base_url=site.url)
-    refused = other.new_page()
-    login(refused, *OPERATOR)
-    refused.goto(item_url)
-    assert refused.get_by_role("alert").inner_text().startswith("403")
-    assert refused.locator(".live-chat-messages .msg").count() == 0
-    assert refused.request.get(item_url + "/messages").status == 403
-    other.close()
+    for who in (OPERATOR, SUPERVISOR):  # they work Customer Support: no read grant needed
+        other = browser.new_context(base_url=site.url)
+        reader = other.new_page()
+        login(reader, *who)
+        reader.goto(item_url)
+        assert reader.get_by_role("alert").count() == 0
+        assert reader.locator(".live-chat-messages .msg").count() > 0
+        assert reader.request.get(item_url + "/messages").status == 200
+        shot(reader, f"apps-item-{who[0]}")
+        other.close()
+
+
+def test_the_403_page_links_to_a_page_the_user_may_see(page: Any) -> None:
+    _login_to_apps(page, *APP_USER)
+    page.goto("/sessions")
+    assert page.locator(".error-code").inner_text() == "403"
+    assert page.locator(".brand").get_attribute("href") == "/apps"  # the logo leads home too
+    shot(page, "403-app-user")
+    page.locator(".error-card a").click()
+    page.wait_for_url("**/apps")
+    assert page.locator(".error-code").count() == 0
+    assert page.get_by_role("heading", level=1).count() == 1
 
 
 def test_operator_creates_an_item_from_a_session(page: Any, site: Site) -> None:

@@ -113,6 +113,11 @@ def test_valid_file_reports_processes_and_warnings_only(process_engine: ProcessE
         ),
         (
             "review",
+            "candidate group 'finance' names no role (operators, supervisors, admins): "
+            "only supervisors of the live chat will work the task",
+        ),
+        (
+            "review",
             "form field 'approved' matches no custom parameter; its value stays in the process data",
         ),
         (

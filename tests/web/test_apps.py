@@ -66,16 +66,28 @@ def test_app_user_reads_the_messages_of_linked_sessions(
 def test_users_without_the_grant_get_403_for_widget_and_data(
     browser_for: Callable[[str], Browser], apps: Apps
 ) -> None:
-    for username in ("olga", "sven", "sam"):  # working a chat is not a read grant
-        browser = browser_for(username)
-        page = browser.get(f"/apps/items/{apps.item}").get_data(as_text=True)
-        assert "You have no read access" in page
-        assert "first message" not in page
-        response = browser.get(f"/apps/items/{apps.item}/messages?scope=client")
-        assert response.status_code == 403
-        assert response.get_json()["error"]["code"] == "forbidden"
+    sven = browser_for("sven")  # works Sales only: the item's session is in Support
+    page = sven.get(f"/apps/items/{apps.item}").get_data(as_text=True)
+    assert "You have no read access" in page
+    assert "first message" not in page
+    response = sven.get(f"/apps/items/{apps.item}/messages?scope=client")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
     missing = browser_for("sales").get("/apps/items/999/messages")
     assert (missing.status_code, missing.get_json()["error"]["code"]) == (404, "not_found")
+
+
+def test_who_works_the_session_reads_it_in_the_widget_without_a_grant(
+    browser_for: Callable[[str], Browser], apps: Apps, world: World
+) -> None:
+    for username in ("olga", "sam"):  # Support's operator and supervisor, no read grant
+        browser = browser_for(username)
+        assert browser.get(f"/sessions/{world.evil}").status_code == 200
+        page = browser.get(f"/apps/items/{apps.item}").get_data(as_text=True)
+        assert "You have no read access" not in page
+        assert "first message" in page
+        data = browser.get(f"/apps/items/{apps.item}/messages").get_json()
+        assert [m["text"] for m in data["messages"]] == ["first message", HOSTILE_MESSAGE]
 
 
 def test_admin_revokes_and_grants_read_access(
@@ -90,8 +102,8 @@ def test_admin_revokes_and_grants_read_access(
     )
     assert revoked.status_code == 302
     assert browser_for("sales").get(f"/apps/items/{apps.item}/messages").status_code == 403
-    admin.post(f"/apps/live-chats/{chat}/readers", {"username": "olga"})
-    assert browser_for("olga").get(f"/apps/items/{apps.item}/messages").status_code == 200
+    admin.post(f"/apps/live-chats/{chat}/readers", {"username": "sales"})
+    assert browser_for("sales").get(f"/apps/items/{apps.item}/messages").status_code == 200
     missing = admin.post(f"/apps/live-chats/{chat}/readers", {"username": "nobody"})
     assert missing.status_code == 422
     assert "No user “nobody”." in missing.get_data(as_text=True)

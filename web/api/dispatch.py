@@ -82,7 +82,9 @@ def _query(model: type[BaseModel]) -> BaseModel:
     for name in request.args:
         info = model.model_fields.get(name)
         repeatable = info is not None and get_origin(info.annotation) is list
-        raw[name] = request.args.getlist(name) if repeatable else request.args[name]
+        values = request.args.getlist(name)
+        # A parameter given twice that takes one value is ambiguous: validation refuses the list.
+        raw[name] = values if repeatable or len(values) > 1 else values[0]
     try:
         return model.model_validate(raw)
     except PydanticValidationError as exc:

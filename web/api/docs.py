@@ -1,23 +1,13 @@
-"""The interactive documentation page: server-rendered from the OpenAPI document, no scripts."""
+"""The documentation page: server-rendered from the OpenAPI document inside the app's layout,
+no scripts; its styles are in app.css (`.api-docs`)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from flask import render_template
 from markupsafe import Markup
-
-_STYLE = """
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-h2{border-bottom:1px solid #ccc;margin-top:2rem}
-details{border:1px solid #ddd;border-radius:4px;margin:.5rem 0;padding:.25rem .75rem}
-summary{cursor:pointer}
-code,pre{font:13px/1.4 ui-monospace,monospace;background:#f6f6f6}
-pre{padding:.5rem;overflow:auto}
-.m{display:inline-block;min-width:4.5rem;font-weight:bold}
-.get{color:#1565c0}.post{color:#2e7d32}.patch{color:#b26a00}.delete{color:#c62828}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
-"""
 
 
 def _schema(doc: dict[str, Any], schema: dict[str, Any]) -> Markup:
@@ -66,7 +56,8 @@ def _operation(doc: dict[str, Any], path: str, method: str, op: dict[str, Any]) 
 
 
 def render_docs(doc: dict[str, Any]) -> str:
-    """A self-contained HTML page: every operation, its parameters, bodies and responses."""
+    """The page in the app's layout (header and navigation): every operation, its parameters,
+    bodies and responses."""
     by_tag: dict[str, list[Markup]] = {}
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -74,21 +65,4 @@ def render_docs(doc: dict[str, Any]) -> str:
     sections = Markup("").join(
         Markup("<h2>{}</h2>").format(tag) + Markup("").join(ops) for tag, ops in by_tag.items()
     )
-    info = doc["info"]
-    return str(
-        Markup(
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} — API</title>"
-            "<style>{}</style></head><body><h1>{} <small>v{}</small></h1><p>{}</p>"
-            "<p>Base URL <code>{}</code>. Machine-readable document: "
-            '<a href="openapi.json">openapi.json</a> (OpenAPI {}).</p>{}</body></html>'
-        ).format(
-            info["title"],
-            Markup(_STYLE),
-            info["title"],
-            info["version"],
-            info["description"],
-            doc["servers"][0]["url"],
-            doc["openapi"],
-            sections,
-        )
-    )
+    return render_template("api_docs.html", info=doc["info"], doc=doc, sections=sections)

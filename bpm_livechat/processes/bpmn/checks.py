@@ -8,6 +8,12 @@ from collections.abc import Collection, Iterator
 
 from lxml import etree
 
+from bpm_livechat.processes.bpmn.assignment import (
+    AssignmentSyntaxError,
+    group_role,
+    parse_groups,
+    parse_people,
+)
 from bpm_livechat.processes.bpmn.report import DeployReport
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
 from script_runtime import ScriptChecker
@@ -219,14 +225,34 @@ def check_user_task(report: DeployReport, node: etree._Element) -> None:
         report.warn(
             element_id, line, f"form key {form_key!r} names a form this product cannot show"
         )
-    for attribute in ("assignee", "candidateGroups"):
-        value = node.get(camunda(attribute)) or ""
-        if "${" in value or "#{" in value:
+    check_assignment(report, node, element_id, line)
+
+
+def check_assignment(
+    report: DeployReport, node: etree._Element, element_id: str | None, line: int | None
+) -> None:
+    """Refuse assignee, candidateUsers and candidateGroups values nobody could resolve."""
+    for attribute in ("assignee", "candidateUsers"):
+        try:
+            people = parse_people(node.get(camunda(attribute)))
+        except AssignmentSyntaxError as exc:
+            report.error(element_id, line, f"camunda:{attribute}: {exc}")
+            continue
+        if attribute == "assignee" and len(people) > 1:
+            report.error(element_id, line, "camunda:assignee names more than one person")
+    try:
+        groups = parse_groups(node.get(camunda("candidateGroups")))
+    except AssignmentSyntaxError as exc:
+        report.error(element_id, line, f"camunda:candidateGroups: {exc}")
+        return
+    for group in groups:
+        if group_role(group) is None:
             report.warn(
-                element_id, line, f"camunda:{attribute} expression {value!r} is not evaluated"
+                element_id,
+                line,
+                f"candidate group {group!r} names no role (operators, supervisors, admins): "
+                "only supervisors of the live chat will work the task",
             )
-    if node.get(camunda("candidateUsers")):
-        report.warn(element_id, line, "camunda:candidateUsers is ignored; use candidateGroups")
 
 
 def check_flow(

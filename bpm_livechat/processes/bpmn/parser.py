@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     UserTask,
 )
 
+from bpm_livechat.processes.bpmn.assignment import entries
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.timer_events import clocked
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, BpmnDocument
@@ -25,6 +26,7 @@ from bpm_livechat.processes.forms import FormField
 FORM_KEY = "livechat_form"
 ASSIGNEE_KEY = "livechat_assignee"
 CANDIDATE_GROUPS_KEY = "livechat_candidate_groups"
+CANDIDATE_USERS_KEY = "livechat_candidate_users"
 FORM_KEY_KEY = "livechat_form_key"
 
 
@@ -63,7 +65,8 @@ class FormUserTaskParser(_FormReading, TaskParser):  # type: ignore[misc]
         extensions[FORM_KEY_KEY] = attributes.get(f"{{{CAMUNDA_NS}}}formKey")
         extensions[ASSIGNEE_KEY] = attributes.get(f"{{{CAMUNDA_NS}}}assignee")
         groups = attributes.get(f"{{{CAMUNDA_NS}}}candidateGroups") or ""
-        extensions[CANDIDATE_GROUPS_KEY] = [g.strip() for g in groups.split(",") if g.strip()]
+        extensions[CANDIDATE_GROUPS_KEY] = entries(groups)
+        extensions[CANDIDATE_USERS_KEY] = entries(attributes.get(f"{{{CAMUNDA_NS}}}candidateUsers"))
         return extensions
 
 
@@ -189,3 +192,9 @@ def assignment_of(task_spec: Any) -> tuple[str | None, tuple[str, ...]]:
     """The camunda:assignee and camunda:candidateGroups of a user task spec."""
     extensions = getattr(task_spec, "extensions", None) or {}
     return extensions.get(ASSIGNEE_KEY), tuple(extensions.get(CANDIDATE_GROUPS_KEY, ()))
+
+
+def candidate_users_of(task_spec: Any) -> tuple[str, ...]:
+    """The camunda:candidateUsers entries of a user task spec (usernames or expressions)."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return tuple(extensions.get(CANDIDATE_USERS_KEY, ()))

@@ -26,7 +26,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
-from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, assignment_of, form_of
+from bpm_livechat.processes.bpmn.parser import (
+    LivechatBpmnParser,
+    assignment_of,
+    candidate_users_of,
+    form_of,
+)
 from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
 from bpm_livechat.processes.engine.runner import EngineLimits, StepRunner
 from bpm_livechat.processes.engine.script_environment import (
@@ -86,6 +91,7 @@ class UserTaskInfo:
     form: tuple[FormField, ...]
     assignee: str | None
     candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...] = ()
 
 
 @dataclass
@@ -363,4 +369,5 @@ class ProcessEngine:
             form=form_of(spec),
             assignee=assignee,
             candidate_groups=groups,
+            candidate_users=candidate_users_of(spec),
         )

@@ -19,7 +19,7 @@ from bpm_livechat.persistence.engines import make_engine, upgrade
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.processes.deployments import deploy
 from script_runtime import ScriptPool
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Site
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, SUPPORT_SESSIONS, Site
 from tests.databases import IN_CI
 from web import create_app
 
@@ -37,7 +37,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, script_pool: ScriptPool) -> I
     engine = make_engine(url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as db:
-        load_demo(db, script_pool, sessions_per_chat=12)
+        load_demo(db, script_pool, sessions_per_chat=SUPPORT_SESSIONS)
         support, sales = get_live_chat(db, "Customer Support"), get_live_chat(db, "Sales")
         bpmn = (Path(__file__).with_name("bpmn") / "needs_summary.bpmn").read_bytes()
         deploy(db, script_pool, bpmn, get_user(db, "admin"), [support])

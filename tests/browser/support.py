@@ -20,6 +20,12 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Customer Support sessions of the served demo. Each test file keeps to its own indexes, so no
+# test finds a session another one changed: sessions_ui 1; processes_ui 2-5; supervisor_ui 6, 7,
+# 10; process_admin_ui 8, 9; live_ui 12-15; small_screens 16-18; composer_ui 19-23; apps_ui the
+# last. Tests that need more make their own sessions.
+SUPPORT_SESSIONS = 30
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 

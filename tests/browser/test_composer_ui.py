@@ -18,8 +18,8 @@ from tests.browser.support import Site, login, shot
 OPERATOR = ("operator", "operator-demo-pass")
 SUPERVISOR = ("supervisor", "supervisor-demo-pass")
 ADMIN = ("admin", "admin-demo-pass")
-# Customer Support sessions no other browser test touches.
-UNUSED = (0, 6, 7, 10, 11)
+# Customer Support sessions no other browser test touches (see SUPPORT_SESSIONS).
+UNUSED = (19, 20, 21, 22, 23)
 
 
 def _open_sessions(site: Site) -> list[tuple[int, str, str]]:

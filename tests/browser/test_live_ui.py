@@ -68,7 +68,7 @@ def test_a_client_message_appears_on_the_open_session_page(
     page: Any, site: Site, token: str
 ) -> None:
     login(page, *OPERATOR)
-    session_id = site.support[2]
+    session_id = site.support[12]
     _open_live(page, f"/sessions/{session_id}")
     before = page.locator(".thread .msg").count()
     page.evaluate("document.querySelector('#param-segment').untouched = true")
@@ -88,7 +88,7 @@ def test_a_client_message_appears_on_the_open_session_page(
 def test_parameters_from_another_desk_and_from_a_process_appear(
     page: Any, second: Any, site: Site, token: str
 ) -> None:
-    session_id = site.support[3]
+    session_id = site.support[13]
     login(page, *OPERATOR)
     _open_live(page, f"/sessions/{session_id}")
     # A supervisor at another desk saves the Summary.
@@ -119,7 +119,7 @@ def test_parameters_from_another_desk_and_from_a_process_appear(
 def test_an_open_edit_form_is_left_alone_while_other_parts_update(
     page: Any, site: Site, token: str
 ) -> None:
-    session_id = site.support[4]
+    session_id = site.support[14]
     login(page, *OPERATOR)
     _open_live(page, f"/sessions/{session_id}")
     page.get_by_role("link", name="Edit Summary").click()
@@ -150,7 +150,7 @@ def test_a_page_whose_stream_dropped_catches_up_without_reload(
     page: Any, site: Site, token: str
 ) -> None:
     login(page, *OPERATOR)
-    session_id = site.support[5]
+    session_id = site.support[15]
     _open_live(page, f"/sessions/{session_id}")
     page.context.set_offline(True)
     site.app.extensions["bpm_livechat.live_hub"].stop()  # the server ends every stream

@@ -72,7 +72,7 @@ def test_admin_pages_fit_a_phone(phone: Any, site: Site) -> None:
     shot(phone, "phone-menu-open")
     phone.goto("/sessions?view=tiles")
     pages = [
-        f"/sessions/{site.support[0]}",
+        f"/sessions/{site.support[18]}",
         "/sessions/columns",
         "/tasks",
         "/team-tasks",
@@ -109,7 +109,7 @@ def test_admin_pages_fit_a_phone(phone: Any, site: Site) -> None:
 
 
 def test_operator_session_page_and_forms_fit_a_phone(phone: Any, site: Site) -> None:
-    session_id = site.support[5]
+    session_id = site.support[16]
     login(phone, *OPERATOR)
     phone.goto(f"/sessions/{session_id}")
     _fits(phone, "operator-session")
@@ -122,7 +122,7 @@ def test_operator_session_page_and_forms_fit_a_phone(phone: Any, site: Site) -> 
 
 
 def test_supervisor_views_fit_a_phone(phone: Any, site: Site) -> None:
-    session_id = site.support[11]
+    session_id = site.support[17]
     login(phone, *SUPERVISOR)
     for process in ("needs_summary", "summarize_session"):  # an incident and an open task
         phone.goto(f"/sessions/{session_id}/start/{process}")

@@ -28,6 +28,7 @@ from bpm_livechat.processes.team_tasks import (
     team_tasks,
 )
 from web.auth import acting_user, require_staff
+from web.confirm import confirmation
 from web.db import form_post, get_db, session_maker
 from web.engine import process_engine
 
@@ -86,10 +87,22 @@ def incidents_bulk() -> ResponseReturnValue:
     action = BulkAction.CANCEL if request.form.get("action") == "cancel" else BulkAction.RETRY
     back = request.form.get("back", "")
     back = back if back.startswith("/incidents") else url_for("supervision.incidents")
-    if action is BulkAction.CANCEL and request.form.get("confirm") != "yes":
+    if action is BulkAction.CANCEL:
         chosen = [i for i in list_incidents(get_db(), user) if i.instance_id in ids]
-        page = render_template("incidents_confirm.html", ids=ids, chosen=chosen, back=back)
-        return page, 200
+        items = [f"{i.process_name} at {i.element_id or '—'} in “{i.session_name}”" for i in chosen]
+        if len(chosen) < len(ids):
+            items.append(f"{len(ids) - len(chosen)} more no longer failed or not yours: reported")
+        asked = confirmation(
+            f"Cancel {len(ids)} process instance(s)?",
+            "Cancelled instances stop for good: they cannot be retried, and their open tasks "
+            "are withdrawn.",
+            f"Yes, cancel {len(ids)} instance(s)",
+            back,
+            items=items,
+            back_label="Keep them",
+        )
+        if asked is not None:
+            return asked
     user_id = user.id
     get_db().rollback()  # the request's reads end here: each instance gets a transaction
     outcomes = act_on_incidents(session_maker(), process_engine(), user_id, ids, action)

@@ -129,7 +129,7 @@ def test_edit_archive_and_restore(
     asked = admin.post("/admin/parameters/segment/archive")
     assert asked.status_code == 200 and "segment" in _keys(db_session)  # nothing done yet
     assert "Archive the parameter “Market segment”?" in asked.get_data(as_text=True)
-    confirmed = admin.post("/admin/parameters/segment/archive", {"confirmed": "yes"})
+    confirmed = admin.post("/admin/parameters/segment/archive", {"confirm": "yes"})
     assert confirmed.status_code == 303
     assert "segment" not in _keys(db_session)
     page = admin.get("/admin/parameters").get_data(as_text=True)

@@ -116,7 +116,7 @@ def test_versions_activation_and_live_chat_bindings(
     asked = admin.post("/admin/processes/triage_note/active", off).get_data(as_text=True)
     assert "Deactivate version 2 of “" in asked
     assert '<input type="hidden" name="version" value="2">' in asked  # the form is posted again
-    done = admin.post("/admin/processes/triage_note/active", {**off, "confirmed": "yes"})
+    done = admin.post("/admin/processes/triage_note/active", {**off, "confirm": "yes"})
     assert done.status_code == 303
     db = db_session
     db.expire_all()
@@ -124,7 +124,7 @@ def test_versions_activation_and_live_chat_bindings(
     assert version is not None and version.number == 1
     db.rollback()
     admin.post("/admin/processes/triage_note/active", {"version": "2", "active": "1"})
-    admin.post("/admin/processes/triage_note/active", {"active": "0", "confirmed": "yes"})
+    admin.post("/admin/processes/triage_note/active", {"active": "0", "confirm": "yes"})
     db.expire_all()
     process = get_process(db, "triage_note")
     assert process.active is False

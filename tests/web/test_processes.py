@@ -194,7 +194,7 @@ def test_a_failed_retry_is_recorded_again_and_cancel_stops_it(
     assert asked.status_code == 200 and "Cancel the process" in asked.get_data(as_text=True)
     assert _instance(db_session, deployed.first).status == "failed"
     assert olga.post(f"/instances/{instance.id}/cancel").status_code == 403  # not asked first
-    confirmed = sam.post(f"/instances/{instance.id}/cancel", {"confirmed": "yes"})
+    confirmed = sam.post(f"/instances/{instance.id}/cancel", {"confirm": "yes"})
     assert confirmed.status_code == 303
     assert _instance(db_session, deployed.first).status == "cancelled"
     html = sam.get(f"/sessions/{deployed.first}").get_data(as_text=True)

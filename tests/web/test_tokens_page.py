@@ -32,7 +32,7 @@ def test_create_use_and_revoke_a_token(browser_for: Callable[[str], Browser], wo
     asked = olga.post(f"/account/tokens/{token_id.group(1)}/revoke").get_data(as_text=True)
     assert "Revoke the token “CRM &lt;sync&gt;”?" in asked and plaintext[:8] in asked
     assert api.get(f"/api/v1/sessions/{world.first}", headers=headers).status_code == 200
-    revoked = olga.post(f"/account/tokens/{token_id.group(1)}/revoke", {"confirmed": "yes"})
+    revoked = olga.post(f"/account/tokens/{token_id.group(1)}/revoke", {"confirm": "yes"})
     assert "Token “CRM &lt;sync&gt;” was revoked." in revoked.get_data(as_text=True)
     assert api.get(f"/api/v1/sessions/{world.first}", headers=headers).status_code == 401
 
@@ -57,7 +57,7 @@ def test_app_users_manage_their_own_tokens_and_not_others(
     sales.token = csrf_token(sales.client, "/account/tokens")
     assert sales.get("/account/tokens").status_code == 200
     assert sales.post(f"/account/tokens/{token_id.group(1)}/revoke").status_code == 403
-    confirmed = {"confirmed": "yes"}
+    confirmed = {"confirm": "yes"}
     assert sales.post(f"/account/tokens/{token_id.group(1)}/revoke", confirmed).status_code == 403
 
 

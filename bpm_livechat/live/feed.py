@@ -4,6 +4,10 @@ A row is written in the transaction of the change it announces, so a page never 
 change that rolled back, and never misses one that committed. On PostgreSQL a statement
 trigger on the table notifies `LIVE_CHANNEL` at commit (migration 0010), so listeners on every
 machine wake at once; SQLite listeners poll. Rows are pruned by age (`prune`).
+
+Messages are the exception to `publish`: a trigger on `messages` (same migration) adds each
+one's MESSAGE event in the statement that stored it, so the ingest's hot path spends no round
+trip on it and no writer can forget it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, Table, bindparam, delete, func, insert, literal, select
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import JSON, Integer, Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.selectable import NamedFromClause
 
 from bpm_livechat.models import LiveEvent, SupportSession, utcnow
 
@@ -33,7 +35,7 @@ _COLUMNS = ["kind", "session_id", "live_chat_id", "data", "created_at"]
 class LiveKind(enum.StrEnum):
     """What a live event announces."""
 
-    MESSAGE = "message"  # data: message_ids, author_kind
+    MESSAGE = "message"  # data: message_ids, author_kind (written by the messages trigger)
     SESSION_CREATED = "session_created"  # a new (queued) session
     SESSION_CHANGED = "session_changed"  # data: what (assigned, closed, renamed, priority...)
     PARAMETERS_CHANGED = "parameters_changed"  # data: keys, by ("process" or "person")
@@ -79,23 +81,6 @@ def _insert_for_session() -> Insert:
         bindparam("created_at", type_=LIVE_EVENTS.c.created_at.type),
     ).where(SupportSession.id == bindparam("session_id", type_=Integer))
     return insert(LIVE_EVENTS).from_select(_COLUMNS, chat)
-
-
-def message_insert_cte(written: NamedFromClause, now: Any) -> Insert:
-    """PostgreSQL's one-statement ingest: the MESSAGE event of the message in CTE `written`
-    (columns id, session_id, author_kind), as an INSERT to add as a CTE of the same statement."""
-    data = func.json_build_object(
-        literal("message_ids"), func.json_build_array(written.c.id),
-        literal("author_kind"), written.c.author_kind,
-    )  # fmt: skip
-    rows = select(
-        literal(LiveKind.MESSAGE.value),
-        written.c.session_id,
-        SupportSession.live_chat_id,
-        sql_cast(data, JSON),
-        now,
-    ).join_from(written, SupportSession, SupportSession.id == written.c.session_id)
-    return insert(LIVE_EVENTS).from_select(_COLUMNS, rows)
 
 
 def read_after(db: Session, after_id: int, limit: int = READ_LIMIT) -> list[FeedRow]:

@@ -85,9 +85,7 @@ def _save_replies(
         row = message_row(session.id, None, text, AuthorKind.PROCESS.value, None, now)
         statement = insert(_MESSAGES).values({**row, "author_name": process_name})
         ids.append(db.execute(statement.returning(_MESSAGES.c.id)).scalar_one())
-    data = {"message_ids": ids, "author_kind": AuthorKind.PROCESS.value}
-    publish(db, LiveKind.MESSAGE, session.id, session.live_chat_id, data)
-    return ids
+    return ids  # each announced to open pages by the database (a trigger: see live.feed)
 
 
 def _apply_priority(

@@ -5,8 +5,8 @@ The message is inserted only if the session exists and the caller works its live
 message takes the client's name from the session. On PostgreSQL the insert, the event's job and
 the idempotency record are one statement (data-modifying CTEs), which the API runs in
 autocommit; elsewhere they are two or three statements in the caller's transaction. The live
-feed's event for open pages (`live.feed`) is one more CTE of that statement, or one more
-INSERT. Nothing runs a script here: bound processes start, and waiting ones resume, in a worker.
+feed's event for open pages (`live.feed`) is written by the database's own trigger on
+`messages`. Nothing runs a script here: bound processes start, and waiting ones resume, in a worker.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from bpm_livechat.desk.access import no_access, work_clause, work_params
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.errors import NotFoundError
 from bpm_livechat.jobs.queue import JOBS, enqueue
-from bpm_livechat.live.feed import LiveKind, message_insert_cte, publish
 from bpm_livechat.models import AuthorKind, Client, JobStatus, Message, SupportSession, User
 from bpm_livechat.sessions.events import (
     SESSION_EVENT_JOB,
@@ -111,11 +110,9 @@ def _insert_message(event: SessionEvent | None) -> ReturningInsert[Any]:
 
 @functools.cache
 def _one_statement(event: SessionEvent | None, keyed: bool) -> Executable:
-    """PostgreSQL: the message, its event's job when anyone listens, its live event, and the
-    key's record."""
+    """PostgreSQL: the message, its event's job when anyone listens, and the key's record."""
     written = _insert_message(event).cte("written")
-    now = bindparam("now", type_=JOBS.c.due_at.type)
-    parts = [message_insert_cte(written, now).cte("announced")]
+    parts = []
     if event is not None:
         payload = func.json_build_object(
             literal("event"), literal(event.value), literal("message_id"), written.c.id
@@ -167,8 +164,6 @@ def take_message(
     row = {**values, "id": inserted.id, "author_name": inserted.author_name}
     recorded = event is not None and bool(inserted.answer)
     if not one_statement:
-        announced = {"message_ids": [inserted.id], "author_kind": values["author_kind"]}
-        publish(db, LiveKind.MESSAGE, session_id, None, announced)
         if recorded and event is not None:
             _record(db, event, session_id, inserted.id, values["sent_at"])
         if keyed is not None:

@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import AuthorKind, Message, SupportSession, User, utcnow
 from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.sessions.guards import require_writable
@@ -35,9 +34,7 @@ def add_message(
     row = message_row(session.id, session.client.name, text, author_kind, author, sent_at)
     message = Message(**row)
     db.add(message)
-    db.flush()
-    data = {"message_ids": [message.id], "author_kind": message.author_kind}
-    publish(db, LiveKind.MESSAGE, session.id, session.live_chat_id, data)
+    db.flush()  # the database announces the message to open pages (a trigger: see live.feed)
     return message
 
 

@@ -8,8 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from bpm_livechat.desk.livechats import members
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import LiveChat, Process, User
+from bpm_livechat.models import LiveChat, MemberRole, Process, User
 from bpm_livechat.processes.incidents import (
     BulkAction,
     IncidentFilter,
@@ -22,7 +23,6 @@ from bpm_livechat.processes.incidents import (
 from bpm_livechat.processes.team_tasks import (
     UNASSIGNED,
     TaskFilter,
-    assignable_users,
     parse_task_filter,
     reassign_task,
     team_tasks,
@@ -115,7 +115,9 @@ def _tasks_page(
 ) -> ResponseReturnValue:
     db, user = get_db(), acting_user()
     rows = team_tasks(db, user, wanted)
-    operators = {row.live_chat.id: assignable_users(db, row.live_chat.id) for row in rows}
+    operators = {
+        row.live_chat.id: members(db, row.live_chat.id, MemberRole.OPERATOR) for row in rows
+    }
     context = {
         "rows": rows,
         "operators": operators,

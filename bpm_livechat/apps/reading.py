@@ -82,7 +82,7 @@ def revoke_read_access(db: Session, chat: LiveChat, user: User) -> None:
 
 def readers(db: Session, chat: LiveChat) -> list[User]:
     """The users granted read access to the chat, by username."""
-    return members(db, chat, MemberRole.READER)
+    return members(db, chat.id, MemberRole.READER)
 
 
 def _item_chat_ids(db: Session, item: AppItem) -> set[int]:

@@ -31,8 +31,8 @@ def _describe(db: Any, chat: LiveChat) -> dict[str, Any]:
         "name": chat.name,
         "name_template": chat.name_template,
         "channels": [{"name": c.name, "kind": c.kind} for c in chat.channels],
-        "operators": [u.username for u in members(db, chat, MemberRole.OPERATOR)],
-        "supervisors": [u.username for u in members(db, chat, MemberRole.SUPERVISOR)],
+        "operators": [u.username for u in members(db, chat.id, MemberRole.OPERATOR)],
+        "supervisors": [u.username for u in members(db, chat.id, MemberRole.SUPERVISOR)],
     }
 
 

@@ -121,12 +121,13 @@ def add_member(db: Session, chat: LiveChat, user: User, role: MemberRole) -> Non
         forget(db, ACCESS_CACHE)
 
 
-def members(db: Session, chat: LiveChat, role: MemberRole) -> list[User]:
-    """The users holding `role` in the live chat, by username."""
+def members(db: Session, live_chat_id: int, role: MemberRole) -> list[User]:
+    """The users holding `role` in the live chat, by username (operators: whom its sessions and
+    tasks may go to)."""
     query = (
         select(User)
         .join(LiveChatMember, LiveChatMember.user_id == User.id)
-        .where(LiveChatMember.live_chat_id == chat.id, LiveChatMember.role == role.value)
+        .where(LiveChatMember.live_chat_id == live_chat_id, LiveChatMember.role == role.value)
         .order_by(User.username)
     )
     return list(db.scalars(query))

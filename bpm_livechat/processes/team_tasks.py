@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.access import is_supervisor_of
+from bpm_livechat.desk.livechats import members
 from bpm_livechat.errors import AccessDeniedError, ConflictError, NotFoundError, ValidationError
 from bpm_livechat.models import (
     InstanceStatus,
     LiveChat,
-    LiveChatMember,
     MemberRole,
     Process,
     ProcessInstance,
@@ -128,20 +128,6 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def assignable_users(db: Session, live_chat_id: int) -> list[User]:
-    """Who a task of this live chat may go to: its operators, by username."""
-    query = (
-        select(User)
-        .join(LiveChatMember, LiveChatMember.user_id == User.id)
-        .where(
-            LiveChatMember.live_chat_id == live_chat_id,
-            LiveChatMember.role == MemberRole.OPERATOR.value,
-        )
-        .order_by(User.username)
-    )
-    return list(db.scalars(query))
-
-
 def reassign_task(
     db: Session,
     user: User,
@@ -170,7 +156,9 @@ def reassign_task(
     if check_current and task.assignee_id != expected_assignee_id:
         holder = task.assignee.username if task.assignee else "nobody"
         raise ConflictError(f"task {task.name!r} was reassigned meanwhile; it is now {holder}'s")
-    target = next((u for u in assignable_users(db, chat_id) if u.username == username), None)
+    target = next(
+        (u for u in members(db, chat_id, MemberRole.OPERATOR) if u.username == username), None
+    )
     if target is None:
         raise ValidationError(
             f"assignee: {username!r} is not an operator of {instance.session.live_chat.name}",

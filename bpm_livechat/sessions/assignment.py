@@ -38,20 +38,6 @@ def is_operator_of(db: Session, user: User, live_chat_id: int) -> bool:
     return member is not None
 
 
-def eligible_operators(db: Session, live_chat_id: int) -> list[User]:
-    """The operator members of a live chat, by name: whom a session can be given to."""
-    query = (
-        select(User)
-        .join(LiveChatMember, LiveChatMember.user_id == User.id)
-        .where(
-            LiveChatMember.live_chat_id == live_chat_id,
-            LiveChatMember.role == MemberRole.OPERATOR.value,
-        )
-        .order_by(User.display_name, User.id)
-    )
-    return list(db.scalars(query))
-
-
 def take_session(db: Session, clock: Clock, session: SupportSession, user: User) -> None:
     """`user` takes a session nobody has; SessionTakenError naming the holder when someone
     was quicker (taking one's own session again changes nothing)."""

@@ -9,8 +9,10 @@ from functools import partial
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.desk.livechats import members
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import AccessDeniedError, ConflictError, ValidationError
+from bpm_livechat.models import MemberRole
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
 from bpm_livechat.processes.engine.engine import ProcessEngine
@@ -26,7 +28,6 @@ from bpm_livechat.processes.instances import get_instance, start_process
 from bpm_livechat.processes.team_tasks import (
     UNASSIGNED,
     TaskFilter,
-    assignable_users,
     reassign_task,
     team_tasks,
 )
@@ -170,7 +171,7 @@ def test_team_tasks_and_reassign(
     assert len(team_tasks(db, deployed.admin)) == 1
     with pytest.raises(AccessDeniedError):
         team_tasks(db, deployed.operator)
-    assert [u.username for u in assignable_users(db, deployed.support.id)] == ["olga"]
+    assert [u.username for u in members(db, deployed.support.id, MemberRole.OPERATOR)] == ["olga"]
     with pytest.raises(ValidationError) as caught:
         reassign_task(db, sam, task.instance_id, task.task_id, "sven", deployed.operator.id)
     assert caught.value.fields == {"assignee": "not an operator of this live chat"}

@@ -84,7 +84,7 @@ def test_add_and_remove_members(
     removed = admin.post(f"/admin/livechats/{sales_id}/members/olga/operator/remove")
     assert removed.status_code == 303
     db_session.expire_all()
-    assert [u.username for u in members(db_session, world.desk.sales, MemberRole.OPERATOR)] == [
+    assert [u.username for u in members(db_session, world.desk.sales.id, MemberRole.OPERATOR)] == [
         "sven"
     ]
     db_session.rollback()

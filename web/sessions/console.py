@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.access import is_supervisor_of
+from bpm_livechat.desk.livechats import members
 from bpm_livechat.desk.presence import presence_of
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import (
@@ -20,11 +21,10 @@ from bpm_livechat.errors import (
     OperatorOfflineError,
     ValidationError,
 )
-from bpm_livechat.models import Presence, SessionHistory, SupportSession, User
+from bpm_livechat.models import MemberRole, Presence, SessionHistory, SupportSession, User
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.sessions.assignment import (
     assign_session,
-    eligible_operators,
     is_operator_of,
     release_session,
     take_session,
@@ -86,7 +86,7 @@ def console_context(db: Session, session: SupportSession, user: User) -> dict[st
         candidates = [
             Candidate(u.username, u.display_name, presence_of(u, now, away_after()).value,
                       u.id == session.operator_id)
-            for u in eligible_operators(db, session.live_chat_id)
+            for u in members(db, session.live_chat_id, MemberRole.OPERATOR)
         ]  # fmt: skip
     history = select(SessionHistory).where(SessionHistory.session_id == session.id)
     console = Console(

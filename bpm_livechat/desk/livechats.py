@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.access import ACCESS_CACHE
-from bpm_livechat.desk.naming import DEFAULT_TEMPLATE, NameTemplate, parse_template
+from bpm_livechat.desk.naming import DEFAULT_TEMPLATE, NameTemplate, Placeholder, parse_template
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import (
     Channel,
@@ -43,8 +43,19 @@ def get_live_chat(db: Session, name: str) -> LiveChat:
 
 
 def check_template(db: Session, template: str) -> NameTemplate:
-    """Parse a name template against the current custom parameters (TemplateError on a problem)."""
-    return parse_template(template, {d.key for d in definitions(db)})
+    """Parse a name template against the current custom parameters (TemplateError on a problem);
+    an empty template, or one without a placeholder, would give every session the same name."""
+    if not template.strip():
+        reason = "must not be empty: every session would be named “Session”"
+        raise ValidationError(f"the name template {reason}", {"name_template": reason})
+    parsed = parse_template(template, {d.key for d in definitions(db)})
+    if not any(isinstance(part, Placeholder) for part in parsed.parts):
+        reason = (
+            f"has no placeholder: every session would be named “{template}” (add one, such "
+            "as {client.name} or {param.order_number})"
+        )
+        raise ValidationError(f"the name template {reason}", {"name_template": reason})
+    return parsed
 
 
 def create_live_chat(db: Session, name: str, name_template: str = DEFAULT_TEMPLATE) -> LiveChat:

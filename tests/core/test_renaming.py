@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.livechats import create_live_chat, set_name_template
-from bpm_livechat.errors import TemplateError
+from bpm_livechat.errors import TemplateError, ValidationError
 from bpm_livechat.sessions.lifecycle import rename_session
 from bpm_livechat.sessions.renaming import apply_template, pending_renames, preview_name
 from tests.support import Desk, open_session
@@ -38,3 +38,21 @@ def test_apply_counts_then_renames_only_names_not_given_by_hand(
     assert apply_template(db_session, desk.support) == 1
     assert (a.name, b.name, other.name) == ("One (Ann)", "Kept", "Email: Cy")
     assert pending_renames(db_session, desk.support) == []
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("", "must not be empty: every session would be named “Session”"),
+        ("Chat", "has no placeholder: every session would be named “Chat”"),
+        ("{{literal}}", "has no placeholder"),
+    ],
+)
+def test_a_template_that_names_every_session_alike_is_refused(
+    db_session: Session, desk: Desk, template: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        create_live_chat(db_session, "Alike", template)
+    assert reason in caught.value.fields["name_template"]
+    with pytest.raises(ValidationError):
+        set_name_template(db_session, desk.support, template)

@@ -113,6 +113,16 @@ def test_template_preview_on_a_real_session_and_errors_with_position(
     assert invalid.status_code == 422
     html = invalid.get_data(as_text=True)
     assert 'value="{oops}"' in html and "unknown placeholder {oops} at position 1</p>" in html
+    for template, reason in [
+        ("   ", "must not be empty"),
+        ("Support chat", "has no placeholder: every session would be named “Support chat”"),
+    ]:
+        refused = admin.post(
+            f"/admin/livechats/{chat_id}/template", {"name_template": template, "action": "save"}
+        )
+        assert refused.status_code == 422 and reason in refused.get_data(as_text=True)
+        said = admin.get(url + f"?template={template}").get_json()
+        assert said["ok"] is False and reason in said["error"]
     saved = admin.post(
         f"/admin/livechats/{chat_id}/template", {"name_template": "{subject}", "action": "save"}
     )

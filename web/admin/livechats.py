@@ -46,6 +46,8 @@ def _template_state(db: Session, chat: LiveChat, template: str) -> dict[str, Any
         preview = preview_name(db, chat, template)
     except TemplateError as exc:
         return {"ok": False, "error": exc.message, "position": exc.position, "name": ""}
+    except ValidationError as exc:  # a whole-template problem (empty, no placeholder)
+        return {"ok": False, "error": exc.message, "position": None, "name": ""}
     sample = preview.session
     return {
         "ok": True,

@@ -47,6 +47,7 @@ class FormField:
     readonly: bool = False
     pattern: str | None = None
     default: str | None = None
+    prefill: str | None = None  # a PREFILL_SOURCES name (camunda:property name="prefill")
     line: int | None = field(default=None, compare=False)
 
     @property
@@ -68,6 +69,7 @@ class FormField:
             "readonly": self.readonly,
             "pattern": self.pattern,
             "default": self.default,
+            "prefill": self.prefill,
             "line": self.line,
         }
 
@@ -88,6 +90,7 @@ class FormField:
             readonly=bool(data.get("readonly")),
             pattern=data.get("pattern"),
             default=data.get("default"),
+            prefill=data.get("prefill"),
             line=data.get("line"),
         )
 
@@ -269,11 +272,28 @@ def validate_form(
 
 
 def prefill(
-    fields: tuple[FormField, ...] | list[FormField], session_params: Mapping[str, object]
+    fields: tuple[FormField, ...] | list[FormField],
+    session_params: Mapping[str, object],
+    system: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """Initial values of a start form: the session's parameter value, else the field's default."""
+    """Initial values of a start form, by one rule: the session's value of the parameter with
+    the field's id; else the session's value its `prefill` property names (`client.email`...);
+    else the field's default."""
     values: dict[str, object] = {}
     for form_field in fields:
         current = session_params.get(form_field.id)
+        if current is None and form_field.prefill and system:
+            current = system.get(form_field.prefill) or None
         values[form_field.id] = current if current is not None else default_value(form_field)
     return values
+
+
+PREFILL_SOURCES = (
+    "client.name",
+    "client.email",
+    "client.phone",
+    "subject",
+    "operator.name",
+    "live_chat.name",
+    "channel.name",
+)

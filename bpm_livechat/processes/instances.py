@@ -78,8 +78,22 @@ def start_form(
 
 
 def prefilled(db: Session, form: StartForm) -> dict[str, object]:
-    """The start form's values pre-filled from the session's parameters (for showing it)."""
-    return prefill(form.fields, get_parameters(db, form.session.id))
+    """The start form's values pre-filled from the session (for showing it; see `prefill`)."""
+    return prefill(form.fields, get_parameters(db, form.session.id), prefill_sources(form.session))
+
+
+def prefill_sources(session: SupportSession) -> dict[str, object]:
+    """The session's values a form field's `prefill` property may name (PREFILL_SOURCES)."""
+    client, operator = session.client, session.operator
+    return {
+        "client.name": client.name,
+        "client.email": client.email,
+        "client.phone": client.phone,
+        "subject": session.subject,
+        "operator.name": operator.display_name if operator else None,
+        "live_chat.name": session.live_chat.name,
+        "channel.name": session.channel.name,
+    }
 
 
 def _startable_version(
@@ -180,7 +194,7 @@ def _start(
     """Validate the start form (ValidationError on a bad form), then run the new workflow."""
     pending = pending_input("start", None, form_data, user, variables)
     values = lock_values(db, form.session)
-    shown = prefill(form.fields, values.params)
+    shown = prefill(form.fields, values.params, prefill_sources(form.session))
     checked = validate_form(form.fields, form_data, param_specs(db), shown=shown)
     data = {**(variables or {}), **checked}
     parsed, process_id = form.parsed, form.version.process_id

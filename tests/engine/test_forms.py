@@ -203,6 +203,22 @@ def test_prefill_uses_session_params_then_defaults(engine: ProcessEngine) -> Non
     }
 
 
+def test_a_prefill_property_fills_a_field_from_the_session_unless_a_parameter_does() -> None:
+    xml = (
+        '<camunda:formField id="contact_email" type="string"><camunda:properties>'
+        '<camunda:property name="prefill" value="client.email"/></camunda:properties>'
+        '</camunda:formField><camunda:formField id="note" type="string" defaultValue="hi"/>'
+    )
+    fields = read_form(_form(xml)).fields
+    assert fields[0].prefill == "client.email"
+    assert FormField.from_dict(fields[0].to_dict()) == fields[0]
+    system = {"client.email": "ann@example.org"}
+    assert prefill(fields, {}, system) == {"contact_email": "ann@example.org", "note": "hi"}
+    from_parameter = {"contact_email": "work@example.org"}
+    assert prefill(fields, from_parameter, system)["contact_email"] == "work@example.org"
+    assert prefill(fields, {}, {"client.email": None})["contact_email"] is None
+
+
 def test_form_field_round_trips_through_json_extensions() -> None:
     spec = _parsed("request_triage.bpmn").get_spec("register_request")
     for task_spec in spec.task_specs.values():
@@ -264,6 +280,13 @@ def _form(fields_xml: str) -> etree._Element:
             '<camunda:formField id="a" type="enum" defaultValue="c"><camunda:value id="b" name="B"/>'
             "</camunda:formField>",
             "defaultValue 'c' is invalid: not one of: b",
+        ),
+        (
+            '<camunda:formField id="a" type="string"><camunda:properties>'
+            '<camunda:property name="prefill" value="client.mail"/></camunda:properties>'
+            "</camunda:formField>",
+            "unknown prefill 'client.mail'; use one of: client.name, client.email, client.phone, "
+            "subject, operator.name, live_chat.name, channel.name",
         ),
     ],
 )

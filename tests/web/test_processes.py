@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.demo.load import DEMO_PARAMETERS, PROCESSES
-from bpm_livechat.models import ParamDefinition, ProcessInstance
+from bpm_livechat.models import ParamDefinition, ProcessInstance, SupportSession
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.processes.bpmn.diagram import read_diagram
@@ -84,8 +84,12 @@ def test_session_page_offers_the_bound_processes(
 
 
 def test_start_form_is_prefilled_and_labelled(
-    browser_for: Callable[[str], Browser], deployed: World
+    browser_for: Callable[[str], Browser], deployed: World, db_session: Session
 ) -> None:
+    session = db_session.get(SupportSession, deployed.first)
+    assert session is not None
+    session.client.email = "prefill@example.org"
+    db_session.commit()
     olga = browser_for("olga")
     olga.post(f"/sessions/{deployed.first}/params/preferred_contact_time", {"value": "morning"})
     html = olga.get(f"/sessions/{deployed.first}/start/collect_contact_details").get_data(
@@ -95,6 +99,8 @@ def test_start_form_is_prefilled_and_labelled(
         '<label for="start-contact_email">Email <span class="req">(required)</span></label>' in html
     )
     assert '<option value="morning" selected>Morning</option>' in html  # from the session
+    # The bundled process fills Email from the client's (camunda:property name="prefill").
+    assert re.search(r'id="start-contact_email"[^>]*value="prefill@example.org"', html)
     assert ">Start process</button>" in html
 
 

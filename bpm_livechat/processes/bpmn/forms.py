@@ -12,6 +12,7 @@ from lxml import etree
 from bpm_livechat.processes.bpmn.xml import CAMUNDA_NS, NSMAP, line_of
 from bpm_livechat.processes.forms import (
     FIELD_TYPES,
+    PREFILL_SOURCES,
     FieldRejected,
     FormField,
     FormOption,
@@ -91,16 +92,29 @@ def _read_field(node: etree._Element) -> FormField | FieldProblem:
     default = node.get("defaultValue")
     if default is not None and "${" in default:
         return problem("expression default values (${...}) are not supported")
+    source = _prefill_property(node)
+    if source is not None and source not in PREFILL_SOURCES:
+        return problem(f"unknown prefill {source!r}; use one of: {', '.join(PREFILL_SOURCES)}")
     form_field = FormField(
         id=field_id,
         label=node.get("label") or field_id,
         type=type_,
         options=options,
         default=default,
+        prefill=source,
         line=line,
     )
     constrained = _apply_constraints(form_field, node)
     return problem(constrained) if isinstance(constrained, str) else constrained
+
+
+def _prefill_property(node: etree._Element) -> str | None:
+    """The field's camunda:property name="prefill" value, if it has one."""
+    path = f"{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property"
+    for prop in node.iterfind(path):
+        if prop.get("name") == "prefill":
+            return (prop.get("value") or "").strip()
+    return None
 
 
 def _read_options(node: etree._Element) -> tuple[FormOption, ...] | str:

@@ -11,6 +11,7 @@ from bpm_livechat.desk.access import can_access_live_chat, is_supervisor_of
 from bpm_livechat.models import (
     InstanceStatus,
     ProcessInstance,
+    Status,
     SupportSession,
     TaskState,
     User,
@@ -169,7 +170,7 @@ def cancel_tasks(db: Session, instance: ProcessInstance) -> None:
 
 def my_tasks(db: Session, user: User) -> list[UserTask]:
     """Ready tasks of waiting instances that are the user's: assigned, or offered to them or
-    their role."""
+    their role; none of a closed session (nobody may complete those)."""
     query = (
         select(UserTask, SupportSession)
         .join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
@@ -177,6 +178,7 @@ def my_tasks(db: Session, user: User) -> list[UserTask]:
         .where(
             UserTask.state == TaskState.READY.value,
             ProcessInstance.status == InstanceStatus.WAITING.value,
+            SupportSession.status != Status.CLOSED.value,
         )
         .order_by(UserTask.created_at, UserTask.id)
     )

@@ -13,6 +13,7 @@ from bpm_livechat.processes.deployments import DeploymentRejected, deploy
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import complete_task, start_process
 from bpm_livechat.processes.tasks import may_work_task, my_tasks
+from bpm_livechat.sessions.lifecycle import close_session
 from tests.support import Desk, new_session, open_session
 
 ASSIGNED = """<?xml version="1.0" encoding="UTF-8"?>
@@ -190,3 +191,20 @@ def test_bad_assignment_syntax_is_refused_at_deploy_with_the_element(
         )
     [problem] = caught.value.problems
     assert (problem.element, problem.message) == ("check", message)
+
+
+def test_a_closed_sessions_tasks_leave_my_tasks(
+    db_session: Session, deployed: Desk, process_engine: ProcessEngine
+) -> None:
+    db = db_session
+    bpmn = _bpmn("offered_then_closed", 'camunda:candidateUsers="olga"')
+    deploy(db, process_engine.scripts, bpmn, deployed.admin, [deployed.support])
+    session = new_session(db, deployed)
+    [task] = start_process(
+        db, process_engine, session, "offered_then_closed", {}, deployed.supervisor
+    ).tasks
+    db.commit()
+    assert my_tasks(db, deployed.operator) == [task]
+    close_session(db, session, deployed.supervisor)
+    db.commit()
+    assert my_tasks(db, deployed.operator) == []  # nobody may complete it any more

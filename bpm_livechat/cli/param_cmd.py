@@ -15,6 +15,7 @@ from bpm_livechat.params.catalogue import (
     info,
     list_parameters,
     restore_parameter,
+    split_option_labels,
     update_parameter,
 )
 
@@ -49,6 +50,7 @@ def param() -> None:
 def _row(entry: Any) -> dict[str, Any]:
     data = asdict(entry)
     data["options"] = list(entry.options)
+    data["option_labels"] = dict(entry.option_labels)
     data["constraints"] = dict(entry.constraints)
     return data
 
@@ -87,7 +89,10 @@ def list_(active: bool, as_json: bool) -> None:
 @click.option("--label", required=True)
 @click.option("--description", default="")
 @click.option(
-    "--option", "options", multiple=True, help="An option of a choice or multichoice parameter."
+    "--option",
+    "options",
+    multiple=True,
+    help="An option of a choice or multichoice parameter: KEY or KEY=Label.",
 )
 @click.option("--read-only", is_flag=True, help="Only processes and admins may set it.")
 @click.option(
@@ -115,7 +120,8 @@ def add(
             type_name,
             label,
             description=description,
-            options=options,
+            options=split_option_labels(options)[0],
+            option_labels=split_option_labels(options)[1],
             read_only=read_only,
             required_to_close=required_to_close,
             constraints=_given(limits),
@@ -129,7 +135,9 @@ def add(
 @click.option("--label")
 @click.option("--description")
 @click.option("--type", "type_name")
-@click.option("--option", "options", multiple=True, help="The full new list of options.")
+@click.option(
+    "--option", "options", multiple=True, help="The full new list of options (KEY or KEY=Label)."
+)
 @click.option("--position", type=int, help="New position (1 is first).")
 @click.option("--read-only/--not-read-only", default=None)
 @click.option("--required-to-close/--not-required-to-close", default=None)
@@ -158,7 +166,8 @@ def update(
             label=label,
             description=description,
             type_name=type_name,
-            options=options or None,
+            options=split_option_labels(options)[0] if options else None,
+            option_labels=split_option_labels(options)[1] if options else None,
             position=position,
             read_only=read_only,
             required_to_close=required_to_close,

@@ -43,6 +43,10 @@ DEMO_USERS = (
     ("widget", "channel", "Website widget", "widget-demo-pass"),  # the channels' API account
 )
 
+DEMO_OPTION_LABELS: dict[str, dict[str, str]] = {
+    "segment": {"smb": "Small business"},
+    "outcome": {"follow_up": "Follow-up needed"},
+}
 DEMO_CONSTRAINTS: dict[str, dict[str, object]] = {
     "satisfaction": {"min": 1, "max": 5},
     "discount_rate": {"min": "0", "max": "100"},
@@ -175,6 +179,7 @@ def load_demo(db: Session, scripts: ScriptChecker, sessions_per_chat: int = 32) 
                 read_only=read_only,
                 required_to_close=required,
                 constraints=DEMO_CONSTRAINTS.get(key),
+                option_labels=DEMO_OPTION_LABELS.get(key),
             )
     support = _ensure_chat(
         db,

@@ -24,6 +24,8 @@ class ParamDefinition(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str] = mapped_column(String(16))
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What people read for an option ({"follow_up": "Follow-up"}); data and the API keep keys.
+    option_labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     constraints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     position: Mapped[int] = mapped_column(Integer, default=0)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)

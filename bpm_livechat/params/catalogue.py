@@ -39,6 +39,7 @@ class ParameterInfo:
     archived: bool = False
     description: str = ""
     options: tuple[str, ...] = ()
+    option_labels: Mapping[str, str] = field(default_factory=dict)
     constraints: Mapping[str, Any] = field(default_factory=dict)
     position: int = 0
     read_only: bool = False
@@ -76,6 +77,7 @@ def info(definition: ParamDefinition | Definition) -> ParameterInfo:
         archived=definition.archived_at is not None,
         description=definition.description,
         options=tuple(definition.options or ()),
+        option_labels=dict(definition.option_labels or {}),
         constraints=dict(definition.constraints or {}),
         position=definition.position,
         read_only=definition.read_only,
@@ -123,6 +125,7 @@ def add_parameter(
     read_only: bool = False,
     required_to_close: bool = False,
     constraints: Mapping[str, object] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> ParamDefinition:
     """Define a new custom parameter for all sessions of all live chats."""
     if key in SYSTEM_KEYS:
@@ -138,12 +141,14 @@ def add_parameter(
         raise ValidationError(f"parameter {key!r} already exists{hint}", {"key": "already exists"})
     type_ = parse_type(type_name)
     last = db.scalar(select(func.max(ParamDefinition.position))) or 0
+    checked_options = validate_options(type_, options)
     definition = ParamDefinition(
         key=key,
         label=_check_label(label),
         description=description.strip(),
         type=type_.value,
-        options=validate_options(type_, options),
+        options=checked_options,
+        option_labels=check_option_labels(checked_options, option_labels or {}),
         constraints=parse_constraints(type_, constraints or {}),
         position=last + 1,
         read_only=read_only,
@@ -167,6 +172,7 @@ def update_parameter(
     read_only: bool | None = None,
     required_to_close: bool | None = None,
     constraints: Mapping[str, object] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> ParamDefinition:
     """Change a definition; a type change, option removal or new constraint must fit every
     stored value. `constraints` replaces them all (an empty mapping clears them)."""
@@ -192,6 +198,9 @@ def update_parameter(
     )
     if new_constraints != definition.constraints or new_type.value != definition.type:
         _check_constraints(db, definition, new_type, new_constraints)
+    if option_labels is None:  # kept, but not for options that are gone
+        option_labels = {k: v for k, v in definition.option_labels.items() if k in new_options}
+    definition.option_labels = check_option_labels(new_options, option_labels)
     definition.type = new_type.value
     definition.options = new_options
     definition.constraints = new_constraints
@@ -242,6 +251,39 @@ def _convert_values(
             continue
         row.value = to_json(new_type, value)
         row.text_value, row.number_value = index_values(new_type, value)
+
+
+def check_option_labels(options: Sequence[str], labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels people read for options, each naming an existing option (1 to 255
+    characters); a label equal to its key is left out."""
+    checked: dict[str, str] = {}
+    for key, label in labels.items():
+        if key not in options:
+            raise ValidationError(
+                f"label for {key!r}, which is not an option", {"options": f"no option {key!r}"}
+            )
+        text = " ".join(str(label).split())
+        if not text or len(text) > 255:
+            raise ValidationError(
+                f"the label of option {key!r} must have 1 to 255 characters",
+                {"options": f"label of {key!r}: 1 to 255 characters"},
+            )
+        if text != key:
+            checked[key] = text
+    return checked
+
+
+def split_option_labels(entries: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Options written as `key` or `key = Label` (the admin form, `--option`): keys and labels."""
+    options: list[str] = []
+    labels: dict[str, str] = {}
+    for entry in entries:
+        key, sep, label = entry.partition("=")
+        key = key.strip()
+        options.append(key)
+        if sep and label.strip():
+            labels[key] = label.strip()
+    return options, labels
 
 
 def _check_constraints(

@@ -43,6 +43,7 @@ class Definition:
     description: str
     type: str
     options: tuple[str, ...]
+    option_labels: Mapping[str, str]
     constraints: Mapping[str, Any]
     position: int
     read_only: bool
@@ -98,4 +99,5 @@ def _read(db: Session) -> list[Definition]:
 def _record(fields: dict[str, Any]) -> Definition:
     fields["options"] = tuple(fields["options"] or ())
     fields["constraints"] = fields["constraints"] or {}
+    fields["option_labels"] = fields["option_labels"] or {}
     return Definition(**fields)

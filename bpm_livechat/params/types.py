@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -150,10 +150,16 @@ def index_values(type_: ParamType, value: object | None) -> tuple[str | None, De
     raise TypeError(f"not a normalised {type_.value} value: {value!r}")
 
 
-def format_value(type_: ParamType, value: object | None) -> str:
-    """Human display text: "1,234.50 EUR", "2026-11-24 10:30 UTC", "Yes", "a, b"; "" when empty."""
+def format_value(
+    type_: ParamType, value: object | None, labels: Mapping[str, str] | None = None
+) -> str:
+    """Human display text: "1,234.50 EUR", "2026-11-24 10:30 UTC", "Yes", "a, b"; "" when empty.
+    A choice shows its option's label when `labels` has one ("Follow-up" for follow_up)."""
     if value is None:
         return ""
+    if labels and type_ in CHOICE_TYPES:
+        chosen = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in chosen)
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, Money):

@@ -199,13 +199,15 @@ def _judge(
     """Each change validated on its own, as a process step of this user would write it."""
     actor = Actor(user=user, process_id=BENCH_PROCESS_ID, task_id=BENCH_PROCESS_ID)
     current = get_parameters(db, session_id, include_archived=True)
-    types = {key: ParamType(d.type) for key, d in definitions_by_key(db).items()}
+    by_key = definitions_by_key(db)
+    types = {key: ParamType(d.type) for key, d in by_key.items()}
     judged = []
     for key, raw in changes.items():
         type_ = types.get(key)
         now = current.get(key)
         old = to_json(type_, now) if type_ else None
-        old_text = format_value(type_, now) if type_ else ""
+        labels = by_key[key].option_labels if key in by_key else None
+        old_text = format_value(type_, now, labels) if type_ else ""
         try:
             value = normalize_changes(db, {key: raw}, actor)[key]
         except ValidationError as exc:
@@ -215,7 +217,7 @@ def _judge(
             )
             continue
         assert type_ is not None  # normalize_changes refuses unknown keys
-        new_text = format_value(type_, value)
+        new_text = format_value(type_, value, labels)
         judged.append(
             WouldBeChange(key, old, to_json(type_, value), True, None, old_text, new_text)
         )

@@ -148,11 +148,11 @@ def name_context(
     """What a name template can show about this session (only `param_keys` when given)."""
     params: dict[str, str] = {}
     if param_keys is None or param_keys:
-        types = {d.key: ParamType(d.type) for d in definitions(db)}
+        by_key = {d.key: d for d in definitions(db)}
         params = {
-            key: format_value(types[key], value)
+            key: format_value(ParamType(by_key[key].type), value, by_key[key].option_labels)
             for key, value in get_parameters(db, session.id).items()
-            if key in types and (param_keys is None or key in param_keys)
+            if key in by_key and (param_keys is None or key in param_keys)
         }
     return NameContext(
         client_name=session.client.name,

@@ -28,6 +28,7 @@ def test_catalogue_lists_system_then_custom_and_admins_manage_it(
         "archived": False,
         "description": "",
         "options": ["vip", "standard"],
+        "option_labels": {},
         "constraints": {},
         "position": 1,
         "read_only": False,
@@ -169,3 +170,19 @@ def test_constraints_are_set_shown_and_enforced_on_values(
     assert refused.get_json()["error"]["fields"] == {"satisfaction": "must be at most 5"}
     saved = client.patch(url, json={"values": {"satisfaction": 5}}, headers=tokens.operator)
     assert saved.status_code == 200
+
+
+def test_option_labels_round_trip_and_values_keep_keys(client: FlaskClient, tokens: Tokens) -> None:
+    body = {"key": "tier", "type": "choice", "label": "Tier", "options": ["gold", "basic"]}
+    created = client.post(
+        "/api/v1/parameters",
+        json={**body, "option_labels": {"gold": "Gold tier"}},
+        headers=tokens.admin,
+    )
+    assert created.status_code == 201
+    assert created.get_json()["option_labels"] == {"gold": "Gold tier"}
+    wrong = client.patch(
+        "/api/v1/parameters/tier", json={"option_labels": {"silver": "S"}}, headers=tokens.admin
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["fields"] == {"options": "no option 'silver'"}

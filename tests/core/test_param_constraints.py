@@ -14,9 +14,14 @@ from sqlalchemy.orm import Session
 from bpm_livechat.cli import cli
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.params.actors import Actor, user_actor
-from bpm_livechat.params.catalogue import add_parameter, update_parameter
+from bpm_livechat.params.catalogue import (
+    add_parameter,
+    get_definition,
+    split_option_labels,
+    update_parameter,
+)
 from bpm_livechat.params.constraints import describe, parse_constraints
-from bpm_livechat.params.types import ParamType
+from bpm_livechat.params.types import ParamType, format_value
 from bpm_livechat.params.values import get_parameters, set_parameters
 from tests.support import Desk, open_session
 
@@ -126,3 +131,42 @@ def test_cli_sets_merges_and_clears_constraints(run: Run) -> None:
     refused = run("param", "add", "flag", "--type", "boolean", "--label", "F", "--max", "2")
     assert refused.exit_code == 1
     assert refused.stderr == "error: invalid constraints: max: a boolean parameter has no range\n"
+
+
+def test_choices_show_their_labels_and_keep_their_keys(db_session: Session, desk: Desk) -> None:
+    db = db_session
+    add_parameter(
+        db,
+        "outcome",
+        "choice",
+        "Outcome",
+        options=["resolved", "follow_up"],
+        option_labels={"follow_up": "Follow-up needed", "resolved": "resolved"},
+    )
+    add_parameter(
+        db, "topics", "multichoice", "Topics", options=["a", "b"], option_labels={"b": "Bee"}
+    )
+    session = open_session(db, desk.support)
+    set_parameters(
+        db, session, {"outcome": "follow_up", "topics": ["a", "b"]}, user_actor(desk.admin)
+    )
+    assert get_parameters(db, session.id)["outcome"] == "follow_up"  # data keeps the key
+    outcome = get_definition(db, "outcome")
+    assert outcome.option_labels == {"follow_up": "Follow-up needed"}  # a label = key is dropped
+    assert format_value(ParamType.CHOICE, "follow_up", outcome.option_labels) == "Follow-up needed"
+    assert format_value(ParamType.MULTICHOICE, ["a", "b"], {"b": "Bee"}) == "a, Bee"
+    with pytest.raises(ValidationError, match="label for 'gone', which is not an option"):
+        update_parameter(db, "outcome", option_labels={"gone": "Gone"})
+    update_parameter(db, "outcome", options=["follow_up", "escalated"])  # resolved removed
+    assert get_definition(db, "outcome").option_labels == {"follow_up": "Follow-up needed"}
+    assert split_option_labels(["a", "b = Bee ", "c="]) == (["a", "b", "c"], {"b": "Bee"})
+
+
+def test_cli_options_with_labels(run: Run) -> None:
+    added = run(
+        "param", "add", "tier", "--type", "choice", "--label", "Tier",
+        "--option", "gold=Gold tier", "--option", "basic", "--json",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    row = json.loads(added.stdout)
+    assert (row["options"], row["option_labels"]) == (["gold", "basic"], {"gold": "Gold tier"})

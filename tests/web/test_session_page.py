@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from bpm_livechat.params.catalogue import update_parameter
 from bpm_livechat.params.values import get_parameters
 from tests.web.support import HOSTILE_MESSAGE, ON_POSTGRES, Browser, World, session_row
 
@@ -138,3 +140,20 @@ def test_rename_and_edit_on_postgresql(
     assert 'value="12"' in bad.get_data(as_text=True)
     ok = sam.post(f"/sessions/{world.first}/params/order_value", {"value": "12 EUR"})
     assert ok.status_code == 302
+
+
+def test_choices_show_their_labels_on_the_page_in_the_list_and_in_the_edit_form(
+    browser_for: Callable[[str], Browser], world: World, db_session: Session
+) -> None:
+    update_parameter(db_session, "segment", option_labels={"smb": "Small business"})
+    db_session.commit()
+    olga = browser_for("olga")
+    saved = olga.post(f"/sessions/{world.first}/params/segment", {"value": "smb"})
+    assert saved.status_code in (302, 303)
+    assert get_parameters(db_session, world.first)["segment"] == "smb"  # data keeps the key
+    db_session.rollback()
+    html = olga.get(f"/sessions/{world.first}?edit=segment").get_data(as_text=True)
+    assert re.search(r'id="param-segment".*?Small business', html, re.S)
+    assert '<option value="smb" selected>Small business</option>' in html
+    listed = olga.get("/sessions?columns=segment").get_data(as_text=True)
+    assert ">Small business<" in listed and '<option value="smb"' in listed

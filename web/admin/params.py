@@ -14,6 +14,7 @@ from bpm_livechat.params.catalogue import (
     archive_parameter,
     get_definition,
     restore_parameter,
+    split_option_labels,
     update_parameter,
 )
 from bpm_livechat.params.constraints import NAMES as CONSTRAINT_NAMES
@@ -54,8 +55,9 @@ def _form_values() -> dict[str, Any]:
     }
 
 
-def _options(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
+def _options(text: str) -> tuple[list[str], dict[str, str]]:
+    """The options textarea: one option per line, `key` or `key = Label`."""
+    return split_option_labels([line for line in text.splitlines() if line.strip()])
 
 
 @bp.get("")
@@ -90,7 +92,8 @@ def create() -> ResponseReturnValue:
         values["type"],
         values["label"],
         description=values["description"],
-        options=_options(values["options"]),
+        options=_options(values["options"])[0],
+        option_labels=_options(values["options"])[1],
         read_only=values["read_only"],
         required_to_close=values["required_to_close"],
         constraints=values["constraints"],
@@ -107,7 +110,10 @@ def edit(key: str) -> ResponseReturnValue:
         "type": definition.type,
         "label": definition.label,
         "description": definition.description,
-        "options": "\n".join(definition.options),
+        "options": "\n".join(
+            f"{o} = {definition.option_labels[o]}" if o in definition.option_labels else o
+            for o in definition.options
+        ),
         "read_only": definition.read_only,
         "required_to_close": definition.required_to_close,
         "constraints": definition.constraints,
@@ -130,7 +136,8 @@ def update(key: str) -> ResponseReturnValue:
         label=values["label"],
         description=values["description"],
         type_name=values["type"],
-        options=_options(values["options"]),
+        options=_options(values["options"])[0],
+        option_labels=_options(values["options"])[1],
         read_only=values["read_only"],
         required_to_close=values["required_to_close"],
         constraints=values["constraints"],

@@ -73,6 +73,7 @@ def parameter_out(info: ParameterInfo) -> ParameterOut:
         archived=info.archived,
         description=info.description,
         options=list(info.options),
+        option_labels=dict(info.option_labels),
         constraints=dict(info.constraints),
         position=info.position,
         read_only=info.read_only,

@@ -69,6 +69,7 @@ def create_parameter_api(db: Session, user: User, body: ParameterCreate) -> Para
         read_only=body.read_only,
         required_to_close=body.required_to_close,
         constraints=body.constraints,
+        option_labels=body.option_labels,
     )
     return parameter_out(info(definition))
 
@@ -91,6 +92,7 @@ def update_parameter_api(db: Session, user: User, key: str, body: ParameterUpdat
         read_only=body.read_only,
         required_to_close=body.required_to_close,
         constraints=body.constraints,
+        option_labels=body.option_labels,
     )
     return parameter_out(info(definition))
 

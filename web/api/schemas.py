@@ -158,6 +158,7 @@ class QuickReplyList(BaseModel):
 # min / max (numbers, money amounts, dates), min_length / max_length, pattern: see
 # bpm_livechat.params.constraints, which checks which fit the parameter's type.
 Constraints = Annotated[dict[Text255, int | Text255], Field(max_length=5)]
+OptionLabels = Annotated[dict[Text255, Text255], Field(max_length=500)]  # option key -> label
 
 
 class ParameterOut(BaseModel):
@@ -168,6 +169,7 @@ class ParameterOut(BaseModel):
     archived: bool
     description: str
     options: list[str]
+    option_labels: dict[str, str]
     constraints: dict[str, int | str]
     position: int
     read_only: bool
@@ -191,6 +193,7 @@ class ParameterCreate(Input):
     read_only: bool = False
     required_to_close: bool = False
     constraints: Constraints = Field(default_factory=dict)
+    option_labels: OptionLabels = Field(default_factory=dict)
 
 
 class ParameterUpdate(Input):
@@ -202,6 +205,7 @@ class ParameterUpdate(Input):
     read_only: bool | None = None
     required_to_close: bool | None = None
     constraints: Constraints | None = None  # replaces them all; {} clears them
+    option_labels: OptionLabels | None = None  # replaces them all; {} clears them
 
 
 class ValuesOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ class Column:
     type: str
     system: bool
     options: tuple[str, ...] = ()
+    option_labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def filter_kind(self) -> str:
@@ -64,7 +65,7 @@ def catalogue(db: Session) -> dict[str, Column]:
     """Every showable column: the id, the system parameters, then active custom parameters."""
     columns = {"id": Column("id", "No.", "integer", True)}
     for p in list_parameters(db, include_archived=False):
-        columns[p.key] = Column(p.key, p.label, p.type, p.system, p.options)
+        columns[p.key] = Column(p.key, p.label, p.type, p.system, p.options, p.option_labels)
     return columns
 
 
@@ -82,7 +83,8 @@ def row_cells(
         if column.key in {"status", "priority"}:
             cells.append(Cell(str(value), badge=f"{column.key}-{value}"))
             continue
-        cells.append(Cell(format_value(ParamType(column.type), value), numeric=column.numeric))
+        text = format_value(ParamType(column.type), value, column.option_labels)
+        cells.append(Cell(text, numeric=column.numeric))
     return cells
 
 

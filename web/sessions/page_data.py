@@ -41,7 +41,7 @@ class ParamRow:
     type: str
     text: str
     form_value: Any
-    options: tuple[str, ...]
+    options: tuple[tuple[str, str], ...]  # (key, label)
     editable: bool
     read_only: bool
     description: str = ""
@@ -77,9 +77,9 @@ def param_rows(db: Session, session: SupportSession, user: User) -> list[ParamRo
                 key=d.key,
                 label=d.label,
                 type=d.type,
-                text=format_value(type_, value),
+                text=format_value(type_, value, d.option_labels),
                 form_value=form_value(type_, value),
-                options=tuple(d.options or ()),
+                options=tuple((o, d.option_labels.get(o, o)) for o in d.options or ()),
                 editable=not d.read_only or may_write_read_only,
                 read_only=d.read_only,
                 description=d.description,
@@ -102,16 +102,16 @@ def _history(
             Change(
                 when=format_value(ParamType.DATETIME, entry.changed_at),
                 who=_who(entry),
-                old=_shown(type_, entry.old_value),
-                new=_shown(type_, entry.new_value),
+                old=_shown(type_, entry.old_value, definition.option_labels),
+                new=_shown(type_, entry.new_value, definition.option_labels),
             )
         )
     return changes
 
 
-def _shown(type_: ParamType, stored: object) -> str:
+def _shown(type_: ParamType, stored: object, labels: Mapping[str, str]) -> str:
     try:
-        return format_value(type_, from_json(type_, stored)) or "—"
+        return format_value(type_, from_json(type_, stored), labels) or "—"
     except ValueError:  # stored under an earlier type of the parameter
         return str(stored)
 

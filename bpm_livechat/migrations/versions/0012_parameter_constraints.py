@@ -1,4 +1,4 @@
-"""parameter constraints (ranges, lengths, a pattern)
+"""parameter constraints (ranges, lengths, a pattern) and option labels
 
 Revision ID: 0012
 Revises: 0011
@@ -18,12 +18,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Give every parameter definition an empty set of constraints."""
+    """Give every parameter definition an empty set of constraints and of option labels."""
     with op.batch_alter_table("param_definitions") as batch:
         batch.add_column(sa.Column("constraints", sa.JSON(), nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("option_labels", sa.JSON(), nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
-    """Drop the constraints column."""
+    """Drop both columns."""
     with op.batch_alter_table("param_definitions") as batch:
+        batch.drop_column("option_labels")
         batch.drop_column("constraints")

@@ -206,3 +206,19 @@ def test_a_version_shows_its_forms_and_scripts_escaped_with_line_numbers(browser
     assert f"BPMN line {SCRIPT_LINE}" in page
     assert HOSTILE not in page
     assert admin.get("/admin/processes/triage_note/versions/7").status_code == 404
+
+
+def test_a_version_downloads_as_the_bpmn_it_was_deployed_from(browser_for: Open) -> None:
+    admin = browser_for("admin")
+    bpmn = sample_bpmn(GOOD)
+    _upload(admin, bpmn)
+    page = admin.get("/admin/processes/triage_note/versions/1").get_data(as_text=True)
+    assert 'href="/admin/processes/triage_note/versions/1.bpmn" download>' in page
+    response = admin.get("/admin/processes/triage_note/versions/1.bpmn")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert response.headers["Content-Disposition"] == ('attachment; filename="triage_note-v1.bpmn"')
+    assert response.get_data() == bpmn
+    assert admin.get("/admin/processes/triage_note/versions/2.bpmn").status_code == 404
+    assert (
+        browser_for("olga").get("/admin/processes/triage_note/versions/1.bpmn").status_code == 403
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
@@ -217,6 +217,17 @@ def _mapping_errors(exc: ValidationError) -> dict[str, str]:
     elif fields:
         errors["mapping"] = "; ".join(f"{var}: {msg}" for var, msg in fields.items())
     return errors
+
+
+@bp.get("/<process_id>/versions/<int:number>.bpmn")
+def download(process_id: str, number: int) -> ResponseReturnValue:
+    """The version's BPMN file exactly as it was deployed, to open in a modeller."""
+    db = get_db()
+    found = get_version(db, get_process(db, process_id), number)
+    response = Response(found.bpmn, mimetype="application/xml")
+    filename = f"{process_id}-v{found.number}.bpmn"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/<process_id>/versions/<int:number>")

@@ -20,7 +20,8 @@ def test_a_new_token_copies_and_revoking_it_asks_first(page: Any, site: Site) ->
     page.get_by_role("button", name="Create token").click()
     token = page.get_by_label("Your new token").input_value()
     page.get_by_role("button", name="Copy", exact=True).click()
-    assert page.locator('[data-copy-status="new-token"]').inner_text() == "Copied."
+    # The clipboard write is asynchronous: wait for the status rather than read it at once.
+    page.locator('[data-copy-status="new-token"]', has_text="Copied.").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == token
 
     row = page.locator("tr", has_text="Copy check")

@@ -9,6 +9,7 @@ from bpm_livechat.desk.access import ACCESS_CACHE
 from bpm_livechat.desk.naming import DEFAULT_TEMPLATE, NameTemplate, Placeholder, parse_template
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import (
+    STAFF_ROLES,
     Channel,
     LiveChat,
     LiveChatMember,
@@ -22,7 +23,7 @@ from bpm_livechat.persistence.tx_cache import forget
 
 CHANNEL_KINDS = ("web", "telegram", "whatsapp", "email", "phone", "api", "other")
 MEMBER_USER_ROLES = {
-    MemberRole.OPERATOR: {Role.OPERATOR.value, Role.SUPERVISOR.value, Role.ADMIN.value},
+    MemberRole.OPERATOR: set(STAFF_ROLES),
     MemberRole.SUPERVISOR: {Role.SUPERVISOR.value, Role.ADMIN.value},
     MemberRole.READER: {r.value for r in Role},
     MemberRole.CHANNEL: {Role.CHANNEL.value},

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bpm_livechat.desk.users import SYSTEM_USERNAME
 from bpm_livechat.errors import OperatorOfflineError
-from bpm_livechat.models import Presence, Role, User
+from bpm_livechat.models import STAFF_ROLES, Presence, User
 from bpm_livechat.params.choices import parse_choice
 
 DEFAULT_AWAY_AFTER = timedelta(minutes=10)
@@ -45,14 +45,11 @@ def set_presence(db: Session, user: User, presence: str, now: datetime) -> Prese
     return chosen
 
 
-_STAFF = frozenset({Role.OPERATOR.value, Role.SUPERVISOR.value, Role.ADMIN.value})
-
-
 def note_activity(db: Session, user: User, now: datetime) -> bool:
     """Record that the user made a request at `now` (at most once per ACTIVITY_STEP); True
     when a row was written, so the caller commits it. Channel accounts and app users have no
     presence: their requests write nothing (a channel's message stays one statement)."""
-    if user.role not in _STAFF:
+    if user.role not in STAFF_ROLES:
         return False
     if user.last_seen_at is not None and now - user.last_seen_at < ACTIVITY_STEP:
         return False

@@ -14,6 +14,7 @@ from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, Sessio
 from bpm_livechat.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from bpm_livechat.models.desk import (
     IDEMPOTENCY_KEY_LENGTH,
+    STAFF_ROLES,
     TOKEN_NAME_LENGTH,
     ApiToken,
     Channel,
@@ -59,6 +60,7 @@ __all__ = [
     "IDEMPOTENCY_KEY_LENGTH",
     "NAMING_CONVENTION",
     "QUICK_REPLY_TITLE_LENGTH",
+    "STAFF_ROLES",
     "TOKEN_NAME_LENGTH",
     "ApiToken",
     "App",

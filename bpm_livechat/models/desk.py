@@ -28,6 +28,10 @@ class Role(enum.StrEnum):
     CHANNEL = "channel"
 
 
+# The people who work sessions: they reply as the operator, have a presence, may be operators.
+STAFF_ROLES = frozenset({Role.OPERATOR.value, Role.SUPERVISOR.value, Role.ADMIN.value})
+
+
 class MemberRole(enum.StrEnum):
     """How a user belongs to a live chat."""
 

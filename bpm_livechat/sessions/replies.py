@@ -18,12 +18,11 @@ from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import require_session_access
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.errors import AccessDeniedError, ValidationError
-from bpm_livechat.models import AuthorKind, Role, SupportSession, User
+from bpm_livechat.models import STAFF_ROLES, AuthorKind, Role, SupportSession, User
 from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.ingest import Ingested, take_message
 
 MAX_REPLY_LENGTH = 4000  # what the common messengers carry in one message
-PEOPLE = frozenset({Role.ADMIN.value, Role.SUPERVISOR.value, Role.OPERATOR.value})
 # What a channel account may post: the client's words, and notes of its own ("client left").
 CHANNEL_KINDS = frozenset({AuthorKind.CLIENT.value, AuthorKind.SYSTEM.value})
 
@@ -31,7 +30,7 @@ CHANNEL_KINDS = frozenset({AuthorKind.CLIENT.value, AuthorKind.SYSTEM.value})
 def posting_kind(user: User, requested: str | None) -> str:
     """The author kind `user`'s post is stored as (by default: people as the operator, a
     channel account as the client); AccessDeniedError naming `author` for the other side."""
-    if user.role in PEOPLE:
+    if user.role in STAFF_ROLES:
         if requested not in (None, AuthorKind.OPERATOR.value):
             raise AccessDeniedError(
                 f"user {user.username!r} ({user.role}) posts only as the operator; "
@@ -76,7 +75,7 @@ def reply_as_operator(
 ) -> Ingested:
     """Store `user`'s reply in the session's thread and record its `operator_message` event
     (for waiting processes and webhooks); AccessDenied / ValidationError otherwise."""
-    if user.role not in PEOPLE:
+    if user.role not in STAFF_ROLES:
         raise AccessDeniedError(
             f"user {user.username!r} ({user.role}) cannot reply as an operator",
             {"author_kind": "only people reply as operator"},

@@ -9,19 +9,13 @@ tell, and other parameters changing meanwhile is no conflict. A rename carries t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import StaleEditError
 from bpm_livechat.models import ParamHistory, SessionHistory, SupportSession, User
-from bpm_livechat.params.actors import Actor
-from bpm_livechat.params.values import (
-    ParamChange,
-    apply_normalized,
-    normalize_changes,
-    read_for_update,
-)
-from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.lifecycle import NAME_HISTORY, rename_session, reset_name
 
 
@@ -44,23 +38,12 @@ def changed_by(entry: ParamHistory) -> str:
     return person or "system"
 
 
-def set_parameter_seen(
-    db: Session,
-    session: SupportSession,
-    key: str,
-    raw: object,
-    actor: Actor,
-    seen: int | None,
-) -> dict[str, ParamChange]:
-    """Set one parameter as `set_parameters` does, unless it changed since the page that showed
-    history entry `seen` (StaleEditError naming the key, who and when); None skips the check.
-    Refused on a closed session or while the person is Offline."""
-    if actor.user is not None and not actor.is_process:
-        require_writable(session, actor.user, "edit parameters")
-    stored = read_for_update(db, session.id)  # writers of this session queue here first
-    if seen is not None:
-        latest = last_change(db, session.id, key)
-        if (latest.id if latest is not None else 0) != seen:
+def check_parameters_seen(db: Session, session_id: int, seen: Mapping[str, int]) -> None:
+    """Raise StaleEditError (naming the key, who and when) when a parameter changed since the
+    page that showed history entry `seen[key]` (0: none yet). Call it under the session's lock."""
+    for key, shown in seen.items():
+        latest = last_change(db, session_id, key)
+        if (latest.id if latest is not None else 0) != shown:
             assert latest is not None  # a newer entry than the page's: there is one
             who = changed_by(latest)
             raise StaleEditError(
@@ -69,8 +52,6 @@ def set_parameter_seen(
                 who,
                 latest.changed_at,
             )
-    normalized = normalize_changes(db, {key: raw}, actor)
-    return apply_normalized(db, session, normalized, actor, stored=stored)
 
 
 def last_rename(db: Session, session_id: int) -> SessionHistory | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.clock import SYSTEM_CLOCK
 from bpm_livechat.desk.naming import NameContext, parse_template, render_text
 from bpm_livechat.errors import StaleEditError, ValidationError
 from bpm_livechat.models import SupportSession, User
@@ -16,13 +17,13 @@ from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter, archive_parameter
 from bpm_livechat.params.values import get_parameters, set_parameters
 from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.quick_replies import quick_replies_for, save_quick_reply
 from bpm_livechat.sessions.stale import (
     check_session_version,
     latest_change_ids,
     rename_seen,
-    set_parameter_seen,
 )
 from tests.support import Desk, open_session
 
@@ -84,16 +85,27 @@ def test_a_parameter_edit_from_a_stale_page_is_refused_naming_who(
     session = open_session(db, desk.support)
     seen = latest_change_ids(db, session.id).get("order_number", 0)
     assert seen == 0
-    set_parameter_seen(db, session, "order_number", "A-1", user_actor(desk.operator), seen)
+    edit_parameters(
+        db, SYSTEM_CLOCK, session, {"order_number": "A-1"}, desk.operator, {"order_number": seen}
+    )
     other = latest_change_ids(db, session.id)["order_number"]
     with pytest.raises(StaleEditError) as stale:
-        set_parameter_seen(db, session, "order_number", "B-2", user_actor(desk.supervisor), seen)
+        edit_parameters(
+            db,
+            SYSTEM_CLOCK,
+            session,
+            {"order_number": "B-2"},
+            desk.supervisor,
+            {"order_number": seen},
+        )
     assert (stale.value.field, stale.value.changed_by) == ("order_number", "Olga Operator")
     assert stale.value.changed_at is not None
     assert get_parameters(db, session.id)["order_number"] == "A-1"
     # Another parameter's edit is no conflict; the fresh token saves.
-    set_parameter_seen(db, session, "summary", "x", user_actor(desk.supervisor), 0)
-    set_parameter_seen(db, session, "order_number", "B-2", user_actor(desk.supervisor), other)
+    edit_parameters(db, SYSTEM_CLOCK, session, {"summary": "x"}, desk.supervisor, {"summary": 0})
+    edit_parameters(
+        db, SYSTEM_CLOCK, session, {"order_number": "B-2"}, desk.supervisor, {"order_number": other}
+    )
     assert get_parameters(db, session.id)["order_number"] == "B-2"
 
 
@@ -154,7 +166,9 @@ def test_two_stale_writers_at_once_one_wins_the_other_is_told_who(
         def write(db: Session, target: SupportSession, user: User, kind: str = kind) -> None:
             if kind == "parameter":
                 value = people[user.id]
-                set_parameter_seen(db, target, "order_number", value, user_actor(user), 0)
+                edit_parameters(
+                    db, SYSTEM_CLOCK, target, {"order_number": value}, user, {"order_number": 0}
+                )
             else:
                 rename_seen(db, target, f"Name by {user.username}", user, version)
 

@@ -9,14 +9,13 @@ from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import StaleEditError, ValidationError
 from bpm_livechat.models import SupportSession
-from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import get_definition
 from bpm_livechat.params.types import ParamType
 from bpm_livechat.processes.deployments import startable_processes
-from bpm_livechat.sessions.events import record_parameter_changes
+from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import messages
-from bpm_livechat.sessions.stale import latest_change_ids, rename_seen, set_parameter_seen
+from bpm_livechat.sessions.stale import latest_change_ids, rename_seen
 from web.auth import acting_user, require_staff
 from web.db import form_post, get_db
 from web.engine import process_engine
@@ -110,12 +109,19 @@ def edit_param(session_id: int, key: str) -> ResponseReturnValue:
     session = get_session(db, session_id, user)
     definition = get_definition(db, key)
     raw = submitted_value(ParamType(definition.type), request.form)
+    seen = _seen("seen")
     try:
-        changed = set_parameter_seen(db, session, key, raw, user_actor(user), _seen("seen"))
+        changed = edit_parameters(
+            db,
+            process_engine().clock,
+            session,
+            {key: raw},
+            user,
+            None if seen is None else {key: seen},
+        )
     except StaleEditError as exc:
         multiple = definition.type == ParamType.MULTICHOICE.value
         shown = request.form.getlist("value") if multiple else request.form.get("value", "")
         return render_session(session, 409, editing=key, entered={key: shown}, conflicts={key: exc})
-    record_parameter_changes(db, process_engine().clock, session.id, changed)
     flash(f"{definition.label} saved." if changed else f"{definition.label} was unchanged.")
     return redirect(url_for("session.show", session_id=session.id, _anchor=f"param-{key}"))

@@ -12,6 +12,7 @@ see the complete schema.
 
 from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
 from bpm_livechat.models.base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
+from bpm_livechat.models.decisions import Decision, DecisionVersion
 from bpm_livechat.models.desk import (
     IDEMPOTENCY_KEY_LENGTH,
     STAFF_ROLES,
@@ -70,6 +71,8 @@ __all__ = [
     "Base",
     "Channel",
     "Client",
+    "Decision",
+    "DecisionVersion",
     "EventBinding",
     "IdempotencyRecord",
     "InstanceStatus",

@@ -21,6 +21,7 @@ from bpm_livechat.models import (
 )
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.processes.bpmn.validation import Problem, validate_bpmn
+from bpm_livechat.processes.decisions.references import undeployed_decisions
 from script_runtime import ScriptChecker
 
 
@@ -73,6 +74,7 @@ def deploy(
     content. `scripts` compiles its scripts and expressions (the engine's sandbox)."""
     require_designer(user)
     report = validate_bpmn(bpmn, {d.key for d in definitions(db)}, scripts)
+    report.errors.extend(undeployed_decisions(db, bpmn))
     if not report.ok:
         raise DeploymentRejected(report.errors)
     chats = list(live_chats)

@@ -35,6 +35,8 @@ from bpm_livechat.params.values import (
     read_for_update,
     typed_values,
 )
+from bpm_livechat.processes.decisions.running import DECISIONS_KEY
+from bpm_livechat.processes.decisions.store import DecisionSource
 from bpm_livechat.processes.deployments import VersionInfo
 from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult
 from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateChanges
@@ -112,7 +114,9 @@ def _run(
     def validate(changes: dict[str, object]) -> dict[str, object]:
         return normalize_changes(db, changes, actor)
 
-    result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
+    view = snapshot(db, session, values.params, messages_on_demand=True)
+    view[DECISIONS_KEY] = DecisionSource(db)  # business rule tasks read deployed decisions
+    result = step(view, validate)
     previous_waits = list(instance.waiting_for or [])
     _record(instance, result, engine.serialize(result.workflow), user, completed)
     new = instance.id is None

@@ -14,6 +14,7 @@ from bpm_livechat.processes.bpmn.assignment import (
     parse_groups,
     parse_people,
 )
+from bpm_livechat.processes.bpmn.decision_checks import check_business_rule_task
 from bpm_livechat.processes.bpmn.report import DeployReport
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
 from script_runtime import ScriptChecker
@@ -148,7 +149,7 @@ def check_service_like(report: DeployReport, node: etree._Element) -> None:
     """Service, send and business rule tasks: name the implementation we cannot run."""
     element_id, line, kind = node.get("id"), line_of(node), local_name(node)
     if kind == "businessRuleTask":
-        report.error(element_id, line, "business rule tasks (DMN decisions) are not supported")
+        check_business_rule_task(report, node)
         return
     for attribute, label in JAVA_IMPLEMENTATIONS.items():
         value = node.get(camunda(attribute))

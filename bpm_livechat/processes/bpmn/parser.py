@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 
 from bpm_livechat.processes.bpmn.assignment import entries
+from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask, BusinessRuleTaskParser
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.timer_events import clocked
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, BpmnDocument
@@ -158,6 +159,7 @@ def _ours(parser_class: type[TaskParser]) -> type[TaskParser]:
 _OUR_PARSERS = {
     full_tag("startEvent"): (FormStartEventParser, StartEvent),
     full_tag("userTask"): (FormUserTaskParser, UserTask),
+    full_tag("businessRuleTask"): (BusinessRuleTaskParser, BusinessRuleTask),
 }
 
 

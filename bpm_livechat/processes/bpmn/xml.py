@@ -50,6 +50,18 @@ def _safe_parser() -> etree.XMLParser:
 
 def parse_bpmn_xml(data: bytes) -> BpmnDocument:
     """Parse uploaded bytes safely or raise BpmnDocumentError naming the reason and line."""
+    root = parse_untrusted_xml(data)
+    if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != BPMN_NS:
+        raise BpmnDocumentError(
+            f"the root element must be BPMN 2.0 <definitions> (namespace {BPMN_NS})",
+            root.sourceline,
+        )
+    canonical = etree.tostring(root, method="c14n2", strip_text=True)
+    return BpmnDocument(root=root, content_hash=hashlib.sha256(canonical).hexdigest())
+
+
+def parse_untrusted_xml(data: bytes) -> etree._Element:
+    """Parse uploaded XML (BPMN or DMN) safely: size cap, no DOCTYPE, entities or XInclude."""
     if len(data) > MAX_BPMN_BYTES:
         raise BpmnDocumentError(
             f"file is {len(data)} bytes; the limit is {MAX_BPMN_BYTES} bytes (2 MiB)"
@@ -71,13 +83,7 @@ def parse_bpmn_xml(data: bytes) -> BpmnDocument:
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise BpmnDocumentError("a DOCTYPE declaration is not allowed", 1)
     _check_elements(root)
-    if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != BPMN_NS:
-        raise BpmnDocumentError(
-            f"the root element must be BPMN 2.0 <definitions> (namespace {BPMN_NS})",
-            root.sourceline,
-        )
-    canonical = etree.tostring(root, method="c14n2", strip_text=True)
-    return BpmnDocument(root=root, content_hash=hashlib.sha256(canonical).hexdigest())
+    return root
 
 
 def _check_elements(root: etree._Element) -> None:

@@ -56,6 +56,7 @@ class StepState:
         """The snapshot as `source` sees it: earlier writes of this step already in `params`,
         and the recent messages only when the source can reach them."""
         view = dict(self.session)
+        view.pop(STEP_ONLY_KEY, None)  # the step's decision source stays in the host
         params = {key: _plain(value) for key, value in (view.get("params") or {}).items()}
         params.update({key: _plain(value) for key, value in self.changes.items()})
         view["params"] = params
@@ -73,6 +74,9 @@ class StepState:
 
 
 SERIALIZER_RESERVED_KEY = "typename"
+# A snapshot key for what the host keeps for the step (the deployed decisions), never sent to
+# the sandbox; `decisions.running.DECISIONS_KEY` is the same key.
+STEP_ONLY_KEY = "__decisions__"
 
 
 def reserved_key_path(data: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,59 @@
+"""Business rule tasks (`bpmn:businessRuleTask` with `camunda:decisionRef`): parser and spec.
+
+The spec names its decision and how it binds; it reads the decision when it runs (see
+`decisions.running`), so a spec parsed once serves every version of the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+
+from bpm_livechat.processes.bpmn.decision_checks import camunda_attribute as _camunda
+from bpm_livechat.processes.decisions.running import run_business_rule
+
+
+class BusinessRuleTask(BpmnSpecMixin):  # type: ignore[misc]
+    """Evaluates a deployed DMN decision when it runs and puts the result into task data."""
+
+    def __init__(
+        self,
+        wf_spec: Any,
+        bpmn_id: str,
+        decision_ref: str,
+        version: int | None = None,
+        result_variable: str | None = None,
+        map_result: str = "resultList",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.decision_ref = decision_ref
+        self.version = version
+        self.result_variable = result_variable
+        self.map_result = map_result
+
+    def _run_hook(self, my_task: Any) -> bool:
+        run_business_rule(
+            my_task, self.decision_ref, self.version, self.result_variable, self.map_result
+        )
+        return True
+
+
+class BusinessRuleTaskParser(TaskParser):  # type: ignore[misc]
+    """Reads camunda:decisionRef, decisionRefBinding/Version, resultVariable, mapDecisionResult."""
+
+    def create_task(self) -> Any:
+        version = _camunda(self.node, "decisionRefVersion")
+        if (_camunda(self.node, "decisionRefBinding") or "latest") != "version":
+            version = None  # Camunda ignores a version without the "version" binding
+        return self.spec_class(
+            self.spec,
+            self.bpmn_id,
+            decision_ref=_camunda(self.node, "decisionRef") or "",
+            version=int(version) if version and version.isdigit() else None,
+            result_variable=_camunda(self.node, "resultVariable") or None,
+            map_result=_camunda(self.node, "mapDecisionResult") or "resultList",
+            **self.bpmn_attributes,
+        )

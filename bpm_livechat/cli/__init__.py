@@ -8,6 +8,7 @@ import click
 
 from .app_cmd import app_group
 from .common import CliState
+from .decision_cmd import decision
 from .event_cmd import bind_event_cmd
 from .livechat_cmd import livechat
 from .param_cmd import param
@@ -42,6 +43,7 @@ for command in (
     cli.add_command(command)
 process.add_command(bind_event_cmd)
 cli.add_command(app_group)
+cli.add_command(decision)
 
 
 def _add_plugin_commands() -> None:

@@ -77,8 +77,8 @@ def try_decision(
 ) -> DecisionTry:
     """Evaluate a deployed decision (latest active version, or `version`) for a session."""
     require_designer(user)
-    session = get_session(db, session_id, user)
     resolved = DecisionSource(db).resolve(decision_id, version)
+    session = get_session(db, session_id, user)
     given = dict(data or {})
     view = snapshot(db, session, messages_on_demand=True)
     environment = SandboxEnvironment(runner).for_step(view, _no_writes)

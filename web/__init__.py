@@ -97,6 +97,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(admin_processes.bp)
     app.register_blueprint(script_bench.bp)
+    from web.admin import decisions as admin_decisions
+
+    app.register_blueprint(admin_decisions.bp)
     from web import supervision
 
     app.register_blueprint(supervision.bp)

@@ -21,6 +21,7 @@ def operations() -> list[Operation]:
     from . import (
         automation,
         console,
+        decisions,
         events,
         health,
         parameters,
@@ -35,6 +36,7 @@ def operations() -> list[Operation]:
         console,
         parameters,
         processes,
+        decisions,
         supervision,
         events,
         automation,

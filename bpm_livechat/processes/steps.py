@@ -35,7 +35,7 @@ from bpm_livechat.params.values import (
     read_for_update,
     typed_values,
 )
-from bpm_livechat.processes.decisions.running import DECISIONS_KEY
+from bpm_livechat.processes.bpmn.decision_task import DECISIONS_KEY
 from bpm_livechat.processes.decisions.store import DecisionSource
 from bpm_livechat.processes.deployments import VersionInfo
 from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkflow, StepResult

@@ -6,9 +6,9 @@ from lxml import etree
 
 from bpm_livechat.processes.bpmn.report import DeployReport
 from bpm_livechat.processes.bpmn.xml import CAMUNDA_NS, NSMAP, line_of
-from bpm_livechat.processes.decisions.evaluation import MAP_RESULTS
 
 BINDINGS = ("latest", "version")
+MAP_RESULTS = ("resultList", "singleResult", "singleEntry", "collectEntries")
 
 
 def camunda_attribute(node: etree._Element, name: str) -> str | None:

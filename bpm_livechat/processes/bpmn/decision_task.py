@@ -1,7 +1,8 @@
 """Business rule tasks (`bpmn:businessRuleTask` with `camunda:decisionRef`): parser and spec.
 
-The spec names its decision and how it binds; it reads the decision when it runs (see
-`decisions.running`), so a spec parsed once serves every version of the decision.
+The spec names its decision and how it binds; when it runs, the step's decision source (see
+`processes.decisions.running`) finds the deployed version and evaluates it, so a spec parsed once
+serves every version of the decision.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 
+from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.processes.bpmn.decision_checks import camunda_attribute as _camunda
-from bpm_livechat.processes.decisions.running import run_business_rule
+
+# Where a process step's session snapshot carries the deployed decisions (the host keeps it: it
+# is never sent to the sandbox). The object has `run_business_rule(task, spec)`.
+DECISIONS_KEY = "__decisions__"
 
 
 class BusinessRuleTask(BpmnSpecMixin):  # type: ignore[misc]
@@ -35,9 +40,16 @@ class BusinessRuleTask(BpmnSpecMixin):  # type: ignore[misc]
         self.map_result = map_result
 
     def _run_hook(self, my_task: Any) -> bool:
-        run_business_rule(
-            my_task, self.decision_ref, self.version, self.result_variable, self.map_result
-        )
+        state = getattr(my_task.workflow.script_engine.environment, "state", None)
+        decisions = state.session.get(DECISIONS_KEY) if state is not None else None
+        if decisions is None:
+            raise ProcessStepError(
+                "decision",
+                "decisions can be evaluated only inside a process step",
+                element_id=self.bpmn_id,
+                element_name=self.bpmn_name,
+            )
+        decisions.run_business_rule(my_task, self)
         return True
 
 

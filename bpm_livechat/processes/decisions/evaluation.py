@@ -18,8 +18,6 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.processes.decisions.reading import DecisionDef, DmnFile
 
-MAP_RESULTS = ("resultList", "singleResult", "singleEntry", "collectEntries")
-
 
 @dataclass(frozen=True)
 class MatchedRule:

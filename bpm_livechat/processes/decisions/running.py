@@ -1,65 +1,44 @@
 """A business rule task at run time: find the deployed decision, evaluate it, store the result.
 
 A process step carries a `DecisionSource` in its session snapshot under DECISIONS_KEY (never sent
-to the sandbox). The result goes to task data: into `camunda:resultVariable`, mapped as
-`camunda:mapDecisionResult` says (resultList by default, as in Camunda), or, without a result
-variable, each output by name. A script or a form after the task writes it into parameters.
+to the sandbox); the task's spec hands itself to it. The result goes to task data: into
+`camunda:resultVariable`, mapped as `camunda:mapDecisionResult` says (resultList by default, as
+in Camunda), or, without a result variable, each output by name. A script or a form after the
+task writes it into parameters.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from bpm_livechat.errors import BpmLivechatError, ProcessStepError
+from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask
 from bpm_livechat.processes.decisions.evaluation import evaluate
-from bpm_livechat.processes.decisions.reading import DmnFile
-from bpm_livechat.processes.engine.script_environment import STEP_ONLY_KEY as DECISIONS_KEY
 from bpm_livechat.processes.engine.script_environment import TaskRef
 
-__all__ = ["DECISIONS_KEY", "DecisionFinder", "run_business_rule"]
 
+def run_business_rule(resolve: Any, task: Any, spec: BusinessRuleTask) -> None:
+    """Evaluate the task's decision in the sandbox and put the result into the task's data.
 
-class Resolved(Protocol):
-    decision_id: str
-    number: int
-    dmn: DmnFile
-
-
-class DecisionFinder(Protocol):
-    """What a step offers business rule tasks: a deployed decision by id (and pinned version)."""
-
-    def resolve(self, decision_id: str, number: int | None = None) -> Resolved: ...
-
-
-def run_business_rule(
-    task: Any,
-    decision_ref: str,
-    version: int | None,
-    result_variable: str | None,
-    map_result: str,
-) -> None:
-    """Evaluate the task's decision in the sandbox and put the result into the task's data."""
+    `resolve(decision_id, version)` gives (version number, read DMN file) or raises a domain
+    error; the task's script engine is bound to the step (its log gets a line).
+    """
     ref = TaskRef.of(task)
-    state = getattr(task.workflow.script_engine.environment, "state", None)
-    finder = state.session.get(DECISIONS_KEY) if state is not None else None
-    if state is None or finder is None:
-        raise _error(ref, "decisions can be evaluated only inside a process step")
     try:
-        resolved = finder.resolve(decision_ref, version)
+        number, dmn = resolve(spec.decision_ref, spec.version)
     except BpmLivechatError as exc:
         raise _error(ref, exc.message) from None
-    outcome = evaluate(resolved.dmn, decision_ref, task)
-    if result_variable:
+    outcome = evaluate(dmn, spec.decision_ref, task)
+    if spec.result_variable:
         try:
-            task.data[result_variable] = outcome.mapped(map_result)
+            task.data[spec.result_variable] = outcome.mapped(spec.map_result)
         except ValueError as exc:
-            raise _error(ref, f"decision {decision_ref!r}: {exc}") from None
+            raise _error(ref, f"decision {spec.decision_ref!r}: {exc}") from None
     else:
         task.data.update(outcome.as_data())
     rules = ", ".join(str(rule.number) for rule in outcome.matched) or "none"
-    state.logs.append(
-        (ref, f"decision {decision_ref} v{resolved.number}: rules matched: {rules}\n")
-    )
+    line = f"decision {spec.decision_ref} v{number}: rules matched: {rules}\n"
+    task.workflow.script_engine.environment.state.logs.append((ref, line))
 
 
 def _error(ref: TaskRef, message: str) -> ProcessStepError:

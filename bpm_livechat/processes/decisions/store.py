@@ -9,15 +9,17 @@ instance started before that version was deployed. `decisionRefBinding="version"
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import Decision, DecisionVersion, User, utcnow
+from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask
 from bpm_livechat.processes.bpmn.report import Problem
 from bpm_livechat.processes.decisions.reading import DmnFile, read_dmn
+from bpm_livechat.processes.decisions.running import run_business_rule
 from bpm_livechat.processes.deployments import require_designer
 from script_runtime import ScriptChecker
 
@@ -197,3 +199,12 @@ class DecisionSource:
         if decision_id not in read.decisions:
             raise NotFoundError("decision", f"{decision_id} in v{version.number}")
         return ResolvedDecision(decision_id, version.number, read)
+
+    def run_business_rule(self, task: Any, spec: BusinessRuleTask) -> None:
+        """Evaluate a business rule task's decision (called by its spec, inside a step)."""
+
+        def resolve(decision_id: str, number: int | None) -> tuple[int, DmnFile]:
+            resolved = self.resolve(decision_id, number)
+            return resolved.number, resolved.dmn
+
+        run_business_rule(resolve, task, spec)

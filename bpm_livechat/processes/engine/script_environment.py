@@ -17,6 +17,7 @@ from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmLivechatError, ParameterValueError, ProcessStepError
 from bpm_livechat.params.types import Money
 from bpm_livechat.processes.bpmn.checks import expression_source, script_source
+from bpm_livechat.processes.bpmn.decision_task import DECISIONS_KEY
 
 ValidateChanges = Callable[[dict[str, object]], dict[str, object]]
 
@@ -56,7 +57,7 @@ class StepState:
         """The snapshot as `source` sees it: earlier writes of this step already in `params`,
         and the recent messages only when the source can reach them."""
         view = dict(self.session)
-        view.pop(STEP_ONLY_KEY, None)  # the step's decision source stays in the host
+        view.pop(DECISIONS_KEY, None)  # the step's decision source stays in the host
         params = {key: _plain(value) for key, value in (view.get("params") or {}).items()}
         params.update({key: _plain(value) for key, value in self.changes.items()})
         view["params"] = params
@@ -74,9 +75,6 @@ class StepState:
 
 
 SERIALIZER_RESERVED_KEY = "typename"
-# A snapshot key for what the host keeps for the step (the deployed decisions), never sent to
-# the sandbox; `decisions.running.DECISIONS_KEY` is the same key.
-STEP_ONLY_KEY = "__decisions__"
 
 
 def reserved_key_path(data: Mapping[str, Any]) -> str | None:

@@ -243,3 +243,77 @@ def test_a_failing_decision_fails_the_step_at_the_business_rule_task(
         "decision 'segment' (Segment), rule 1 (r1), input 'Amount': "
         "NameError: name 'limit' is not defined"
     )
+
+
+def test_a_waiting_instance_uses_the_latest_version_when_the_task_runs_unless_pinned(
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine
+) -> None:
+    db = db_session
+    scripts = process_engine.scripts
+    deploy_decisions(db, scripts, read_file("segment.dmn"), desk.admin)
+    later = read_file("triage_later.bpmn")
+    pinned = later.replace(b'id="triage_later"', b'id="triage_pinned"').replace(
+        b'camunda:decisionRef="segment"',
+        b'camunda:decisionRef="segment" camunda:decisionRefBinding="version" '
+        b'camunda:decisionRefVersion="1"',
+    )
+    deploy(db, scripts, later, desk.admin, [desk.support])
+    deploy(db, scripts, pinned, desk.admin, [desk.support])
+    db.commit()
+    waiting = {}
+    for process_id in ("triage_later", "triage_pinned"):
+        session = new_session(db, desk)
+        outcome = start_process(
+            db, process_engine, session, process_id, {"amount": 1500}, desk.operator
+        )
+        waiting[process_id] = (session.id, outcome.instance, outcome.tasks[0].task_id)
+    db.commit()
+    # version 2: big orders are "standard" now
+    v2 = read_file("segment.dmn").replace(b'<text>"vip"</text>', b'<text>"standard"</text>', 1)
+    assert deploy_decisions(db, scripts, v2, desk.admin).decisions[0].version == 2
+    db.commit()
+    logs = {}
+    for process_id, (session_id, instance, task_id) in waiting.items():
+        outcome = complete_task(db, process_engine, instance, task_id, {}, desk.operator)
+        logs[process_id] = outcome.log
+        db.commit()
+        waiting[process_id] = (session_id, instance, task_id)
+    assert logs == {
+        "triage_later": ["decision segment v2: rules matched: 1\n"],
+        "triage_pinned": ["decision segment v1: rules matched: 1\n"],
+    }
+    assert get_parameters(db, waiting["triage_later"][0])["segment"] == "standard"
+    assert get_parameters(db, waiting["triage_pinned"][0])["segment"] == "vip"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("", "business rule task has no camunda:decisionRef; name the id of a deployed DMN decision"),
+        ('camunda:decisionRef="segment" camunda:decisionRefBinding="deployment"',
+         "camunda:decisionRefBinding 'deployment' is not supported; use 'latest' or 'version' "
+         "(with camunda:decisionRefVersion)"),
+        ('camunda:decisionRef="segment" camunda:decisionRefBinding="version" '
+         'camunda:decisionRefVersion="7"', "decision 'segment' has no version 7"),
+        ('camunda:decisionRef="segment" camunda:mapDecisionResult="firstEntry"',
+         "camunda:mapDecisionResult 'firstEntry' is not one of resultList, singleResult, "
+         "singleEntry, collectEntries"),
+        ('camunda:class="org.example.Rules"',
+         "business rule task uses camunda:class, which cannot run here; reference a DMN "
+         "decision with camunda:decisionRef"),
+    ],
+)  # fmt: skip
+def test_a_business_rule_task_that_cannot_bind_is_refused_at_deploy(
+    db_session: Session, desk: Desk, params: None, process_engine: ProcessEngine,
+    attributes: str, message: str,
+) -> None:  # fmt: skip
+    db = db_session
+    deploy_decisions(db, process_engine.scripts, read_file("segment.dmn"), desk.admin)
+    bpmn = read_file("triage.bpmn").replace(
+        b'camunda:decisionRef="segment" camunda:resultVariable="chosen"\n'
+        b'        camunda:mapDecisionResult="singleEntry"',
+        attributes.encode() + b' camunda:resultVariable="chosen"',
+    )
+    with pytest.raises(DeploymentRejected) as refused:
+        deploy(db, process_engine.scripts, bpmn, desk.admin)
+    assert [(p.element, p.message) for p in refused.value.problems] == [("decide_segment", message)]

@@ -317,3 +317,16 @@ def test_a_business_rule_task_that_cannot_bind_is_refused_at_deploy(
     with pytest.raises(DeploymentRejected) as refused:
         deploy(db, process_engine.scripts, bpmn, desk.admin)
     assert [(p.element, p.message) for p in refused.value.problems] == [("decide_segment", message)]
+
+
+def test_a_huge_cell_is_refused_before_anything_scans_it(
+    db_session: Session, desk: Desk, process_engine: ProcessEngine
+) -> None:
+    cell = '"?"' + " ?" * 5000
+    with pytest.raises(DecisionRejected) as caught:
+        deploy_decisions(db_session, process_engine.scripts,
+                         table("tier", "UNIQUE", AMOUNT, _rule("r1", cell, '"x"')), desk.admin)  # fmt: skip
+    assert [p.message for p in caught.value.problems] == [
+        "decision 'tier' (Tier), rule 1 (r1), input 'Amount': is 10003 characters long; the "
+        "limit is 2000"
+    ]

@@ -26,6 +26,8 @@ import re
 from script_runtime import ScriptChecker
 
 INPUT_NAME = "dmninputexpr"  # what the engine puts in place of `?`
+# The engine finds `?` with a regular expression that is quadratic in the cell's length.
+MAX_CELL = 2000
 _OUTSIDE_QUOTES = r"(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)"
 _QUESTION = re.compile(r"\?" + _OUTSIDE_QUOTES)
 _RANGE = re.compile(r"^([\[\]\(])\s*(.+?)\s*\.\.\s*(.+?)\s*([\[\]\)])$", re.S)
@@ -137,6 +139,8 @@ def _split(cell: str) -> list[str]:
 
 
 def _refuse_foreign(cell: str) -> None:
+    if len(cell) > MAX_CELL:
+        raise CellError(f"is {len(cell)} characters long; the limit is {MAX_CELL}")
     if cell.startswith(("${", "#{")):
         raise CellError(f"{cell!r} is a JUEL expression; write it in Python")
     if _FEEL_FUNCTION.match(cell):

@@ -84,3 +84,20 @@ def test_a_refused_file_answers_json_and_exit_1(run: Any, desk: Desk, tmp_path: 
     missing = run("decision", "try", "nope", "--session", "1", "--json")
     assert missing.exit_code == 1
     assert json.loads(missing.stdout) == {"error": "decision 'nope' not found"}
+
+
+def test_a_process_with_a_business_rule_task_runs_from_the_command_line(
+    run: Any, desk: Desk, params: None, db_session: Session
+) -> None:
+    _ok(run("decision", "deploy", str(FILES / "segment.dmn"), "--json"))
+    _ok(run("process", "deploy", str(FILES / "triage.bpmn"), "--live-chat", "Support", "--json"))
+    session_id = new_session(db_session, desk).id
+    started = _ok(run("process", "start", "triage", "--session", str(session_id), "--as", "olga",
+                      "--form", '{"amount": 2000}', "--json"))  # fmt: skip
+    assert [t["name"] for t in started["tasks"]] == ["Confirm the segment"]
+    done = _ok(run("task", "complete", str(started["instance_id"]), started["tasks"][0]["id"],
+                   "--as", "olga", "--json"))  # fmt: skip
+    assert (done["status"], done["changes"]) == (
+        "completed",
+        {"segment": {"old": None, "new": "vip"}},
+    )

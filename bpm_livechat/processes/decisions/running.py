@@ -9,15 +9,19 @@ task writes it into parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bpm_livechat.errors import BpmLivechatError, ProcessStepError
 from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask
 from bpm_livechat.processes.decisions.evaluation import evaluate
+from bpm_livechat.processes.decisions.reading import DmnFile
 from bpm_livechat.processes.engine.script_environment import TaskRef
 
+Resolve = Callable[[str, int | None], tuple[int, DmnFile]]
 
-def run_business_rule(resolve: Any, task: Any, spec: BusinessRuleTask) -> None:
+
+def run_business_rule(resolve: Resolve, task: Any, spec: BusinessRuleTask) -> None:
     """Evaluate the task's decision in the sandbox and put the result into the task's data.
 
     `resolve(decision_id, version)` gives (version number, read DMN file) or raises a domain

@@ -20,6 +20,7 @@ from bpm_livechat.processes.decisions.store import (
     get_decision_version,
     latest_decision_version,
     list_decisions,
+    set_version_active,
 )
 
 from .common import cli_state, dry_transaction, emit, fail, handles_errors, json_option, transaction
@@ -84,6 +85,32 @@ def list_(as_json: bool) -> None:
         )
 
     emit({"decisions": items}, as_json, text)
+
+
+@decision.command("deactivate")
+@click.argument("decision_id")
+@click.option("--version", "number", type=int, required=True)
+@as_option
+@handles_errors
+def deactivate(decision_id: str, number: int, as_user: str) -> None:
+    """Stop business rule tasks from using a version (unpinned ones fall back to the previous)."""
+    with transaction() as db:
+        found = get_decision(db, decision_id)
+        set_version_active(db, found, number, False, get_user(db, as_user))
+    click.echo(f"{decision_id} v{number} is inactive")
+
+
+@decision.command("activate")
+@click.argument("decision_id")
+@click.option("--version", "number", type=int, required=True)
+@as_option
+@handles_errors
+def activate(decision_id: str, number: int, as_user: str) -> None:
+    """Let business rule tasks use a version again."""
+    with transaction() as db:
+        found = get_decision(db, decision_id)
+        set_version_active(db, found, number, True, get_user(db, as_user))
+    click.echo(f"{decision_id} v{number} is active")
 
 
 @decision.command("export")

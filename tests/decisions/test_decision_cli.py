@@ -101,3 +101,43 @@ def test_a_process_with_a_business_rule_task_runs_from_the_command_line(
         "completed",
         {"segment": {"old": None, "new": "vip"}},
     )
+
+
+def test_a_deactivated_version_is_not_used(
+    run: Any, desk: Desk, db_session: Session, tmp_path: Any
+) -> None:
+    run("decision", "deploy", str(FILES / "segment.dmn"))
+    changed = tmp_path / "segment.dmn"
+    changed.write_bytes(
+        read_file("segment.dmn").replace(b'<text>"vip"</text>', b'<text>"gold"</text>', 1)
+    )
+    run("decision", "deploy", str(changed))
+    session_id = str(new_session(db_session, desk).id)
+
+    def answer() -> Any:
+        tried = run(
+            "decision",
+            "try",
+            "segment",
+            "--session",
+            session_id,
+            "--data",
+            '{"amount": 5000}',
+            "--json",
+        )
+        return (tried.exit_code, json.loads(tried.stdout))
+
+    assert answer()[1]["result"] == {"segment": "gold"}
+    deactivated = run("decision", "deactivate", "segment", "--version", "2", "--as", "admin")
+    assert (deactivated.exit_code, deactivated.stdout) == (0, "segment v2 is inactive\n")
+    assert answer()[1]["result"] == {"segment": "vip"}
+    run("decision", "deactivate", "segment", "--version", "1")
+    assert answer() == (1, {"error": "active version of decision 'segment' not found"})
+    refused = run("decision", "activate", "segment", "--version", "2", "--as", "olga")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: user 'olga' may not manage processes\n",
+    )
+    assert run("decision", "activate", "segment", "--version", "9").stderr == (
+        "error: decision version 'segment v9' not found\n"
+    )

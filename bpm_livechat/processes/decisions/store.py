@@ -110,6 +110,18 @@ def latest_decision_version(
     return db.scalar(query.order_by(DecisionVersion.number.desc()).limit(1))
 
 
+def set_version_active(
+    db: Session, decision: Decision, number: int, active: bool, user: User
+) -> DecisionVersion:
+    """Let business rule tasks use a version again, or stop them using it (the latest active
+    version is what unpinned tasks use; a deactivated version stays downloadable)."""
+    require_designer(user)
+    version = get_decision_version(db, decision, number)
+    version.active = active
+    db.flush()
+    return version
+
+
 def list_decisions(db: Session) -> list[Decision]:
     """Every deployed decision, by id."""
     return list(db.scalars(select(Decision).order_by(Decision.decision_id)))

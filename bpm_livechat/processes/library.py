@@ -99,9 +99,7 @@ def _call_problem(db: Session, ref: CallRef, together: Deploying | None) -> str 
     if ref.version is not None:
         numbers = [v.number for v in process.versions]
         if ref.version not in numbers:
-            return (
-                f"{what} at version {ref.version}, which does not exist (latest is {max(numbers)})"
-            )
+            return f"{what} at version {ref.version}, which does not exist (latest is {max(numbers, default=0)})"
         return None
     if not process.active or not any(v.active for v in process.versions):
         return f"{what}, which is not active"

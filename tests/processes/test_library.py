@@ -15,6 +15,7 @@ from bpm_livechat.processes.deployments import (
     deploy,
     deploy_files,
     get_process,
+    list_processes,
 )
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import complete_task, get_instance, start_process
@@ -125,7 +126,7 @@ def test_files_deployed_together_form_one_deployment_all_or_nothing(
     assert caught.value.message.startswith("BPMN rejected: ")
     assert "(note_writer.bpmn, note_writer_work, line 12)" in caught.value.message
     db.rollback()
-    assert [p.bpmn_id for p in _processes(db)] == ["case_review", "fragile"]
+    assert [p.bpmn_id for p in list_processes(db)] == ["case_review", "fragile"]
     files[2] = BpmnFile("note_writer.bpmn", library_file("note_writer.bpmn"))
     result = deploy_files(db, process_engine.scripts, files, desk.admin, [desk.support])
     assert sorted((p.id, p.version) for p in result.processes) == [
@@ -133,12 +134,6 @@ def test_files_deployed_together_form_one_deployment_all_or_nothing(
         ("note_writer", 1),
         ("order_parent", 1),
     ]
-
-
-def _processes(db: Session) -> list[object]:
-    from bpm_livechat.processes.deployments import list_processes
-
-    return list(list_processes(db))
 
 
 def test_deploy_names_a_missing_called_process_and_a_missing_pinned_version(
@@ -216,13 +211,11 @@ def test_binding_deployment_runs_the_version_deployed_together(
         ("note_writer", 3, True),
         ("order_parent", 2, True),
     ]
-    alone = library_file("note_writer.bpmn")
     with pytest.raises(DeploymentRejected) as caught:
         deploy_files(db, process_engine.scripts, [BpmnFile("p.bpmn", parent)], desk.admin)
     assert "with binding deployment, but that process is not deployed together" in (
         caught.value.problems[0].message
     )
-    assert alone
 
 
 def test_a_called_process_cannot_be_deactivated_while_an_active_process_calls_it(
@@ -276,4 +269,31 @@ def test_a_start_fails_cleanly_when_the_called_process_is_gone(
     assert (
         "calls process 'credit_check' (its latest active version), which is not"
         in (failure.error["message"])
+    )
+
+
+def test_one_instance_runs_one_version_of_each_process(
+    db_session: Session,
+    factory: sessionmaker[Session],
+    deployed: Desk,
+    process_engine: ProcessEngine,
+) -> None:
+    db, desk, scripts = db_session, deployed, process_engine.scripts
+    deploy(db, scripts, library_file("note_writer.bpmn"), desk.admin)
+    deploy(db, scripts, library_file("note_writer.bpmn", ("note v1", "note v2")), desk.admin)
+    # call_check now calls note_writer at its latest (v2) while call_note pins v1.
+    parent = library_file("order_parent.bpmn", ('"credit_check"', '"note_writer"'))
+    deploy(db, scripts, parent, desk.admin, [desk.support])
+    db.commit()
+    session_id = new_session(db, desk).id
+
+    def start(db: Session) -> object:
+        session, user = get_session(db, session_id), get_user(db, "olga")
+        return start_process(db, process_engine, session, "order_parent", {}, user)
+
+    failure = run_failing(factory, start)
+    assert failure.error["element_id"] == "call_note"
+    assert (
+        "process 'note_writer' is called at version 2 and at version 1 in one instance"
+        in failure.error["message"]
     )

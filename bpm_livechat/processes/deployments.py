@@ -424,6 +424,10 @@ def process_details(db: Session, process: Process) -> dict[str, object]:
             "content_hash": v.content_hash,
             "deployed_by": v.deployed_by.username if v.deployed_by else None,
             "deployed_at": v.deployed_at,
+            "calls": [
+                {k: c.get(k) for k in ("element", "name", "called", "binding", "version")}
+                for c in v.calls or []
+            ],
         }
         for v in process.versions
     ]

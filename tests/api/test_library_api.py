@@ -50,6 +50,8 @@ def test_a_library_deploys_runs_and_protects_its_called_processes(
     assert deployed_parent.get_json()["processes"] == [
         {"id": "order_parent", "name": "Order handling", "version": 1, "created": True}
     ]
+    again = post("/api/v1/processes", json=parent, headers=admin)
+    assert again.get_json()["processes"][0]["created"] is False  # same content, same calls
 
     session_id = new_session(db_session, deployed).id
     url = f"/api/v1/sessions/{session_id}/instances"

@@ -182,6 +182,23 @@ def test_deploy_a_library_of_three_files_and_run_it(
     assert ok_json(run("process", "list", "--json"))["processes"][-1]["id"] == "note_writer"
     deployed = ok_json(run("process", "deploy", parent, "--live-chat", "Support", "--json"))
     assert deployed["processes"] == [{"id": "order_parent", "name": "Order handling", "version": 1}]
+    shown = ok_json(run("process", "show", "order_parent", "--json"))
+    assert shown["versions"][0]["calls"] == [
+        {
+            "element": "call_check",
+            "name": "Check credit",
+            "called": "credit_check",
+            "binding": "latest",
+            "version": None,
+        },
+        {
+            "element": "call_note",
+            "name": "Write the note",
+            "called": "note_writer",
+            "binding": "version",
+            "version": 1,
+        },
+    ]
 
     session_id = new_session(db_session, desk).id
     started = ok_json(

@@ -258,5 +258,10 @@ def test_several_files_upload_as_one_deployment_and_a_called_process_stays_activ
         "Not deactivated: process &#39;credit_check&#39; is called by active process "
         "&#39;order_parent&#39; (version 1, call activity &#39;call_check&#39; (Check credit))"
     ) in page
+    assert "Called by active processes" in page
+    assert ">order_parent</code></a> version 1, call activity <code>call_check</code>" in page
+    parent_page = admin.get("/admin/processes/order_parent").get_data(as_text=True)
+    assert "<code>call_note</code> (Write the note) calls" in parent_page
+    assert ">note_writer</code></a>, version 1</li>" in parent_page
     db_session.expire_all()
     assert get_process(db_session, "credit_check").active is True

@@ -31,7 +31,7 @@ from bpm_livechat.processes.deployments import (
     process_summary,
     unbind,
 )
-from bpm_livechat.processes.library import ProcessInUseError
+from bpm_livechat.processes.library import ProcessInUseError, callers_of
 from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
@@ -137,6 +137,7 @@ def _detail(process: Process, status: int = 200, **context: Any) -> ResponseRetu
         event_bindings=[(b, mapping_text(dict(b.input_mapping))) for b in bindings],
         events=list(BINDABLE_EVENTS),
         sources=SESSION_SOURCES,
+        called_by=callers_of(db, process),
         **context,
     )
     return page, status

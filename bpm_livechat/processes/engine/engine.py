@@ -90,6 +90,8 @@ class ParsedBpmn:
     start_forms: dict[str, tuple[FormField, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # The specs of the subprocesses each process calls in this file, found on first use.
+    subprocesses: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     # Calls of processes in other files by process id, read from the specs on first use.
     calls: dict[str, tuple[ExternalCall, ...]] = field(
         default_factory=dict, repr=False, compare=False
@@ -99,7 +101,10 @@ class ParsedBpmn:
         """The process spec and the specs of the subprocesses it calls that are in this file."""
         if process_id not in self.process_ids:
             raise ProcessStepError("definition", f"process {process_id!r} is not in this BPMN file")
-        return self.parser.get_spec(process_id), in_file_specs(self.parser, process_id)
+        subprocesses = self.subprocesses.get(process_id)
+        if subprocesses is None:  # shared: callers copy it before handing it to a workflow
+            subprocesses = self.subprocesses[process_id] = in_file_specs(self.parser, process_id)
+        return self.parser.get_spec(process_id), subprocesses
 
     def external_calls(self, process_id: str) -> tuple[ExternalCall, ...]:
         """The call activities of the process (and of what it calls in this file) whose called

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -13,10 +14,11 @@ from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.processes.deployments import (
+    BpmnFile,
     DeploymentRejected,
     bind,
     deactivate,
-    deploy,
+    deploy_files,
     get_process,
     list_processes,
     process_details,
@@ -31,6 +33,7 @@ from bpm_livechat.processes.instances import (
     session_instances,
     start_process,
 )
+from bpm_livechat.processes.library import ProcessInUseError
 from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.supervision import cancel_instance, failed_instances, retry_instance
 from bpm_livechat.processes.tasks import my_tasks
@@ -49,25 +52,34 @@ def process() -> None:
 
 
 @process.command("deploy")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--live-chat", "live_chats", multiple=True, help="Offer it in this live chat.")
 @as_option
 @json_option
 @handles_errors
-def deploy_(file: Path, live_chats: tuple[str, ...], as_user: str, as_json: bool) -> None:
-    """Validate and deploy a BPMN file (a new version only when the content changed)."""
-    with file.open("rb") as handle:
-        data = handle.read(MAX_BPMN_BYTES + 1)
+def deploy_(
+    files: tuple[Path, ...], live_chats: tuple[str, ...], as_user: str, as_json: bool
+) -> None:
+    """Validate and deploy BPMN files as one deployment, all or nothing (a new version only
+    when the content changed); their call activities may call each other's processes."""
+    uploads = []
+    for file in files:
+        with file.open("rb") as handle:
+            uploads.append(BpmnFile(file.name, handle.read(MAX_BPMN_BYTES + 1)))
     try:
         with transaction() as db:
             chats = [get_live_chat(db, name) for name in live_chats]
-            result = deploy(db, cli_state().processes.scripts, data, get_user(db, as_user), chats)
+            scripts, user = cli_state().processes.scripts, get_user(db, as_user)
+            result = deploy_files(db, scripts, uploads, user, chats)
     except DeploymentRejected as exc:
         if as_json:
             emit({"errors": [p.to_dict() for p in exc.problems]}, True)
         else:
             for p in exc.problems:
-                click.echo(f"{p.element or '-'} (line {p.line or '?'}): {p.message}")
+                named = f"{p.file}: " if p.file else ""
+                click.echo(f"{named}{p.element or '-'} (line {p.line or '?'}): {p.message}")
         fail(exc.message)
     data_out = {
         "processes": [{"id": p.id, "name": p.name, "version": p.version} for p in result.processes],
@@ -78,7 +90,10 @@ def deploy_(file: Path, live_chats: tuple[str, ...], as_user: str, as_json: bool
         lines = [
             f"{p.id} v{p.version}{'' if p.created else ' (unchanged)'}" for p in result.processes
         ]
-        lines += [f"warning: {w.element} (line {w.line}): {w.message}" for w in result.warnings]
+        lines += [
+            f"warning: {f'{w.file}: ' if w.file else ''}{w.element} (line {w.line}): {w.message}"
+            for w in result.warnings
+        ]
         return "\n".join(lines)
 
     emit(data_out, as_json, text)
@@ -120,10 +135,15 @@ def show(process_id: str, as_json: bool) -> None:
 @handles_errors
 def deactivate_(process_id: str, number: int | None, as_user: str, as_json: bool) -> None:
     """Stop offering a process or one version; running instances go on."""
-    with transaction() as db:
-        target = get_process(db, process_id)
-        deactivate(db, target, get_user(db, as_user), number)
-        data = process_details(db, target)
+    try:
+        with transaction() as db:
+            target = get_process(db, process_id)
+            deactivate(db, target, get_user(db, as_user), number)
+            data = process_details(db, target)
+    except ProcessInUseError as exc:
+        if as_json:
+            emit({"error": exc.message, "callers": [asdict(c) for c in exc.callers]}, True)
+        fail(exc.message)
     emit(data, as_json, f"{process_id} deactivated" + (f" (version {number})" if number else ""))
 
 

@@ -78,6 +78,9 @@ class ProcessVersion(Base):
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Its call activities of other processes, resolved at deploy time where the binding says so:
+    # [{"process", "element", "name", "line", "called", "binding", "version", "target_id"}].
+    calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
 
     process: Mapped[Process] = relationship(back_populates="versions")
     deployed_by: Mapped[User | None] = relationship()
@@ -120,6 +123,9 @@ class ProcessInstance(Base):
         JSON, default=list, server_default="[]"
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The versions of other processes its call activities run, fixed when it starts:
+    # {process id: {"id", "number", "content_hash"}} (see processes.library).
+    called_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     __mapper_args__ = {"version_id_col": version}
 

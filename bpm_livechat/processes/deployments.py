@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
@@ -20,8 +20,15 @@ from bpm_livechat.models import (
     utcnow,
 )
 from bpm_livechat.params.definitions import definitions
+from bpm_livechat.processes.bpmn.report import DeployReport, ProcessInfo
 from bpm_livechat.processes.bpmn.validation import Problem, validate_bpmn
 from bpm_livechat.processes.decisions.references import undeployed_decisions
+from bpm_livechat.processes.library import (
+    Deploying,
+    check_calls,
+    require_not_called,
+    version_calls,
+)
 from script_runtime import ScriptChecker
 
 
@@ -30,13 +37,29 @@ class DeploymentRejected(ValidationError):
 
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]
-        where = f" ({first.element}, line {first.line})" if first.element or first.line else ""
+        where = ", ".join(
+            part
+            for part in (
+                first.file,
+                first.element,
+                f"line {first.line}" if first.line else None,
+            )
+            if part
+        )
         more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
         super().__init__(
-            f"BPMN rejected: {first.message}{where}{more}",
+            f"BPMN rejected: {first.message}{f' ({where})' if where else ''}{more}",
             {p.element or "document": p.message for p in reversed(problems)},
         )
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class BpmnFile:
+    """One uploaded file of a deployment: its name (for messages) and content."""
+
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -70,47 +93,161 @@ def deploy(
     user: User,
     live_chats: Iterable[LiveChat] = (),
 ) -> DeployResult:
-    """Validate and store a BPMN file: a new version per changed process, the same for identical
-    content. `scripts` compiles its scripts and expressions (the engine's sandbox)."""
+    """Validate and store one BPMN file (see `deploy_files`)."""
+    return deploy_files(db, scripts, [BpmnFile("", bpmn)], user, live_chats)
+
+
+def deploy_files(
+    db: Session,
+    scripts: ScriptChecker,
+    files: Sequence[BpmnFile],
+    user: User,
+    live_chats: Iterable[LiveChat] = (),
+) -> DeployResult:
+    """Validate and store BPMN files as one deployment, all or nothing: a new version per
+    changed process, the same for identical content. A call activity may call a process of
+    another file deployed together or deployed already. `scripts` compiles scripts and
+    expressions (the engine's sandbox)."""
     require_designer(user)
-    report = validate_bpmn(bpmn, {d.key for d in definitions(db)}, scripts)
-    report.errors.extend(undeployed_decisions(db, bpmn))
-    if not report.ok:
-        raise DeploymentRejected(report.errors)
+    keys = {d.key for d in definitions(db)}
+    reports = [(file, validate_bpmn(file.data, keys, scripts)) for file in files]
+    several = len(files) > 1
+    problems = [
+        replace(p, file=file.name) if several else p
+        for file, report in reports
+        for p in report.errors
+    ]
+    problems += _duplicates(reports)
+    problems += [
+        replace(p, file=file.name) if several else p
+        for file in files
+        for p in undeployed_decisions(db, file.data)
+    ]
+    if not problems:
+        deploying = _deploying(db, reports)
+        calls = [
+            (file.name if several else "", ref) for file, report in reports for ref in report.calls
+        ]
+        problems = check_calls(db, calls, deploying)
+    if problems:
+        raise DeploymentRejected(problems)
     chats = list(live_chats)
-    result = DeployResult(warnings=list(report.warnings))
-    for info in report.processes:
-        process = db.scalar(select(Process).where(Process.bpmn_id == info.id))
-        if process is None:
-            process = Process(bpmn_id=info.id, name=info.name, active=True)
-            db.add(process)
-            db.flush()
-        process.name = info.name
-        process.active = True
-        version, created = _version_for(db, process, bpmn, info.content_hash, info.name, user)
+    result = DeployResult(
+        warnings=[
+            replace(w, file=file.name) if several else w
+            for file, report in reports
+            for w in report.warnings
+        ]
+    )
+    stored = _store(db, reports, user)
+    for process, version, created in stored:
         for chat in chats:
             bind(db, process, chat, user)
-        result.processes.append(DeployedProcess(info.id, info.name, version.number, created))
+        result.processes.append(
+            DeployedProcess(process.bpmn_id, process.name, version.number, created)
+        )
     db.flush()
     return result
 
 
+def _duplicates(reports: list[tuple[BpmnFile, DeployReport]]) -> list[Problem]:
+    """A process id defined by two files deployed together."""
+    seen: dict[str, str] = {}
+    problems = []
+    for file, report in reports:
+        for info in report.processes:
+            if info.id in seen:
+                problems.append(
+                    Problem(
+                        info.id,
+                        None,
+                        f"process {info.id!r} is in both {seen[info.id]} and {file.name}",
+                        file=file.name,
+                    )
+                )
+            seen.setdefault(info.id, file.name)
+    return problems
+
+
+def _deploying(db: Session, reports: list[tuple[BpmnFile, DeployReport]]) -> dict[str, Deploying]:
+    """Each process of the deployment with the highest version number it may get."""
+    deploying = {}
+    for file, report in reports:
+        for info in report.processes:
+            process = db.scalar(select(Process).where(Process.bpmn_id == info.id))
+            latest = latest_version(db, process, active_only=False) if process else None
+            if latest is None:
+                highest = 1
+            elif latest.content_hash == info.content_hash and not any(
+                r.binding == "deployment" and r.process == info.id for r in report.calls
+            ):
+                highest = latest.number
+            else:
+                highest = latest.number + 1
+            deploying[info.id] = Deploying(file.name, highest)
+    return deploying
+
+
+def _store(
+    db: Session, reports: list[tuple[BpmnFile, DeployReport]], user: User
+) -> list[tuple[Process, ProcessVersion, bool]]:
+    """Store every process of the deployment; a process whose calls bind "deployment" is stored
+    once the versions it calls are (callers in a cycle of such calls get new versions)."""
+    todo = [(file, report, info) for file, report in reports for info in report.processes]
+    bound = {
+        info.id: {
+            r.called for r in report.calls if r.process == info.id and r.binding == "deployment"
+        }
+        for _file, report, info in todo
+    }
+    targets: dict[str, int] = {}
+    stored: dict[str, tuple[Process, ProcessVersion, bool]] = {}
+    while todo:
+        ready = [t for t in todo if bound[t[2].id] <= set(targets)] or todo
+        for file, report, info in ready:
+            process = db.scalar(select(Process).where(Process.bpmn_id == info.id))
+            if process is None:
+                process = Process(bpmn_id=info.id, name=info.name, active=True)
+                db.add(process)
+                db.flush()
+            process.name = info.name
+            process.active = True
+            calls = version_calls(info.id, report.calls, targets)
+            version, created = _version_for(db, process, file.data, info, user, calls)
+            targets[info.id] = version.id
+            stored[info.id] = (process, version, created)
+        todo = [t for t in todo if t not in ready]
+    for _process, version, _created in stored.values():  # a cycle: now every target is known
+        if any(c["binding"] == "deployment" and c["target_id"] is None for c in version.calls):
+            version.calls = [
+                {**c, "target_id": targets.get(c["called"])} if c["binding"] == "deployment" else c
+                for c in version.calls
+            ]
+    return list(stored.values())
+
+
 def _version_for(
-    db: Session, process: Process, bpmn: bytes, content_hash: str, name: str, user: User
+    db: Session,
+    process: Process,
+    bpmn: bytes,
+    info: ProcessInfo,
+    user: User,
+    calls: list[dict[str, Any]],
 ) -> tuple[ProcessVersion, bool]:
     latest = latest_version(db, process, active_only=False)
-    if latest is not None and latest.content_hash == content_hash:
+    if latest is not None and latest.content_hash == info.content_hash and latest.calls == calls:
         latest.active = True
         return latest, False
     version = ProcessVersion(
         process_id=process.id,
         number=(latest.number + 1) if latest is not None else 1,
-        name=name,
+        name=info.name,
         bpmn=bpmn,
-        content_hash=content_hash,
+        content_hash=info.content_hash,
         deployed_by_id=user.id,
         deployed_at=utcnow(),
         active=True,
+        calls=calls,
     )
     db.add(version)
     db.flush()
@@ -213,8 +350,12 @@ def get_version(db: Session, process: Process, number: int) -> ProcessVersion:
 
 
 def deactivate(db: Session, process: Process, user: User, number: int | None = None) -> None:
-    """Stop offering a version (or, without `number`, the whole process); running instances go on."""
+    """Stop offering a version (or, without `number`, the whole process); running instances go on.
+    ProcessInUseError when an active process calls it (or needs that version)."""
     require_designer(user)
+    if number is not None:
+        get_version(db, process, number)
+    require_not_called(db, process, number)
     if number is None:
         process.active = False
     else:
@@ -289,6 +430,10 @@ def process_details(db: Session, process: Process) -> dict[str, object]:
             "content_hash": v.content_hash,
             "deployed_by": v.deployed_by.username if v.deployed_by else None,
             "deployed_at": v.deployed_at,
+            "calls": [
+                {k: c.get(k) for k in ("element", "name", "called", "binding", "version")}
+                for c in v.calls or []
+            ],
         }
         for v in process.versions
     ]

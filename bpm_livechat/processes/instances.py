@@ -14,7 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bpm_livechat.desk.access import require_session_access
 from bpm_livechat.errors import (
@@ -39,6 +39,7 @@ from bpm_livechat.params.types import ParamType
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.processes.deployments import VersionInfo, version_to_start
 from bpm_livechat.processes.engine.engine import (
+    CalledSpecs,
     ParsedBpmn,
     ProcessEngine,
     SerializedWorkflow,
@@ -47,6 +48,7 @@ from bpm_livechat.processes.engine.engine import (
 from bpm_livechat.processes.engine.script_environment import ValidateChanges
 from bpm_livechat.processes.failures import pending_input, step_failed
 from bpm_livechat.processes.forms import FormField, ParamSpecs, prefill, validate_form
+from bpm_livechat.processes.library import called_specs, resolve_called
 from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
 from bpm_livechat.processes.tasks import find_task, may_work_task
 from bpm_livechat.sessions.guards import require_writable
@@ -200,7 +202,13 @@ def _start(
     parsed, process_id = form.parsed, form.version.process_id
 
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
-        return engine.start(parsed, process_id, data, session=snap, validate_changes=validate)
+        # A library's called versions are fixed at the start, for the instance's whole life.
+        called = resolve_called(db, engine, parsed, process_id, form.version.id)
+        instance.called_versions = called
+        specs = called_specs(db, engine, called) if called else None
+        return engine.start(
+            parsed, process_id, data, session=snap, validate_changes=validate, called=specs
+        )
 
     return run_step(db, instance, form.session, form.version, user, step, values, pending, engine)
 
@@ -281,7 +289,20 @@ def load_workflow(engine: ProcessEngine, instance: ProcessInstance) -> BpmnWorkf
     version = instance.process_version
     parsed = engine.parse_stored(version.content_hash, lambda: version.bpmn)
     saved = SerializedWorkflow(instance.workflow_json or "", instance.serializer_version or "")
-    return engine.deserialize(saved, parsed, version.process.bpmn_id)
+    return engine.deserialize(
+        saved, parsed, version.process.bpmn_id, instance_called_specs(engine, instance)
+    )
+
+
+def instance_called_specs(engine: ProcessEngine, instance: ProcessInstance) -> CalledSpecs | None:
+    """The specs of the other files' processes the instance started with; None when it calls none."""
+    called = instance.called_versions or {}
+    if not called:
+        return None
+    db = object_session(instance)
+    if db is None:
+        raise ProcessStepError("engine", f"process instance {instance.id} is not in a session")
+    return called_specs(db, engine, called)
 
 
 def lock_instance(db: Session, instance_id: int) -> ProcessInstance:

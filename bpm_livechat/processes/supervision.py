@@ -21,6 +21,7 @@ from bpm_livechat.models import (
 from bpm_livechat.processes.deployments import latest_version
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import (
+    instance_called_specs,
     load_workflow,
     lock_instance,
     run_complete_step,
@@ -102,6 +103,7 @@ def _migrated(
     try:
         workflow = load_workflow(engine, instance)
         spec, dependencies = engine.parse(newest.bpmn).specs(bpmn_id)
+        dependencies = {**(instance_called_specs(engine, instance) or {}), **dependencies}
     except ProcessStepError:
         return None
     if task.element_id not in spec.task_specs:

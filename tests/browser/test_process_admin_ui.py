@@ -97,3 +97,49 @@ def test_dry_run_shows_would_be_changes_and_stores_nothing(page: Any, site: Site
     page.goto(f"/sessions/{session_id}")
     assert page.locator("#param-order_number .param-value").inner_text() == before
     assert before != "WOULD-BE"
+
+
+def _drop_files(page: Any, selector: str, files: list[tuple[str, bytes]]) -> None:
+    """Drop several files at once onto an element, as dragging a selection from the desktop."""
+    page.evaluate(
+        """([selector, files]) => {
+            const transfer = new DataTransfer();
+            for (const [name, text] of files) {
+                transfer.items.add(new File([text], name, {type: "application/xml"}));
+            }
+            const zone = document.querySelector(selector);
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            }
+        }""",
+        [selector, [[name, data.decode()] for name, data in files]],
+    )
+
+
+def test_a_library_of_three_files_dropped_together_deploys_as_one(page: Any, site: Site) -> None:
+    from tests.processes.test_library import library_file
+
+    names = ("order_parent.bpmn", "credit_check.bpmn", "note_writer.bpmn")
+    login(page, *ADMIN)
+    page.goto("/admin/processes")
+    broken = library_file("note_writer.bpmn", ('"note v1"', "("))
+    _drop_files(
+        page, "#drop-zone", [*((n, library_file(n)) for n in names[:2]), (names[2], broken)]
+    )
+    assert page.locator("#drop-chosen").inner_text() == "Chosen: " + ", ".join(names)
+    page.get_by_role("button", name="Upload and deploy").click()
+    problems = page.locator("#problems")
+    assert "were not deployed: 1 problem" in problems.inner_text()
+    cells = problems.locator("tbody tr").first.locator("td")
+    assert [cells.nth(i).inner_text() for i in range(3)] == [
+        "note_writer.bpmn",
+        "note_writer_work",
+        "12",
+    ]
+    _drop_files(page, "#drop-zone", [(n, library_file(n)) for n in names])
+    page.get_by_role("button", name="Upload and deploy").click()
+    deployed = page.locator("#deployed").inner_text()
+    for name in ("Order handling", "Credit check", "Note writer"):
+        assert f"{name} (" in deployed
+    assert deployed.count("version 1 (new)") == 3
+    shot(page, "process-library-uploaded")

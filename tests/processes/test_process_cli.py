@@ -148,3 +148,86 @@ def test_start_complete_fail_retry_and_cancel(
         run("instance", "cancel", str(again["instance_id"]), "--as", "sam", "--json")
     )
     assert (cancelled["status"], cancelled["tasks"]) == ("cancelled", [])
+
+
+def test_deploy_a_library_of_three_files_and_run_it(
+    run: Run, desk: Desk, params: None, db_session: Session, tmp_path: Any
+) -> None:
+    library = BPMN / "library"
+    parent, credit, note = (
+        str(library / f) for f in ("order_parent.bpmn", "credit_check.bpmn", "note_writer.bpmn")
+    )
+    errors, message = failed_json(run("process", "deploy", parent, "--json"))
+    assert [(e["element"], e["line"]) for e in errors["errors"]] == [
+        ("call_check", 14),
+        ("call_note", 19),
+    ]
+    assert "calls process 'credit_check', which is neither in the files deployed" in message
+    # Deployed separately: the two subprocesses, then the parent, which pins note_writer v1.
+    ok_json(run("process", "deploy", credit, note, "--json"))
+    newer_note = tmp_path / "note_writer.bpmn"
+    newer_note.write_text((library / "note_writer.bpmn").read_text().replace("note v1", "note v2"))
+    assert ok_json(run("process", "deploy", str(newer_note), "--json"))["processes"] == [
+        {"id": "note_writer", "name": "Note writer", "version": 2}
+    ]
+    broken = tmp_path / "credit_check.bpmn"
+    broken.write_text(
+        (library / "credit_check.bpmn").read_text().replace('credit = "credit ok v1"', "credit = (")
+    )
+    errors, message = failed_json(run("process", "deploy", parent, str(broken), "--json"))
+    assert [(e["file"], e["element"], e["line"]) for e in errors["errors"]] == [
+        ("credit_check.bpmn", "credit_check_work", 12)
+    ]
+    assert "(credit_check.bpmn, credit_check_work, line 12)" in message
+    assert ok_json(run("process", "list", "--json"))["processes"][-1]["id"] == "note_writer"
+    deployed = ok_json(run("process", "deploy", parent, "--live-chat", "Support", "--json"))
+    assert deployed["processes"] == [{"id": "order_parent", "name": "Order handling", "version": 1}]
+    shown = ok_json(run("process", "show", "order_parent", "--json"))
+    assert shown["versions"][0]["calls"] == [
+        {
+            "element": "call_check",
+            "name": "Check credit",
+            "called": "credit_check",
+            "binding": "latest",
+            "version": None,
+        },
+        {
+            "element": "call_note",
+            "name": "Write the note",
+            "called": "note_writer",
+            "binding": "version",
+            "version": 1,
+        },
+    ]
+
+    session_id = new_session(db_session, desk).id
+    started = ok_json(
+        run(
+            "process",
+            "start",
+            "order_parent",
+            "--session",
+            str(session_id),
+            "--as",
+            "olga",
+            "--json",
+        )
+    )
+    assert started["status"] == "waiting"
+    refused, message = failed_json(run("process", "deactivate", "credit_check", "--json"))
+    assert refused["callers"] == [
+        {
+            "process": "order_parent",
+            "version": 1,
+            "element": "call_check",
+            "name": "Check credit",
+            "binding": "latest",
+        }
+    ]
+    assert message.startswith("process 'credit_check' is called by active process 'order_parent'")
+    task = started["tasks"][0]["id"]
+    done = ok_json(
+        run("task", "complete", str(started["instance_id"]), task, "--as", "olga", "--json")
+    )
+    assert done["status"] == "completed"
+    assert done["changes"]["summary"]["new"] == "credit ok v1 / note v1"

@@ -222,3 +222,46 @@ def test_a_version_downloads_as_the_bpmn_it_was_deployed_from(browser_for: Open)
     assert (
         browser_for("olga").get("/admin/processes/triage_note/versions/1.bpmn").status_code == 403
     )
+
+
+def _library_upload(browser: Browser, *files: tuple[str, bytes]) -> TestResponse:
+    uploads = [(BytesIO(data), name) for name, data in files]
+    return browser.post("/admin/processes/upload", {"bpmn": uploads})
+
+
+def test_several_files_upload_as_one_deployment_and_a_called_process_stays_active(
+    browser_for: Open, db_session: Session
+) -> None:
+    from tests.processes.test_library import library_file
+
+    admin = browser_for("admin")
+    parent = ("order_parent.bpmn", library_file("order_parent.bpmn"))
+    credit = ("credit_check.bpmn", library_file("credit_check.bpmn"))
+    note = ("note_writer.bpmn", library_file("note_writer.bpmn"))
+    broken = ("note_writer.bpmn", library_file("note_writer.bpmn", ('"note v1"', "(")))
+    refused = _library_upload(admin, parent, credit, broken)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "“order_parent.bpmn”, “credit_check.bpmn”, “note_writer.bpmn” were not deployed" in page
+    assert "<td>note_writer.bpmn</td><td><code>note_writer_work</code></td><td>12</td>" in page
+    assert _counts(db_session) == (0, 0)
+    done = _library_upload(admin, parent, credit, note)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    page = done.get_data(as_text=True)
+    assert "“order_parent.bpmn”, “credit_check.bpmn”, “note_writer.bpmn” deployed" in page
+    assert _counts(db_session) == (3, 3)
+    off = {"active": "0", "confirm": "yes"}
+    response = admin.post("/admin/processes/credit_check/active", off)
+    assert response.status_code == 303
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "Not deactivated: process &#39;credit_check&#39; is called by active process "
+        "&#39;order_parent&#39; (version 1, call activity &#39;call_check&#39; (Check credit))"
+    ) in page
+    assert "Called by active processes" in page
+    assert ">order_parent</code></a> version 1, call activity <code>call_check</code>" in page
+    parent_page = admin.get("/admin/processes/order_parent").get_data(as_text=True)
+    assert "<code>call_note</code> (Write the note) calls" in parent_page
+    assert ">note_writer</code></a>, version 1</li>" in parent_page
+    db_session.expire_all()
+    assert get_process(db_session, "credit_check").active is True

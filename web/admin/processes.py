@@ -20,16 +20,18 @@ from bpm_livechat.processes.autostart import (
 from bpm_livechat.processes.bpmn.xml import MAX_BPMN_BYTES
 from bpm_livechat.processes.catalog import activate, version_contents
 from bpm_livechat.processes.deployments import (
+    BpmnFile,
     DeploymentRejected,
     bind,
     deactivate,
-    deploy,
+    deploy_files,
     get_process,
     get_version,
     list_processes,
     process_summary,
     unbind,
 )
+from bpm_livechat.processes.library import ProcessInUseError, callers_of
 from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
@@ -38,6 +40,7 @@ from web.confirm import confirmation
 from web.db import form_post, get_db, writes
 from web.engine import process_engine
 
+MAX_FILES = 20  # files deployed together in one upload
 bp = admin_blueprint("process_admin", __name__, "/admin/processes")
 
 
@@ -73,37 +76,49 @@ def _chosen_chats() -> list[LiveChat]:
     return chats
 
 
-def _uploaded() -> tuple[bytes, str]:
-    """The uploaded file's bytes (at most one past the cap) and name; read again from the start
-    on every call (the refused page shows the same file's diagram)."""
-    file = request.files.get("bpmn")
-    if file is None or not file.filename:
+def _uploaded() -> list[BpmnFile]:
+    """The uploaded files' bytes (at most one past the cap each) and names; read again from the
+    start on every call (the refused page shows a single file's diagram)."""
+    files = [f for f in request.files.getlist("bpmn") if f.filename]
+    if not files:
         raise ValidationError("no file", {"bpmn": "Choose a BPMN file to upload."})
-    file.stream.seek(0)
-    return file.stream.read(MAX_BPMN_BYTES + 1), file.filename
+    uploads = []
+    for file in files[:MAX_FILES]:
+        file.stream.seek(0)
+        uploads.append(BpmnFile(file.filename or "", file.stream.read(MAX_BPMN_BYTES + 1)))
+    return uploads
 
 
-def _preview(data: bytes, filename: str) -> Markup | None:
-    return preview_svg(data, filename, "upload") if len(data) <= MAX_BPMN_BYTES else None
+def _names(files: list[BpmnFile]) -> str:
+    return ", ".join(f"“{f.name}”" for f in files)
+
+
+def _preview(files: list[BpmnFile]) -> Markup | None:
+    if len(files) != 1 or len(files[0].data) > MAX_BPMN_BYTES:
+        return None
+    return preview_svg(files[0].data, files[0].name, "upload")
 
 
 def _upload_refused(exc: ValidationError) -> ResponseReturnValue:
     if not isinstance(exc, DeploymentRejected):
         return _index(422, upload_error=exc.fields.get("bpmn", exc.message))
-    data, filename = _uploaded()
-    preview = _preview(data, filename)
-    return _index(422, problems=exc.problems, filename=filename, preview=preview)
+    files = _uploaded()
+    preview = _preview(files)
+    several = len(files) > 1
+    return _index(
+        422, problems=exc.problems, filenames=_names(files), several=several, preview=preview
+    )
 
 
 @bp.post("/upload")
 @form_post(_upload_refused)
 def upload() -> ResponseReturnValue:
-    """Validate and deploy an uploaded BPMN file; list every problem when it is refused."""
-    data, filename = _uploaded()
+    """Validate and deploy uploaded BPMN files, together as one deployment; list every problem
+    (by file, element and line) when they are refused."""
+    files = _uploaded()
     scripts, user = process_engine().scripts, acting_user()
-    result = deploy(get_db(), scripts, data, user, _chosen_chats())
-    preview = _preview(data, filename)
-    context = {"result": result, "filename": filename, "preview": preview}
+    result = deploy_files(get_db(), scripts, files, user, _chosen_chats())
+    context = {"result": result, "filenames": _names(files), "preview": _preview(files)}
     return render_template("processes_uploaded.html", **context)
 
 
@@ -122,6 +137,7 @@ def _detail(process: Process, status: int = 200, **context: Any) -> ResponseRetu
         event_bindings=[(b, mapping_text(dict(b.input_mapping))) for b in bindings],
         events=list(BINDABLE_EVENTS),
         sources=SESSION_SOURCES,
+        called_by=callers_of(db, process),
         **context,
     )
     return page, status
@@ -161,7 +177,11 @@ def set_active(process_id: str) -> ResponseReturnValue:
         )
         if asked is not None:
             return asked
-    (activate if turn_on else deactivate)(db, process, user, number)
+    try:
+        (activate if turn_on else deactivate)(db, process, user, number)
+    except ProcessInUseError as exc:
+        flash(f"Not deactivated: {exc.message}.", "error")
+        return _back(process, "versions")
     what = f"Version {number}" if number is not None else process.name
     flash(f"{what} is now {'active' if turn_on else 'inactive'}.")
     return _back(process, "versions")

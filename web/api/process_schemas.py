@@ -5,18 +5,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from .schemas import Input, Text255
 
 FormData = dict[Annotated[str, StringConstraints(max_length=255)], Any]
 
 
-class ProcessDeploy(Input):
-    """A BPMN 2.0 XML document, and the live chats whose sessions offer its processes."""
+BpmnText = Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
 
-    bpmn: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+
+class BpmnFileIn(Input):
+    """One file of a deployment of several: a name for messages, and its BPMN 2.0 XML."""
+
+    name: Text255
+    bpmn: BpmnText
+
+
+class ProcessDeploy(Input):
+    """A BPMN 2.0 XML document (`bpmn`) or several deployed together, all or nothing (`files`,
+    whose call activities may call each other's processes), and the live chats that offer them."""
+
+    bpmn: BpmnText | None = None
+    files: list[BpmnFileIn] = Field(default_factory=list, max_length=20)
     live_chats: list[Text255] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ProcessDeploy:
+        if (self.bpmn is None) == (not self.files):
+            raise ValueError("give either bpmn or files")
+        return self
+
+
+class ProcessDeactivate(Input):
+    """Deactivate the whole process, or only `version`."""
+
+    version: int | None = Field(default=None, ge=1)
 
 
 class DeployedProcessOut(BaseModel):
@@ -30,6 +54,7 @@ class ProblemOut(BaseModel):
     element: str | None
     line: int | None
     message: str
+    file: str | None = None
 
 
 class DeployOut(BaseModel):

@@ -11,8 +11,10 @@ from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import LiveChat, Process, ProcessInstance, TaskState, User, UserTask
 from bpm_livechat.params.types import to_json
 from bpm_livechat.processes.deployments import (
+    BpmnFile,
     bind,
-    deploy,
+    deactivate,
+    deploy_files,
     get_process,
     latest_version,
     list_processes,
@@ -35,6 +37,7 @@ from .process_schemas import (
     InstanceOut,
     InstanceStart,
     ProblemOut,
+    ProcessDeactivate,
     ProcessDeploy,
     ProcessList,
     ProcessOut,
@@ -139,14 +142,18 @@ def _chat(db: Session, name: str) -> LiveChat:
 def deploy_process_api(db: Session, user: User, body: ProcessDeploy) -> DeployOut:
     """Validate and store; a new version per changed process, bound to the given live chats."""
     chats = [_chat(db, name) for name in body.live_chats]
-    result = deploy(db, process_engine().scripts, body.bpmn.encode("utf-8"), user, chats)
+    files = [BpmnFile(f.name, f.bpmn.encode("utf-8")) for f in body.files]
+    if body.bpmn is not None:
+        files = [BpmnFile("", body.bpmn.encode("utf-8"))]
+    result = deploy_files(db, process_engine().scripts, files, user, chats)
     return DeployOut(
         processes=[
             DeployedProcessOut(id=p.id, name=p.name, version=p.version, created=p.created)
             for p in result.processes
         ],
         warnings=[
-            ProblemOut(element=w.element, line=w.line, message=w.message) for w in result.warnings
+            ProblemOut(element=w.element, line=w.line, message=w.message, file=w.file)
+            for w in result.warnings
         ],
     )
 
@@ -201,6 +208,20 @@ def unbind_process_api(db: Session, user: User, process_id: str, body: BindingCh
     """Running instances go on (admins)."""
     process = get_process(db, process_id)
     unbind(db, process, _chat(db, body.live_chat), user)
+    return _process_out(db, process)
+
+
+@api.operation(
+    "POST", "/processes/<string:process_id>/deactivate", tag=PROCESSES,
+    body=ProcessDeactivate, response=ProcessOut,
+    summary="Deactivate a process or one version (409 while an active process calls it)",
+)  # fmt: skip
+def deactivate_process_api(
+    db: Session, user: User, process_id: str, body: ProcessDeactivate
+) -> ProcessOut:
+    """Running instances go on (admins)."""
+    process = get_process(db, process_id)
+    deactivate(db, process, user, body.version)
     return _process_out(db, process)
 
 

@@ -7,7 +7,8 @@
     if (!input) { return; }
     function show() {
       if (chosen) {
-        chosen.textContent = input.files && input.files.length ? "Chosen: " + input.files[0].name : "";
+        var names = Array.prototype.map.call(input.files || [], function (f) { return f.name; });
+        chosen.textContent = names.length ? "Chosen: " + names.join(", ") : "";
       }
     }
     ["dragenter", "dragover"].forEach(function (name) {
@@ -25,7 +26,7 @@
       if (!files || !files.length) { return; }
       try {
         var transfer = new DataTransfer();
-        transfer.items.add(files[0]);
+        for (var i = 0; i < (input.multiple ? files.length : 1); i += 1) { transfer.items.add(files[i]); }
         input.files = transfer.files;
       } catch (err) {
         if (chosen) { chosen.textContent = "Dropping is not supported here; please choose the file."; }

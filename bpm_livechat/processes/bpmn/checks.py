@@ -15,7 +15,7 @@ from bpm_livechat.processes.bpmn.assignment import (
     parse_people,
 )
 from bpm_livechat.processes.bpmn.decision_checks import check_business_rule_task
-from bpm_livechat.processes.bpmn.report import DeployReport
+from bpm_livechat.processes.bpmn.report import CallRef, DeployReport
 from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
 from script_runtime import ScriptChecker
 
@@ -273,11 +273,38 @@ def check_flow(
     check_expression(report, scripts, flow.get("id"), condition, "condition")
 
 
-def check_call_activity(report: DeployReport, node: etree._Element, process_ids: set[str]) -> None:
+CALL_BINDINGS = ("latest", "version", "deployment")
+
+
+def check_call_activity(
+    report: DeployReport, node: etree._Element, process_ids: set[str], caller: str
+) -> None:
+    """A call activity's binding; a call of a process in another file is kept in `report.calls`
+    for the deployment to resolve (deployed already, or deployed together)."""
     called = node.get("calledElement")
     element_id, line = node.get("id"), line_of(node)
+    binding = node.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or "latest"
+    raw_version = node.get(f"{{{CAMUNDA_NS}}}calledElementVersion")
+    version: int | None = None
+    if binding not in CALL_BINDINGS:
+        report.error(
+            element_id,
+            line,
+            f"camunda:calledElementBinding {binding!r} is not supported; "
+            "use latest, version or deployment",
+        )
+    elif binding == "version":
+        version = int(raw_version) if raw_version and raw_version.strip().isdigit() else None
+        if version is None or version < 1:
+            report.error(
+                element_id,
+                line,
+                "camunda:calledElementBinding is version, but camunda:calledElementVersion "
+                f"{raw_version!r} is not a version number (1, 2, ...)",
+            )
     if called and called not in process_ids:
-        report.error(element_id, line, f"calls process {called!r}, which is not in this file")
+        name = node.get("name")
+        report.calls.append(CallRef(caller, element_id or "", name, line, called, binding, version))
     extensions = node.find(bpmn("extensionElements"))
     if extensions is not None and any(
         local_name(c) in ("in", "out") and etree.QName(c).namespace == CAMUNDA_NS

@@ -16,6 +16,9 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     StartEvent,
     UserTask,
 )
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
+    SubWorkflowTask as SubWorkflowTaskMixin,
+)
 
 from bpm_livechat.processes.bpmn.assignment import entries
 from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask, BusinessRuleTaskParser
@@ -103,6 +106,7 @@ class CappedSequentialMultiInstance(_CappedCollection, SequentialMultiInstanceTa
     """A sequential multi-instance activity whose instance count is capped."""
 
 
+CALL_BINDING = "livechat_call_binding"
 ASYNC_BEFORE = "livechat_async_before"
 ASYNC_AFTER = "livechat_async_after"
 REPLY_TEMPLATE = "livechat_reply_template"
@@ -122,7 +126,15 @@ class _OurTasks:
         setattr(spec, ASYNC_BEFORE, self.node.get(f"{{{CAMUNDA_NS}}}asyncBefore") == "true")
         setattr(spec, ASYNC_AFTER, self.node.get(f"{{{CAMUNDA_NS}}}asyncAfter") == "true")
         setattr(spec, REPLY_TEMPLATE, reply_template(self.node))
+        if etree.QName(self.node).localname == "callActivity":
+            setattr(spec, CALL_BINDING, call_binding(self.node))
         return spec
+
+
+def call_binding(node: etree._Element) -> tuple[str, str | None]:
+    """A call activity's camunda:calledElementBinding (default "latest") and calledElementVersion."""
+    binding = node.get(f"{{{CAMUNDA_NS}}}calledElementBinding") or "latest"
+    return binding, node.get(f"{{{CAMUNDA_NS}}}calledElementVersion")
 
 
 def reply_template(node: etree._Element) -> str | None:
@@ -200,3 +212,22 @@ def candidate_users_of(task_spec: Any) -> tuple[str, ...]:
     """The camunda:candidateUsers entries of a user task spec (usernames or expressions)."""
     extensions = getattr(task_spec, "extensions", None) or {}
     return tuple(extensions.get(CANDIDATE_USERS_KEY, ()))
+
+
+def in_file_specs(parser: BpmnParser, process_id: str) -> dict[str, Any]:
+    """The specs of the subprocesses a process calls that its own file holds (the others come
+    from other deployed files, see processes.library)."""
+    found: dict[str, Any] = {}
+    pending = [parser.get_spec(process_id)]
+    while pending:  # SpiffWorkflow's get_subprocess_specs requires nested ones in the file
+        for task_spec in pending.pop().task_specs.values():
+            called = getattr(task_spec, "spec", None)
+            if (
+                isinstance(task_spec, SubWorkflowTaskMixin)
+                and isinstance(called, str)
+                and called not in found
+                and parser.get_process_parser(called) is not None
+            ):
+                found[called] = parser.get_spec(called)
+                pending.append(found[called])
+    return found

@@ -12,9 +12,14 @@ class Problem:
     element: str | None
     line: int | None
     message: str
+    file: str | None = None  # named when several files are deployed together
 
     def to_dict(self) -> dict[str, object]:
-        return {"element": self.element, "line": self.line, "message": self.message}
+        data: dict[str, object] = {"element": self.element, "line": self.line}
+        if self.file is not None:
+            data["file"] = self.file
+        data["message"] = self.message
+        return data
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,23 @@ class ProcessInfo:
     content_hash: str
 
 
+@dataclass(frozen=True)
+class CallRef:
+    """A call activity of process `process` calling `called`, which is not in the same file."""
+
+    process: str
+    element: str
+    name: str | None
+    line: int | None
+    called: str
+    binding: str  # camunda:calledElementBinding: "latest", "version" or "deployment"
+    version: int | None  # camunda:calledElementVersion with binding "version"
+
+    def where(self) -> str:
+        """The call activity as a designer finds it: "id" or "id (name)"."""
+        return f"{self.element!r}" + (f" ({self.name})" if self.name else "")
+
+
 @dataclass
 class DeployReport:
     """The outcome of validating one BPMN file: deployable when `errors` is empty."""
@@ -33,6 +55,7 @@ class DeployReport:
     processes: list[ProcessInfo] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    calls: list[CallRef] = field(default_factory=list)  # to be resolved across deployments
 
     @property
     def ok(self) -> bool:

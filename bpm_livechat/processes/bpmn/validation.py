@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from bpm_livechat.errors import BpmnDocumentError
 from bpm_livechat.processes.bpmn import checks, event_checks
 from bpm_livechat.processes.bpmn.forms import read_form
-from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser
+from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, in_file_specs
 from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
 from bpm_livechat.processes.bpmn.xml import BpmnDocument, line_of, parse_bpmn_xml
 from script_runtime import ScriptChecker
@@ -109,7 +109,7 @@ def _check_process(
         elif kind == "userTask":
             checks.check_user_task(report, node)
         elif kind == "callActivity":
-            checks.check_call_activity(report, node, process_ids)
+            checks.check_call_activity(report, node, process_ids, process.get("id") or "")
         elif kind == "sequenceFlow":
             checks.check_flow(report, scripts, node, gateways)
         if kind in EVENTS:
@@ -149,7 +149,7 @@ def _check_with_spiff(
         return
     for process in executable:
         try:
-            parser.get_subprocess_specs(process.get("id"))
+            in_file_specs(parser, process.get("id") or "")
         except Exception as exc:  # as above: never a traceback for a bad upload
             if not _explained(report, process, exc):
                 _spiff_problem(report, document, exc, fallback=process.get("id"))

@@ -27,10 +27,12 @@ from SpiffWorkflow.util.task import TaskState
 from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
 from bpm_livechat.processes.bpmn.parser import (
+    CALL_BINDING,
     LivechatBpmnParser,
     assignment_of,
     candidate_users_of,
     form_of,
+    in_file_specs,
 )
 from bpm_livechat.processes.bpmn.xml import parse_bpmn_xml
 from bpm_livechat.processes.engine.runner import EngineLimits, StepRunner
@@ -53,6 +55,7 @@ from script_runtime import ScriptRunner
 
 __all__ = [
     "EngineLimits",
+    "ExternalCall",
     "ParsedBpmn",
     "ProcessEngine",
     "SerializedWorkflow",
@@ -60,6 +63,20 @@ __all__ = [
     "UserTaskInfo",
     "Wait",
 ]
+
+
+@dataclass(frozen=True)
+class ExternalCall:
+    """A call activity whose called process is not in its own file (a process library)."""
+
+    element_id: str
+    called: str
+    binding: str  # "latest", "version" or "deployment" (camunda:calledElementBinding)
+    version: str | None  # camunda:calledElementVersion
+
+
+# Specs of processes deployed in other files, by process id, that a workflow's calls run.
+CalledSpecs = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -73,12 +90,42 @@ class ParsedBpmn:
     start_forms: dict[str, tuple[FormField, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # The specs of the subprocesses each process calls in this file, found on first use.
+    subprocesses: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    # Calls of processes in other files by process id, read from the specs on first use.
+    calls: dict[str, tuple[ExternalCall, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def specs(self, process_id: str) -> tuple[Any, dict[str, Any]]:
-        """The process spec and the specs of the subprocesses it calls."""
+        """The process spec and the specs of the subprocesses it calls that are in this file."""
         if process_id not in self.process_ids:
             raise ProcessStepError("definition", f"process {process_id!r} is not in this BPMN file")
-        return self.parser.get_spec(process_id), self.parser.get_subprocess_specs(process_id)
+        subprocesses = self.subprocesses.get(process_id)
+        if subprocesses is None:  # shared: callers copy it before handing it to a workflow
+            subprocesses = self.subprocesses[process_id] = in_file_specs(self.parser, process_id)
+        return self.parser.get_spec(process_id), subprocesses
+
+    def external_calls(self, process_id: str) -> tuple[ExternalCall, ...]:
+        """The call activities of the process (and of what it calls in this file) whose called
+        process lives in another file, in a stable order."""
+        calls = self.calls.get(process_id)
+        if calls is None:
+            calls = self.calls[process_id] = self._external_calls(process_id)
+        return calls
+
+    def _external_calls(self, process_id: str) -> tuple[ExternalCall, ...]:
+        spec, subprocesses = self.specs(process_id)
+        found: list[ExternalCall] = []
+        for process_spec in (spec, *subprocesses.values()):
+            for task_spec in process_spec.task_specs.values():
+                called = getattr(task_spec, "spec", None)
+                binding = getattr(task_spec, CALL_BINDING, None)
+                if binding is None or not called or called in subprocesses:
+                    continue
+                element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+                found.append(ExternalCall(element_id, called, binding[0], binding[1]))
+        return tuple(sorted(found, key=lambda c: (c.called, c.element_id)))
 
 
 @dataclass(frozen=True)
@@ -167,7 +214,7 @@ class ProcessEngine:
             parser.add_document(document)
             process_ids = tuple(parser.get_process_ids())
             for process_id in process_ids:  # build every spec now, not lazily in a step
-                parser.get_subprocess_specs(process_id)
+                in_file_specs(parser, process_id)
         except Exception as exc:  # SpiffWorkflow raises many types for a bad definition
             raise ProcessStepError("definition", f"{type(exc).__name__}: {exc}") from exc
         parsed = ParsedBpmn(document.content_hash, process_ids, parser)
@@ -206,9 +253,14 @@ class ProcessEngine:
         return ()
 
     def create_workflow(
-        self, parsed: ParsedBpmn, process_id: str, start_data: Mapping[str, object]
+        self,
+        parsed: ParsedBpmn,
+        process_id: str,
+        start_data: Mapping[str, object],
+        called: CalledSpecs | None = None,
     ) -> BpmnWorkflow:
-        """A new, not yet run workflow whose data starts as `start_data` (the start form values)."""
+        """A new, not yet run workflow whose data starts as `start_data` (the start form values);
+        `called` holds the specs of processes from other files that its calls run."""
         reserved = reserved_key_path(start_data)
         if reserved is not None:
             raise ProcessStepError(
@@ -216,7 +268,9 @@ class ProcessEngine:
             )
         spec, subprocess_specs = parsed.specs(process_id)
         workflow = BpmnWorkflow(
-            spec, subprocess_specs, script_engine=self._script_engine(self.environment)
+            spec,
+            {**(called or {}), **subprocess_specs},
+            script_engine=self._script_engine(self.environment),
         )
         workflow.task_tree.data.update(dict(start_data))
         return workflow
@@ -229,9 +283,10 @@ class ProcessEngine:
         *,
         session: Mapping[str, Any],
         validate_changes: ValidateChanges,
+        called: CalledSpecs | None = None,
     ) -> StepResult:
         """Create a workflow and run it until it waits on a user task or ends."""
-        workflow = self.create_workflow(parsed, process_id, start_data)
+        workflow = self.create_workflow(parsed, process_id, start_data, called)
         return self.run(workflow, session=session, validate_changes=validate_changes)
 
     def run(
@@ -306,17 +361,25 @@ class ProcessEngine:
             ) from exc
 
     def deserialize(
-        self, saved: SerializedWorkflow, parsed: ParsedBpmn, process_id: str
+        self,
+        saved: SerializedWorkflow,
+        parsed: ParsedBpmn,
+        process_id: str,
+        called: CalledSpecs | None = None,
     ) -> BpmnWorkflow:
         """Restore a saved workflow of `process_id` in `parsed` (the instance's version: the
-        specs are not stored with it) and attach a fresh script engine (it is never stored)."""
+        specs are not stored with it; `called`, the specs its calls run from other files) and
+        attach a fresh script engine (it is never stored)."""
         if saved.version not in READABLE_VERSIONS:
             readable = " or ".join(repr(v) for v in READABLE_VERSIONS)
             raise ProcessStepError(
                 "engine", f"saved with serializer {saved.version!r}; this engine reads {readable}"
             )
         # A format-1 workflow carries its specs; a current one is restored on the version's.
-        specs = parsed.specs(process_id) if saved.version == SERIALIZER_VERSION else None
+        specs = None
+        if saved.version == SERIALIZER_VERSION:
+            spec, subprocess_specs = parsed.specs(process_id)
+            specs = (spec, {**(called or {}), **subprocess_specs})
         try:
             dct = json.loads(saved.json, cls=self.serializer.json_decoder_cls)
             self.serializer.migrate(dct)

@@ -1,0 +1,170 @@
+"""Who may get a session, and who does: Online operators under capacity, by round robin or
+least busy, under row locks so that concurrent workers never overfill anyone.
+
+Locks are taken in one order everywhere: the session's row (the caller's), then team rows (by
+id), then the chosen operator's membership rows (by team id). A team's lock serializes its
+decisions (round robin stays fair); an operator's lock makes the capacity recount final, even
+when two teams share the operator. SQLite has one writer at a time, so the locks are no-ops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from bpm_livechat.desk.presence import DEFAULT_AWAY_AFTER
+from bpm_livechat.models import (
+    LiveChatMember,
+    MemberRole,
+    Presence,
+    Status,
+    SupportSession,
+    Team,
+    TeamMember,
+    User,
+)
+from bpm_livechat.routing.rules import Strategy
+
+_SESSIONS = cast(Table, SupportSession.__table__)
+_MEMBERS = cast(Table, TeamMember.__table__)
+_TEAMS = cast(Table, Team.__table__)
+_USERS = cast(Table, User.__table__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An Online operator a rule could choose, with their load."""
+
+    user_id: int
+    username: str
+    name: str
+    active: int
+    capacity: int
+    last_turn: int
+
+    @property
+    def free(self) -> bool:
+        """Under capacity."""
+        return self.active < self.capacity
+
+    def load(self) -> str:
+        """ "Olga 2/5"."""
+        return f"{self.name} {self.active}/{self.capacity}"
+
+
+def _active_of(user_id: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(_SESSIONS)
+        .where(_SESSIONS.c.operator_id == user_id, _SESSIONS.c.status == Status.ACTIVE.value)
+        .scalar_subquery()
+    )
+
+
+def online_clause(now: datetime, away_after: timedelta = DEFAULT_AWAY_AFTER) -> Any:
+    """SQL: the user reads as Online at `now` (see desk.presence.presence_of)."""
+    return (_USERS.c.presence == Presence.ONLINE.value) & (
+        _USERS.c.last_seen_at >= now - away_after
+    )
+
+
+def _works_chat(live_chat_id: int) -> Any:
+    return exists().where(
+        LiveChatMember.user_id == _USERS.c.id,
+        LiveChatMember.live_chat_id == live_chat_id,
+        LiveChatMember.role == MemberRole.OPERATOR.value,
+    )
+
+
+def candidates(
+    db: Session,
+    now: datetime,
+    live_chat_id: int,
+    team_id: int | None = None,
+    operator_ids: Sequence[int] = (),
+) -> list[Candidate]:
+    """The Online operators of the target who work the live chat, with their active sessions
+    and capacity (a named operator's largest capacity among their teams)."""
+    columns = [_USERS.c.id, _USERS.c.username, _USERS.c.display_name]
+    query = select(
+        *columns,
+        func.max(_MEMBERS.c.capacity),
+        func.max(_MEMBERS.c.last_turn),
+        _active_of(_USERS.c.id),
+    ).join(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id)
+    if team_id is not None:
+        query = query.where(_MEMBERS.c.team_id == team_id)
+    else:
+        query = query.where(_USERS.c.id.in_(list(operator_ids)))
+    query = query.where(online_clause(now), _works_chat(live_chat_id)).group_by(*columns)
+    return [
+        Candidate(row[0], row[1], row[2], int(row[5]), int(row[3]), int(row[4] or 0))
+        for row in db.execute(query)
+    ]
+
+
+def ordered(strategy: Strategy, found: Sequence[Candidate]) -> list[Candidate]:
+    """The operators under capacity, best first: fewest active sessions (least busy), or the
+    one whose turn is longest ago (round robin); ties by who has been waiting, then by id."""
+    free = [c for c in found if c.free]
+    if strategy is Strategy.LEAST_BUSY:
+        return sorted(free, key=lambda c: (c.active, c.last_turn, c.user_id))
+    return sorted(free, key=lambda c: (c.last_turn, c.user_id))
+
+
+def lock_teams(db: Session, team_ids: Sequence[int]) -> None:
+    """Lock team rows in id order (the first lock after the session's row)."""
+    if team_ids:
+        query = select(_TEAMS.c.id).where(_TEAMS.c.id.in_(sorted(team_ids))).order_by(_TEAMS.c.id)
+        db.execute(query.with_for_update()).all()
+
+
+def lock_operator(db: Session, user_id: int) -> int:
+    """Lock the operator's membership rows and return their active sessions, counted after
+    the lock (so it includes every assignment committed by the lock's previous holder)."""
+    rows = select(_MEMBERS.c.team_id).where(_MEMBERS.c.user_id == user_id)
+    db.execute(rows.order_by(_MEMBERS.c.team_id).with_for_update()).all()
+    return int(db.execute(select(_active_of(user_id))).scalar_one())
+
+
+def assign_if_unassigned(db: Session, session_id: int, user_id: int) -> bool:
+    """Give the session to the operator only while nobody has it and it is open."""
+    statement = (
+        update(_SESSIONS)
+        .where(
+            _SESSIONS.c.id == session_id,
+            _SESSIONS.c.operator_id.is_(None),
+            _SESSIONS.c.status != Status.CLOSED.value,
+        )
+        .values(operator_id=user_id, status=Status.ACTIVE.value, version=_SESSIONS.c.version + 1)
+        .returning(_SESSIONS.c.id)
+    )
+    return db.execute(statement).first() is not None
+
+
+def take_turn(db: Session, team_id: int | None, user_id: int) -> None:
+    """Note the operator's round-robin turn in the team (for named operators: in all theirs)."""
+    if team_id is not None:
+        bump = update(_TEAMS).where(_TEAMS.c.id == team_id).values(turns=_TEAMS.c.turns + 1)
+        turn = db.execute(bump.returning(_TEAMS.c.turns)).scalar_one()
+        mine: ColumnElement[bool] = (_MEMBERS.c.team_id == team_id) & (
+            _MEMBERS.c.user_id == user_id
+        )
+    else:
+        turn = (
+            int(db.execute(select(func.coalesce(func.max(_MEMBERS.c.last_turn), 0))).scalar_one())
+            + 1
+        )
+        mine = _MEMBERS.c.user_id == user_id
+    db.execute(update(_MEMBERS).where(mine).values(last_turn=turn))
+
+
+def teams_of(db: Session, user_id: int) -> list[tuple[int, int]]:
+    """(team id, capacity) of each team the operator belongs to, by team id."""
+    query = select(_MEMBERS.c.team_id, _MEMBERS.c.capacity).where(_MEMBERS.c.user_id == user_id)
+    return [(int(t), int(c)) for t, c in db.execute(query.order_by(_MEMBERS.c.team_id))]

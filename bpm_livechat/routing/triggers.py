@@ -11,14 +11,22 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import is_supervisor_of
 from bpm_livechat.desk.presence import presence_of, require_available
 from bpm_livechat.errors import AccessDeniedError, ValidationError
-from bpm_livechat.models import AuthorKind, Message, Presence, Status, SupportSession, User
+from bpm_livechat.models import (
+    AuthorKind,
+    Message,
+    Presence,
+    RoutingRule,
+    Status,
+    SupportSession,
+    User,
+)
 from bpm_livechat.routing.decision import Decision, drain_operator, route_session
 from bpm_livechat.routing.rules import compiled_rules
 
@@ -57,16 +65,29 @@ def route_if_needed(
     return route_session(db, clock, session, reason.value, rules)
 
 
+def first_message_routes(db: Session, session_id: int) -> bool:
+    """One statement: the session is queued, nobody has it, its one client message is the
+    first, and some routing rule exists (a channel's hot path asks before anything else)."""
+    client_messages = (
+        select(func.count())
+        .where(Message.session_id == session_id, Message.author_kind == AuthorKind.CLIENT.value)
+        .scalar_subquery()
+    )
+    query = select(_SESSIONS.c.id).where(
+        _SESSIONS.c.id == session_id,
+        _SESSIONS.c.operator_id.is_(None),
+        _SESSIONS.c.status == Status.QUEUED.value,
+        client_messages == 1,
+        exists().where(RoutingRule.id.is_not(None)),
+    )
+    return db.execute(query).first() is not None
+
+
 def route_after_client_message(
     db: Session, clock: Clock, session: SupportSession
 ) -> Decision | None:
     """Route on the session's first client message (later ones change nothing)."""
-    if session.operator_id is not None:
-        return None
-    count = select(func.count()).where(
-        Message.session_id == session.id, Message.author_kind == AuthorKind.CLIENT.value
-    )
-    if db.execute(count).scalar_one() != 1:
+    if not first_message_routes(db, session.id):
         return None
     return route_if_needed(db, clock, session, Reason.FIRST_MESSAGE)
 

@@ -70,6 +70,13 @@ OPS_BY_TYPE: dict[ParamType, frozenset[Op]] = {
 }  # fmt: skip
 
 
+def ops_for(subject: Subject) -> frozenset[Op]:
+    """The operators a key can be tested with (a time of day compares like a number)."""
+    if subject.key == "created_time" and subject.system:
+        return frozenset({Op.EQUALS, Op.ONE_OF, Op.RANGE})
+    return OPS_BY_TYPE[subject.type]
+
+
 @dataclass(frozen=True)
 class Condition:
     """One test: `key` `op` `value` (canonical JSON: one value, a list, or [low, high])."""
@@ -107,7 +114,7 @@ def parse_condition(raw: Mapping[str, Any], known: Mapping[str, Subject], field:
             f"{field}: unknown operator {raw.get('op')!r} (one of {', '.join(Op)})",
             {f"{field}.op": "unknown operator"},
         ) from None
-    if op not in OPS_BY_TYPE[subject.type]:
+    if op not in ops_for(subject):
         raise ValidationError(
             f"{field}: {key!r} ({subject.type.value}) cannot be tested with {op.value}",
             {f"{field}.op": f"not offered for {subject.type.value}"},

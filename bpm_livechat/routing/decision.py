@@ -40,6 +40,7 @@ from bpm_livechat.routing.strategies import (
 from bpm_livechat.sessions.events import SessionEvent, record_event
 
 ROUTED = "routed"  # the session history's kind of a routing decision
+_QUIET_REPEATS = ("parameter changed", "first client message")
 _SESSIONS = cast(Table, SupportSession.__table__)
 _ROUTES = cast(Table, SessionRoute.__table__)
 
@@ -187,8 +188,8 @@ def _remember(
         db.add(route)
     route.team_id, route.rule_id, route.waiting = team_id, rule.id if rule else None, waiting
     route.explanation, route.routed_at = decision.explanation, now
-    if same and not force:
-        return
+    if same and not force and reason in _QUIET_REPEATS:
+        return  # a parameter change that changed nothing about the route says nothing
     db.add(
         SessionHistory(
             session_id=session.id,

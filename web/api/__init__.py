@@ -25,6 +25,7 @@ def operations() -> list[Operation]:
         health,
         parameters,
         processes,
+        routing,
         sessions,
         supervision,
         tokens,
@@ -38,6 +39,7 @@ def operations() -> list[Operation]:
         supervision,
         events,
         automation,
+        routing,
         tokens,
         health,
     )

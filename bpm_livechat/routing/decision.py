@@ -119,6 +119,8 @@ def route_session(
     queued for the rule's team; the session's history says why. The caller holds the
     session's row (a new session, a step's lock) and owns the transaction."""
     db.flush()
+    if not _still_unassigned(db, session):
+        return Decision(Verdict((), None), None, (), None, "someone has the session already")
     verdict = _verdict(db, session, rules)
     rule = verdict.rule
     if rule is None:
@@ -147,6 +149,14 @@ def route_session(
     decision = Decision(verdict, team, tuple(best), None, explained)
     _remember(db, clock, session, decision, rule, waiting=rule.team_id is not None, reason=reason)
     return decision
+
+
+def _still_unassigned(db: Session, session: SupportSession) -> bool:
+    """Lock the session's row (the first lock of every decision; the caller may hold it
+    already) and say whether it is still open and nobody's."""
+    query = select(_SESSIONS.c.operator_id, _SESSIONS.c.status).where(_SESSIONS.c.id == session.id)
+    row = db.execute(query.with_for_update()).one()
+    return row.operator_id is None and row.status != Status.CLOSED.value
 
 
 def _assigned(

@@ -25,15 +25,22 @@ from bpm_livechat.models import (
     User,
 )
 from bpm_livechat.params.values import get_parameters
-from bpm_livechat.routing.explanation import Verdict, among, first_match, sentence, session_facts
+from bpm_livechat.routing.explanation import (
+    SHOWN_CANDIDATES,
+    Verdict,
+    among,
+    first_match,
+    sentence,
+    session_facts,
+)
 from bpm_livechat.routing.rules import CompiledRule, compiled_rules
 from bpm_livechat.routing.strategies import (
+    BEST,
     Candidate,
     assign_if_unassigned,
-    candidates,
+    best_candidates,
     lock_operator,
     lock_teams,
-    ordered,
     take_turn,
     teams_of,
 )
@@ -95,17 +102,13 @@ def preview(db: Session, clock: Clock, session: SupportSession) -> Decision:
     if rule is None:
         return Decision(verdict, None, (), None, sentence(None, "", "", "stays in the queue"))
     target, team = _target(db, rule)
-    found = candidates(db, clock.now(), session.live_chat_id, rule.team_id, rule.operator_ids)
-    best = ordered(rule.strategy, found)
+    best, total = best_candidates(
+        db, clock.now(), session.live_chat_id, rule.strategy, rule.team_id, rule.operator_ids
+    )
     chosen = best[0] if best else None
     outcome = f"would go to {chosen.name}" if chosen else f"would wait for {target}"
-    return Decision(
-        verdict,
-        team,
-        tuple(best),
-        chosen,
-        sentence(rule, target, among(rule.strategy, best), outcome),
-    )
+    explained = sentence(rule, target, among(rule.strategy, best, total), outcome)
+    return Decision(verdict, team, tuple(best[:SHOWN_CANDIDATES]), chosen, explained)
 
 
 def route_session(
@@ -130,23 +133,31 @@ def route_session(
     target, team = _target(db, rule)
     if rule.team_id is not None:
         lock_teams(db, [rule.team_id])
-    found = candidates(db, clock.now(), session.live_chat_id, rule.team_id, rule.operator_ids)
-    best = ordered(rule.strategy, found)
-    for candidate in best:
-        if lock_operator(db, candidate.user_id) >= candidate.capacity:
-            continue  # filled by another worker since it was counted
-        if not assign_if_unassigned(db, session.id, candidate.user_id):
-            db.refresh(session)
-            return Decision(verdict, team, tuple(best), None, "someone took the session first")
-        take_turn(db, rule.team_id, candidate.user_id)
-        explained = sentence(
-            rule, target, among(rule.strategy, best), f"assigned to {candidate.name}"
+    now, first_page = clock.now(), None
+    passed: list[int] = []
+    while True:
+        best, total = best_candidates(
+            db, now, session.live_chat_id, rule.strategy, rule.team_id, rule.operator_ids, passed
         )
-        decision = Decision(verdict, team, tuple(best), candidate, explained)
-        _assigned(db, clock, session, candidate, decision, rule, reason)
-        return decision
-    explained = sentence(rule, target, among(rule.strategy, best), f"waits for {target}")
-    decision = Decision(verdict, team, tuple(best), None, explained)
+        first_page = first_page or (best, total)
+        for candidate in best:
+            if lock_operator(db, candidate.user_id) >= candidate.capacity:
+                passed.append(candidate.user_id)
+                continue  # filled by another worker since it was counted
+            if not assign_if_unassigned(db, session.id, candidate.user_id):
+                db.refresh(session)
+                return Decision(verdict, team, (), None, "someone took the session first")
+            take_turn(db, rule.team_id, candidate.user_id)
+            shown = among(rule.strategy, *first_page)
+            explained = sentence(rule, target, shown, f"assigned to {candidate.name}")
+            shortlist = tuple(first_page[0][:SHOWN_CANDIDATES])
+            decision = Decision(verdict, team, shortlist, candidate, explained)
+            _assigned(db, clock, session, candidate, decision, rule, reason)
+            return decision
+        if len(best) < BEST:
+            break
+    explained = sentence(rule, target, among(rule.strategy, *first_page), f"waits for {target}")
+    decision = Decision(verdict, team, tuple(first_page[0][:SHOWN_CANDIDATES]), None, explained)
     _remember(db, clock, session, decision, rule, waiting=rule.team_id is not None, reason=reason)
     return decision
 

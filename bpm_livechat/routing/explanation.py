@@ -93,13 +93,13 @@ def first_match(rules: Sequence[CompiledRule], facts: Mapping[str, object]) -> V
     return Verdict(tuple(checks), None)
 
 
-def among(strategy: str, found: Sequence[Candidate]) -> str:
-    """ "least busy: Olga 2/5, Ivan 3/5" (the first few, then how many more)."""
+def among(strategy: str, found: Sequence[Candidate], total: int) -> str:
+    """ "least busy: Olga 2/5, Ivan 3/5" (the first few of `total`, then how many more)."""
     label = strategy.replace("-", " ")
     if not found:
         return f"{label}: nobody Online under capacity"
     loads = ", ".join(c.load() for c in found[:SHOWN_CANDIDATES])
-    more = len(found) - SHOWN_CANDIDATES
+    more = total - min(len(found), SHOWN_CANDIDATES)
     return f"{label}: {loads}" + (f" and {more} more" if more > 0 else "")
 
 

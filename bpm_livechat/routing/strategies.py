@@ -81,40 +81,54 @@ def _works_chat(live_chat_id: int) -> Any:
     )
 
 
-def candidates(
+# How many of the best operators a decision reads: enough to explain among whom it chose and to
+# pass over the few another worker filled meanwhile; the rest are only counted.
+BEST = 20
+
+
+def best_candidates(
     db: Session,
     now: datetime,
     live_chat_id: int,
+    strategy: Strategy,
     team_id: int | None = None,
     operator_ids: Sequence[int] = (),
-) -> list[Candidate]:
-    """The Online operators of the target who work the live chat, with their active sessions
-    and capacity (a named operator's largest capacity among their teams)."""
+    passed: Sequence[int] = (),
+) -> tuple[list[Candidate], int]:
+    """The Online operators of the target who work the live chat and are under capacity, best
+    first (least busy: fewest active sessions; round robin: whose turn is longest ago; ties by
+    who waited longest, then id), at most BEST of them but those `passed` over already; and
+    how many there are.
+    A named operator's capacity is their largest among their teams. One statement."""
     columns = [_USERS.c.id, _USERS.c.username, _USERS.c.display_name]
-    query = select(
+    inner = select(
         *columns,
-        func.max(_MEMBERS.c.capacity),
-        func.max(_MEMBERS.c.last_turn),
-        _active_of(_USERS.c.id),
+        func.max(_MEMBERS.c.capacity).label("capacity"),
+        func.max(_MEMBERS.c.last_turn).label("last_turn"),
+        _active_of(_USERS.c.id).label("active"),
     ).join(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id)
     if team_id is not None:
-        query = query.where(_MEMBERS.c.team_id == team_id)
+        inner = inner.where(_MEMBERS.c.team_id == team_id)
     else:
-        query = query.where(_USERS.c.id.in_(list(operator_ids)))
-    query = query.where(online_clause(now), _works_chat(live_chat_id)).group_by(*columns)
-    return [
-        Candidate(row[0], row[1], row[2], int(row[5]), int(row[3]), int(row[4] or 0))
-        for row in db.execute(query)
-    ]
-
-
-def ordered(strategy: Strategy, found: Sequence[Candidate]) -> list[Candidate]:
-    """The operators under capacity, best first: fewest active sessions (least busy), or the
-    one whose turn is longest ago (round robin); ties by who has been waiting, then by id."""
-    free = [c for c in found if c.free]
+        inner = inner.where(_USERS.c.id.in_(list(operator_ids)))
+    rows = inner.where(online_clause(now), _works_chat(live_chat_id)).group_by(*columns).subquery()
+    order = [rows.c.last_turn, rows.c.id]
     if strategy is Strategy.LEAST_BUSY:
-        return sorted(free, key=lambda c: (c.active, c.last_turn, c.user_id))
-    return sorted(free, key=lambda c: (c.last_turn, c.user_id))
+        order.insert(0, rows.c.active)
+    query = (
+        select(rows, func.count().over().label("total"))
+        .where(rows.c.active < rows.c.capacity, rows.c.id.not_in(list(passed)))
+        .order_by(*order)
+        .limit(BEST)
+    )
+    found = db.execute(query).all()
+    best = [
+        Candidate(
+            r.id, r.username, r.display_name, int(r.active), int(r.capacity), int(r.last_turn or 0)
+        )
+        for r in found
+    ]
+    return best, int(found[0].total) if found else 0
 
 
 def lock_teams(db: Session, team_ids: Sequence[int]) -> None:

@@ -59,6 +59,8 @@ class RoutingRule(Base):
     operator_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     strategy: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set on every save: with the count and the newest id, a cheap fingerprint of the rules.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     live_chat: Mapped[LiveChat | None] = relationship()
     team: Mapped[Team | None] = relationship()

@@ -216,11 +216,20 @@ def _remember(
             session_id=session.id,
             kind=ROUTED,
             summary=f"Routing ({reason}): {decision.explanation}",
-            detail={"reason": reason, **decision.as_dict()},
+            detail={"reason": reason, **_facts_kept(decision)},
             created_at=now,
         )
     )
     db.flush()
+
+
+def _facts_kept(decision: Decision) -> dict[str, Any]:
+    """What the history keeps of a decision: the rule, target, shortlist and choice (the
+    tester shows every rule's reasons again on demand)."""
+    facts = decision.as_dict()
+    facts["rules_tried"] = len(facts.pop("checks"))
+    facts.pop("not_tried")
+    return facts
 
 
 def drain_operator(db: Session, clock: Clock, user: User, reason: str) -> list[int]:

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import NotFoundError, ValidationError
-from bpm_livechat.models import RoutingRule, Team, TeamMember, User
+from bpm_livechat.models import RoutingRule, Team, TeamMember, User, utcnow
 from bpm_livechat.params.definitions import definitions
+from bpm_livechat.persistence.tx_cache import cached, forget
 from bpm_livechat.routing.conditions import (
     Condition,
     Op,
@@ -88,7 +89,7 @@ def save_rule(db: Session, spec: RuleSpec, rule: RoutingRule | None = None) -> R
     ]
     team_id, operator_ids = _target(db, spec)
     if rule is None:
-        rule = RoutingRule(created_at=func.now())
+        rule = RoutingRule(created_at=utcnow())
         rule.position = (
             spec.position if spec.position is not None else _next_position(db, spec.live_chat_id)
         )
@@ -98,7 +99,9 @@ def save_rule(db: Session, spec: RuleSpec, rule: RoutingRule | None = None) -> R
     rule.name, rule.match, rule.strategy = name, match.value, strategy.value
     rule.live_chat_id, rule.conditions = spec.live_chat_id, conditions
     rule.team_id, rule.operator_ids = team_id, operator_ids
+    rule.updated_at = utcnow()
     db.flush()
+    forget(db, _CACHE_KEY)
     return rule
 
 
@@ -189,18 +192,42 @@ def remove_rule(db: Session, rule: RoutingRule) -> None:
     """Delete a rule (sessions keep the explanation of where it sent them)."""
     db.delete(rule)
     db.flush()
+    forget(db, _CACHE_KEY)
+
+
+# Compiled rules by what they were compiled from: the database, the rules' fingerprint and the
+# definitions'. Every decision needs the rules and they change rarely, while reading and typing
+# a hundred of them costs more than the rest of the decision; the fingerprint is one cheap
+# statement that any save or removal changes (count, newest id, latest save).
+_COMPILED: dict[tuple[Any, ...], tuple[CompiledRule, ...]] = {}
+_COMPILED_KEPT = 16
+_CACHE_KEY = "bpm_livechat.routing.rules"
+_RULES = cast(Table, RoutingRule.__table__)
+_FINGERPRINT = select(func.count(), func.max(_RULES.c.id), func.max(_RULES.c.updated_at))
+_EVERY_RULE = select(_RULES).order_by(
+    _RULES.c.live_chat_id.is_(None), _RULES.c.live_chat_id, _RULES.c.position, _RULES.c.id
+)
 
 
 def compiled_rules(db: Session, live_chat_id: int) -> list[CompiledRule]:
-    """The rules that apply to sessions of the live chat, in order, compiled."""
-    known = subjects(definitions(db))
-    table = RoutingRule.__table__
-    query = (
-        select(table)
-        .where(or_(table.c.live_chat_id == live_chat_id, table.c.live_chat_id.is_(None)))
-        .order_by(table.c.live_chat_id.is_(None), table.c.position, table.c.id)
-    )
-    return [_compile(dict(row), known) for row in db.execute(query).mappings()]
+    """The rules that apply to sessions of the live chat, in order (its own, then the global
+    ones), compiled."""
+    every = cached(db, _CACHE_KEY, lambda: _every_compiled(db))
+    return [r for r in every if r.live_chat_id == live_chat_id or r.live_chat_id is None]
+
+
+def _every_compiled(db: Session) -> tuple[CompiledRule, ...]:
+    custom = definitions(db, include_archived=True)
+    signature = tuple((d.id, d.key, d.type, d.options, d.archived_at) for d in custom)
+    key = (str(db.get_bind().engine.url), *db.execute(_FINGERPRINT).one(), signature)
+    found = _COMPILED.get(key)
+    if found is None:
+        known = subjects(custom)
+        found = tuple(_compile(dict(row), known) for row in db.execute(_EVERY_RULE).mappings())
+        if len(_COMPILED) >= _COMPILED_KEPT:
+            _COMPILED.clear()
+        _COMPILED[key] = found
+    return found
 
 
 def _compile(row: Mapping[str, Any], known: Mapping[str, Subject]) -> CompiledRule:

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("operator_ids", sa.JSON(), nullable=False),
         sa.Column("strategy", sa.String(16), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
     )  # fmt: skip
     op.create_index(op.f("ix_routing_rules_live_chat_id"), "routing_rules", ["live_chat_id"])
     op.create_table(

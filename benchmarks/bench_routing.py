@@ -42,6 +42,7 @@ from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.routing.rules import RuleSpec, save_rule
 from bpm_livechat.routing.triggers import Reason, route_if_needed
+from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.lifecycle import create_session, get_session
 
 from .bench_sessions import database
@@ -120,7 +121,9 @@ def run_decision(engine: Engine, runs: int) -> None:
     def create() -> None:
         with unit_of_work(factory) as db:
             chat = db.get_one(LiveChat, chat_id)
-            made.append(create_session(db, chat, client_name="Client", subject="Help").id)
+            session = create_session(db, chat, client_name="Client", subject="Help")
+            record_event(db, SYSTEM_CLOCK, SessionEvent.SESSION_CREATED, session.id)  # as the API
+            made.append(session.id)
 
     creation = measure(create, runs)
     queue = iter(made)

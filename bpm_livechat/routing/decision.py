@@ -89,8 +89,7 @@ def _verdict(
 
 def _target(db: Session, rule: CompiledRule) -> tuple[str, str | None]:
     if rule.team_id is not None:
-        name = db.scalar(select(Team.name).where(Team.id == rule.team_id)) or "?"
-        return f"team {name}", name
+        return f"team {rule.team_name}", rule.team_name
     names = db.scalars(select(User.display_name).where(User.id.in_(rule.operator_ids)))
     return "operators " + ", ".join(sorted(names)), None
 

@@ -68,6 +68,7 @@ class CompiledRule:
     # Each condition with its subject (None: its parameter was archived since) and typed value.
     conditions: tuple[tuple[Condition, Subject | None, Any], ...]
     team_id: int | None
+    team_name: str | None
     operator_ids: tuple[int, ...]
     strategy: Strategy
     keys: frozenset[str] = field(default_factory=frozenset)
@@ -204,8 +205,13 @@ _COMPILED_KEPT = 16
 _CACHE_KEY = "bpm_livechat.routing.rules"
 _RULES = cast(Table, RoutingRule.__table__)
 _FINGERPRINT = select(func.count(), func.max(_RULES.c.id), func.max(_RULES.c.updated_at))
-_EVERY_RULE = select(_RULES).order_by(
-    _RULES.c.live_chat_id.is_(None), _RULES.c.live_chat_id, _RULES.c.position, _RULES.c.id
+_TEAMS = cast(Table, Team.__table__)
+_EVERY_RULE = (
+    select(_RULES, _TEAMS.c.name.label("team_name"))
+    .outerjoin(_TEAMS, _TEAMS.c.id == _RULES.c.team_id)
+    .order_by(
+        _RULES.c.live_chat_id.is_(None), _RULES.c.live_chat_id, _RULES.c.position, _RULES.c.id
+    )
 )
 
 
@@ -243,6 +249,7 @@ def _compile(row: Mapping[str, Any], known: Mapping[str, Subject]) -> CompiledRu
         match=Match(row["match"]),
         conditions=tuple(parts),
         team_id=row["team_id"],
+        team_name=row["team_name"],
         operator_ids=tuple(row["operator_ids"] or ()),
         strategy=Strategy(row["strategy"]),
         keys=frozenset(raw["key"] for raw in row["conditions"] or []),

@@ -65,11 +65,11 @@ def create(
             channel_name=channel,
             priority=priority,
         )
-        data = session_summary(new, {})
-        data["event_queued"] = record(db, SessionEvent.SESSION_CREATED, new.id)
+        queued = record(db, SessionEvent.SESSION_CREATED, new.id)
         routed = route_if_needed(db, cli_state().clock, new, Reason.CREATED)
+        data = session_summary(new, {})  # after routing: its operator, when it found one
+        data["event_queued"] = queued
         data["routing"] = routed.explanation if routed else None
-        data["operator"] = new.operator.username if new.operator else None
     emit(data, as_json, f"session {new.id} created: {new.name}")
 
 

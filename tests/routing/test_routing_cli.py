@@ -97,7 +97,7 @@ def test_team_rules_test_and_routing_on_creation(run: Run, db_session: Session, 
             "--subject", "Down", "--priority", "urgent", "--json",
         )
     )  # fmt: skip
-    assert created["operator"] == "olga"
+    assert (created["operator"], created["status"]) == ("Olga Operator", "active")
     assert created["routing"] == (
         "rule Urgent -> team Enterprise, round robin: Olga Operator 0/5, Ivan 0/3; "
         "assigned to Olga Operator"

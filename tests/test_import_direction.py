@@ -24,7 +24,8 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
     ("bpm_livechat.live",),
     ("bpm_livechat.params",),
     ("bpm_livechat.desk",),
-    ("bpm_livechat.sessions",),
+    # Routing shares the sessions layer: their write paths call routing.triggers.
+    ("bpm_livechat.sessions", "bpm_livechat.routing"),
     ("bpm_livechat.apps",),
     ("bpm_livechat.processes.forms",),
     ("bpm_livechat.processes.bpmn",),

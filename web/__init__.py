@@ -90,8 +90,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(admin_webhooks.bp)
     from web.admin import quick_replies as admin_quick_replies
+    from web.admin import routing as admin_routing
 
     app.register_blueprint(admin_quick_replies.bp)
+    app.register_blueprint(admin_routing.bp)
     from web.admin import processes as admin_processes
     from web.admin import script_bench
 

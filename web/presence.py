@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from bpm_livechat.desk.presence import DEFAULT_AWAY_AFTER, note_activity, presence_of, set_presence
 from bpm_livechat.models import Presence
+from bpm_livechat.routing.triggers import Reason, operator_available
 from web.auth import acting_user, require_login
 from web.db import commit, get_db, writes
 from web.engine import process_engine
@@ -71,9 +72,10 @@ def _presence_context() -> dict[str, Any]:
 @writes
 def set_mine() -> ResponseReturnValue:
     """Set the logged-in user's presence and go back to the page they were on."""
-    chosen = set_presence(
-        get_db(), acting_user(), request.form.get("presence", ""), process_engine().clock.now()
-    )
+    clock = process_engine().clock
+    chosen = set_presence(get_db(), acting_user(), request.form.get("presence", ""), clock.now())
+    if chosen is Presence.ONLINE:
+        operator_available(get_db(), clock, acting_user(), Reason.ONLINE)
     flash(f"You are {LABELS[chosen]}.")
     back = request.form.get("back", "")
     if not back.startswith("/") or back.startswith("//"):

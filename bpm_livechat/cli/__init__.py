@@ -14,6 +14,7 @@ from .livechat_cmd import livechat
 from .param_cmd import param
 from .process_cmd import instance, process, task
 from .quick_reply_cmd import quick_reply
+from .routing_cmd import routing, team
 from .script_cmd import script
 from .session_cmd import session
 from .setup_cmd import demo, init
@@ -38,7 +39,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 for command in (
     init, demo, user, livechat, param, session, process, task, instance, token, script,
-    worker, jobs, webhook, quick_reply,
+    worker, jobs, webhook, quick_reply, team, routing,
 ):  # fmt: skip
     cli.add_command(command)
 process.add_command(bind_event_cmd)

@@ -9,6 +9,7 @@ from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import AuthorKind, SupportSession
+from bpm_livechat.routing.triggers import Reason, route_after_client_message, route_if_needed
 from bpm_livechat.sessions.assignment import assign_session, release_session, take_session
 from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.events import SessionEvent
@@ -64,8 +65,11 @@ def create(
             channel_name=channel,
             priority=priority,
         )
-        data = session_summary(new, {})
-        data["event_queued"] = record(db, SessionEvent.SESSION_CREATED, new.id)
+        queued = record(db, SessionEvent.SESSION_CREATED, new.id)
+        routed = route_if_needed(db, cli_state().clock, new, Reason.CREATED)
+        data = session_summary(new, {})  # after routing: its operator, when it found one
+        data["event_queued"] = queued
+        data["routing"] = routed.explanation if routed else None
     emit(data, as_json, f"session {new.id} created: {new.name}")
 
 
@@ -204,6 +208,8 @@ def message(session_id: int, text: str, author: str, as_user: str | None, as_jso
         added = add_message(db, target, text, author, writer)
         event = MESSAGE_EVENTS.get(author)
         queued = event is not None and record(db, event, session_id, {"message_id": added.id})
+        if author == AuthorKind.CLIENT.value:
+            route_after_client_message(db, cli_state().clock, target)
         data: dict[str, object] = {
             "id": added.id,
             "session_id": session_id,

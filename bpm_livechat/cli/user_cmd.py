@@ -10,6 +10,7 @@ from bpm_livechat.desk.livechats import add_member, get_live_chat
 from bpm_livechat.desk.presence import presence_of, set_presence
 from bpm_livechat.desk.users import create_user, get_user
 from bpm_livechat.models import MemberRole, Presence, Role
+from bpm_livechat.routing.triggers import Reason, operator_available
 
 from .common import cli_state, emit, fail, handles_errors, json_option, transaction
 
@@ -71,8 +72,8 @@ def presence(username: str, presence: str | None, as_json: bool) -> None:
     with transaction() as db:
         person = get_user(db, username)
         now = cli_state().clock.now()
-        if presence is not None:
-            set_presence(db, person, presence, now)
+        if presence is not None and set_presence(db, person, presence, now) is Presence.ONLINE:
+            operator_available(db, cli_state().clock, person, Reason.ONLINE)
         data = {
             "username": person.username,
             "presence": presence_of(person, now).value,

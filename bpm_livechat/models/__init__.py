@@ -6,7 +6,8 @@ idempotency records, webhooks), `sessions` (clients, sessions, messages, session
 `params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
 instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work
 for the workers), `live` (the feed open pages follow) and `apps` (apps, fields, items, live chat
-bindings, session links). Importing this package imports every area, so Alembic and the tests
+bindings, session links) and `routing` (teams, routing rules, where sessions were
+routed). Importing this package imports every area, so Alembic and the tests
 see the complete schema.
 """
 
@@ -45,6 +46,7 @@ from bpm_livechat.models.processes import (
     WaitKind,
 )
 from bpm_livechat.models.replies import QUICK_REPLY_TITLE_LENGTH, QuickReply
+from bpm_livechat.models.routing import RoutingRule, SessionRoute, Team, TeamMember
 from bpm_livechat.models.sessions import (
     AuthorKind,
     Client,
@@ -96,11 +98,15 @@ __all__ = [
     "ProcessVersion",
     "QuickReply",
     "Role",
+    "RoutingRule",
     "SessionHistory",
     "SessionItemLink",
+    "SessionRoute",
     "Status",
     "SupportSession",
     "TaskState",
+    "Team",
+    "TeamMember",
     "UTCDateTime",
     "User",
     "UserPreference",

@@ -29,6 +29,7 @@ from bpm_livechat.models import (
 from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.processes.engine.engine import StepResult, Wait
 from bpm_livechat.processes.engine.script_environment import TaskRef
+from bpm_livechat.routing.triggers import Reason, route_if_needed
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_parameter_changes
 from bpm_livechat.sessions.messages import message_row
 
@@ -69,6 +70,7 @@ def apply_effects(
     if result.priority is not None:
         _apply_priority(db, session, instance, result.priority, process_name(), user, now)
     record_parameter_changes(db, clock, session.id, changed_keys, instance.id)
+    route_if_needed(db, clock, session, Reason.PARAMETER_CHANGED, changed_keys)
     save_waits(db, clock, instance, waits_after(result), previous_waits)
 
 

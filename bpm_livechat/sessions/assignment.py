@@ -26,6 +26,7 @@ from bpm_livechat.models import (
     SupportSession,
     User,
 )
+from bpm_livechat.routing.triggers import operator_freed
 from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.guards import require_open
 
@@ -106,6 +107,7 @@ def assign_session(
     session.status = Status.ACTIVE.value
     kind = "transferred" if previous is not None else "assigned"
     _record(db, clock, session, user, kind, previous, target)
+    operator_freed(db, clock, previous.id if previous else None)
 
 
 def release_session(db: Session, clock: Clock, session: SupportSession, user: User) -> None:
@@ -122,6 +124,7 @@ def release_session(db: Session, clock: Clock, session: SupportSession, user: Us
     session.operator = None
     session.status = Status.QUEUED.value
     _record(db, clock, session, user, "released", previous, None)
+    operator_freed(db, clock, previous.id)
 
 
 def _lock(db: Session, session: SupportSession) -> None:

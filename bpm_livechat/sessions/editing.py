@@ -15,6 +15,7 @@ from bpm_livechat.params.values import (
     normalize_changes,
     read_for_update,
 )
+from bpm_livechat.routing.triggers import Reason, route_if_needed
 from bpm_livechat.sessions.events import record_parameter_changes
 from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.stale import check_parameters_seen
@@ -40,4 +41,5 @@ def edit_parameters(
         db, session, normalize_changes(db, changes, actor), actor, stored=stored
     )
     record_parameter_changes(db, clock, session.id, applied)
+    route_if_needed(db, clock, session, Reason.PARAMETER_CHANGED, applied)
     return applied

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
+from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.desk.access import (
     no_access,
     note_access,
@@ -35,6 +36,7 @@ from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.params.definitions import Definition, definitions
 from bpm_livechat.params.types import ParamType, format_value, normalize
 from bpm_livechat.params.values import get_parameters
+from bpm_livechat.routing.triggers import operator_freed
 from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.messages import recent_lines
 
@@ -222,9 +224,12 @@ def missing_to_close(db: Session, session: SupportSession) -> list[Definition]:
     return [d for d in definitions(db) if d.required_to_close and values.get(d.key) is None]
 
 
-def close_session(db: Session, session: SupportSession, user: User) -> bool:
+def close_session(
+    db: Session, session: SupportSession, user: User, clock: Clock = SYSTEM_CLOCK
+) -> bool:
     """Close a session; refused while a required-to-close parameter is empty, naming the keys.
-    False when it was closed already (nothing to do)."""
+    False when it was closed already (nothing to do). Its operator's freed capacity drains
+    their teams' routing queues."""
     require_session_access(db, user, session)
     if session.status == Status.CLOSED.value:
         return False
@@ -251,6 +256,7 @@ def close_session(db: Session, session: SupportSession, user: User) -> bool:
     )
     db.flush()
     _changed(db, session, "closed")
+    operator_freed(db, clock, session.operator_id)
     return True
 
 

@@ -346,7 +346,8 @@ def test_session_commands_json_shapes(run: Run, desk: Desk, factory: sessionmake
             "--json",
         )
     )
-    assert set(created) == SUMMARY_FIELDS | {"event_queued"}
+    assert set(created) == SUMMARY_FIELDS | {"event_queued", "routing"}
+    assert created["routing"] is None  # no routing rule
     assert created["event_queued"] is False  # no process, waiting instance or webhook cares
     sid = created["id"]
     assert {k: created[k] for k in SUMMARY_FIELDS - {"id", "created_at"}} == {

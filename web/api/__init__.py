@@ -26,6 +26,7 @@ def operations() -> list[Operation]:
         health,
         parameters,
         processes,
+        routing,
         sessions,
         supervision,
         tokens,
@@ -40,6 +41,7 @@ def operations() -> list[Operation]:
         supervision,
         events,
         automation,
+        routing,
         tokens,
         health,
     )

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 from bpm_livechat.desk.presence import presence_of, set_presence
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import NotFoundError, ValidationError
-from bpm_livechat.models import User
+from bpm_livechat.models import Presence, User
 from bpm_livechat.params.values import get_parameters
+from bpm_livechat.routing.triggers import Reason, operator_available
 from bpm_livechat.sessions.assignment import assign_session, release_session, take_session
 from bpm_livechat.sessions.lifecycle import get_session
 from web.engine import process_engine
@@ -93,5 +94,7 @@ def get_presence_api(db: Session, user: User) -> PresenceOut:
 )  # fmt: skip
 def set_presence_api(db: Session, user: User, body: PresenceIn) -> PresenceOut:
     """Set Online, Away or Offline."""
-    set_presence(db, user, body.presence, process_engine().clock.now())
+    clock = process_engine().clock
+    if set_presence(db, user, body.presence, clock.now()) is Presence.ONLINE:
+        operator_available(db, clock, user, Reason.ONLINE)
     return _presence_out(user)

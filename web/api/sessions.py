@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session as SessionFactory
 
+from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.models import AuthorKind, User
 from bpm_livechat.params.values import get_parameters
+from bpm_livechat.routing.triggers import (
+    Reason,
+    first_message_routes,
+    route_after_client_message,
+    route_if_needed,
+)
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
@@ -80,6 +88,7 @@ def create_session_api(db: Session, user: User, body: SessionCreate) -> SessionO
         first = add_message(db, session, body.message)
         events.append((SessionEvent.MESSAGE_RECEIVED, {"message_id": first.id}))
     record_events(db, process_engine().clock, session.id, events)
+    route_if_needed(db, process_engine().clock, session, Reason.CREATED)
     return session_out(session, {})
 
 
@@ -160,7 +169,22 @@ def add_message_api(
         taken = reply_as_operator(db, clock, session, user, body.text, keyed)
     else:  # the channel's hot path: one statement, access checked inside it
         taken = take_message(db, clock, session_id, user, body.text, kind, keyed)
+        if kind == AuthorKind.CLIENT.value:
+            _route_first_message(db, clock, session_id)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
+
+
+def _route_first_message(db: Session, clock: Clock, session_id: int) -> None:
+    """Route on a session's first client message. On PostgreSQL the message's one statement
+    committed by itself (autocommit), so routing, which needs its row locks held until it
+    commits, runs in a transaction of its own; elsewhere in the request's."""
+    if db.get_bind().dialect.name != "postgresql":
+        route_after_client_message(db, clock, get_session(db, session_id))
+        return
+    if not first_message_routes(db, session_id):
+        return
+    with SessionFactory(bind=db.get_bind()) as tx, tx.begin():
+        route_after_client_message(tx, clock, get_session(tx, session_id))
 
 
 @api.operation(

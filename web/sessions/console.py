@@ -23,6 +23,7 @@ from bpm_livechat.errors import (
 )
 from bpm_livechat.models import MemberRole, Presence, SessionHistory, SupportSession, User
 from bpm_livechat.params.definitions import definitions
+from bpm_livechat.routing.triggers import route_again
 from bpm_livechat.sessions.assignment import (
     assign_session,
     is_operator_of,
@@ -163,6 +164,20 @@ def assign(session_id: int) -> ResponseReturnValue:
 
 def _page_url(session_id: int) -> str:
     return url_for("session.show", session_id=session_id)
+
+
+@bp.post("/sessions/<id:session_id>/route-again")
+@writes
+def route_again_view(session_id: int) -> ResponseReturnValue:
+    """A supervisor's Route again: today's rules and presence decide; the history says why."""
+    db, user = get_db(), acting_user()
+    session = get_session(db, session_id, user)
+    try:
+        decision = route_again(db, process_engine().clock, session, user)
+    except (ConflictError, OperatorOfflineError, ValidationError) as exc:
+        return _refused(exc, _page_url(session.id))
+    flash(f"Routed again: {decision.explanation}.")
+    return _page(session.id)
 
 
 @bp.post("/sessions/<id:session_id>/release")

@@ -80,5 +80,6 @@ def logging_config(level: str = "INFO", json_lines: bool = True) -> dict[str, An
             # SQLAlchemy reports each connection it drops during an outage with a traceback;
             # the request that met the outage already logged it once.
             "sqlalchemy.pool": {"level": "CRITICAL"},
+            "alembic": {"level": "WARNING"},
         },
     }

@@ -94,7 +94,9 @@ def _figures(factory: sessionmaker[Session]) -> Figures | None:
         with factory() as db:
             return read_figures(db, datetime.now(UTC))
     except Exception as exc:  # the database is down: the scrape says so instead of failing
-        logging.getLogger(__name__).warning("metrics: database figures unavailable: %s", exc)
+        logging.getLogger(__name__).warning(
+            "metrics: database figures unavailable: %s", _first_line(exc)
+        )
         return None
 
 

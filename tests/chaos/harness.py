@@ -13,6 +13,7 @@ instance is half-done, no webhook delivery (a job) ran twice at the same time, e
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from bpm_livechat.desk.livechats import add_channel, add_member, create_live_chat
 from bpm_livechat.desk.tokens import create_token
@@ -193,7 +195,7 @@ class Receiver:
         with self.lock:
             for delivery, spans in self.visits.items():
                 ordered = sorted(spans)
-                if any(b[0] < a[1] for a, b in zip(ordered, ordered[1:], strict=False)):
+                if any(b[0] < a[1] for a, b in itertools.pairwise(ordered)):
                     found.append(delivery)
         return found
 
@@ -225,7 +227,8 @@ def seed(engine: Engine, hook_url: str, sessions: int) -> tuple[str, str, list[i
 def scratch_database(admin_url: str) -> Iterator[str]:
     """A new PostgreSQL database, migrated; dropped afterwards. Yields its URL."""
     name = f"bpm_livechat_chaos_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # No pool: a connection kept across the run would not survive a PostgreSQL restart.
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
@@ -658,7 +661,8 @@ def _faults(
         if pause > 0:
             time.sleep(pause)
         inject(kind, plan, service, proxy)
-        recovery[kind] = wait_ready(service.port, 60)
+        took = wait_ready(service.port, 60)
+        recovery[kind] = max(took, recovery.get(kind, 0.0))  # the slower of repeated faults
     rest = began + plan.seconds - time.monotonic()
     if rest > 0:
         time.sleep(rest)

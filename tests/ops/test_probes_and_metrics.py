@@ -96,7 +96,7 @@ def test_each_request_is_one_json_line_with_id_user_status_and_latency(
     assert (page["method"], page["path"], page["status"]) == ("GET", "/sessions", 200)
     assert isinstance(page["latency_ms"], float)
     assert page["message"].startswith("GET /sessions 200 ")  # type: ignore[union-attr]
-    assert (api["request_id"], api["status"]) == ("api-1", 200)
+    assert (api["request_id"], api["status"], api["user"]) == ("api-1", 200, "olga")
 
 
 def test_the_logging_config_is_valid_and_writes_json() -> None:

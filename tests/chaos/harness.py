@@ -100,6 +100,7 @@ class Plan:
     slow_delay: float = 0.05
     faults: tuple[str, ...] = ("web_kill", "job_kill", "sandbox_kill", "outage", "slow", "reset")
     pg_restart: bool = False
+    stop_seconds: float = 40.0  # how long the graceful shutdown may take
 
 
 @dataclass
@@ -291,13 +292,13 @@ class Service:
         self.jobs[index] = self._job_worker()
 
     def stop(self) -> None:
-        """SIGTERM everything and wait (graceful shutdown)."""
+        """SIGTERM everything and wait (graceful shutdown), then kill what is left."""
         for process in [self.web, *self.jobs]:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in [self.web, *self.jobs]:
             try:
-                process.wait(timeout=40)
+                process.wait(timeout=self.plan.stop_seconds)
             except subprocess.TimeoutExpired:
                 process.kill()
         self.log.close()

@@ -109,7 +109,7 @@ class FaultyProxy:
                     if self._delay:
                         time.sleep(self._delay)
                     other[sock].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket `reset` closed under select()
             return
         finally:
             with self._lock:

@@ -27,7 +27,8 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(
     truncate_all(pg_engine)
     pg_engine.dispose()
     url = pg_engine.url.render_as_string(hide_password=False)
-    report = run(Plan(seconds=25), admin_url, url)
+    plan = Plan(seconds=20, web_workers=2, outage_seconds=3, slow_seconds=3, stop_seconds=10)
+    report = run(plan, admin_url, url)
     with capsys.disabled():
         print("\n" + report.text())
     assert report.problems == []

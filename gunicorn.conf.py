@@ -18,6 +18,7 @@ Every setting comes from the environment, with production defaults:
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -55,7 +56,12 @@ if _OWN_METRICS_DIR:
 
 
 def on_starting(server: Any) -> None:
-    """Start from empty metric files (a previous server's would be summed in)."""
+    """Follow `--log-level` when BPM_LIVECHAT_LOG_LEVEL is not set (benchmarks start gunicorn
+    with `--log-level warning`: no line per request); start from empty metric files."""
+    if not os.environ.get("BPM_LIVECHAT_LOG_LEVEL"):
+        level = str(server.cfg.loglevel).upper()
+        for name in ("", "gunicorn.error"):
+            logging.getLogger(name).setLevel(level)
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(folder, exist_ok=True)
     for name in os.listdir(folder):

@@ -61,7 +61,7 @@ class Metrics:
         )
         self.script_runs = Counter(
             "bpm_livechat_script_runs",
-            "Scripts and expressions run in this app's sandbox pool.",
+            "Scripts and expressions run in this app's sandbox pool (/readyz's probe included).",
             registry=self.registry,
         )
         self.sandbox_replaced = Counter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import signal
@@ -68,13 +69,14 @@ class Worker:
                 pass_fds=(child_in, child_out),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 cwd="/",
                 env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
             )  # fmt: skip
         finally:
             os.close(child_in)
             os.close(child_out)
+        _log_stderr(self.process)
         self._open = True
         self._closing = threading.Lock()
         self._poller = select.poll()  # one per worker: building a selector per call costs more
@@ -157,6 +159,26 @@ class Worker:
                 self._open = False
                 os.close(self.to_child)
                 os.close(self.from_child)
+
+
+_sandbox_log = logging.getLogger("script_runtime.sandbox")
+_STDERR_CHUNK = 8192
+
+
+def _log_stderr(process: subprocess.Popen[bytes]) -> None:
+    """Log what a worker writes to stderr (only a crash does: scripts have no stderr), one record
+    per burst, in a thread that ends with the worker."""
+    stream = process.stderr
+    if stream is None:
+        return
+
+    def forward() -> None:
+        with stream:
+            while chunk := os.read(stream.fileno(), _STDERR_CHUNK):
+                text = chunk.decode("utf-8", "replace").rstrip()
+                _sandbox_log.warning("sandbox worker %d wrote: %s", process.pid, text)
+
+    threading.Thread(target=forward, name=f"sandbox-stderr-{process.pid}", daemon=True).start()
 
 
 def _death_error(status: int | None, limits: Limits) -> ScriptError:

@@ -36,12 +36,13 @@ def create_app(
     app.config.update(settings)
     app.config["DATABASE_URL"] = database_url(app.config.get("DATABASE_URL"))
 
-    from . import auth, db, engine, errors, security
+    from . import auth, db, engine, errors, ops, security
 
     app.url_map.converters["id"] = _id_converter()
     security.init_app(app)
     db.init_app(app)
     engine.init_app(app, processes)
+    ops.init_app(app)  # request ids, request logs, metrics, /livez /readyz /metrics
     auth.init_app(app)
     errors.init_app(app)
     _register_blueprints(app)

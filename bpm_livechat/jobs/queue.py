@@ -126,6 +126,12 @@ def finish(db: Session, job: ClaimedJob, worker: str, now: datetime) -> None:
     _release(db, job, worker, now, status=JobStatus.DONE, finished=True)
 
 
+def release(db: Session, job: ClaimedJob, worker: str, now: datetime) -> None:
+    """Hand back a claimed job this worker will not run (it is stopping): due again at once for
+    any worker, its try not counted. ConflictError when the lease was already lost."""
+    _release(db, job, worker, now, status=JobStatus.PENDING, attempts=job.attempts - 1)
+
+
 def fail(
     db: Session,
     job: ClaimedJob,
@@ -151,6 +157,7 @@ def _release(
     finished: bool = False,
     due_at: datetime | None = None,
     error: str | None = None,
+    attempts: int | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "status": status.value,
@@ -164,6 +171,8 @@ def _release(
         values["due_at"] = due_at
     if error is not None:
         values["last_error"] = error[:MAX_ERROR_LENGTH]
+    if attempts is not None:
+        values["attempts"] = attempts
     fenced = and_(
         JOBS.c.id == job.id,
         JOBS.c.locked_by == worker,

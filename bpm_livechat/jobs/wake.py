@@ -59,7 +59,8 @@ class ListeningWaker:
             for _notice in connection.notifies(timeout=max(timeout, 0.0), stop_after=1):
                 break
         except Exception:  # a dropped connection: poll this time, listen anew next time
-            log.warning("%s notifications unavailable; polling", self.channel, exc_info=True)
+            log.warning("%s notifications unavailable; polling", self.channel)
+            log.debug("the listening connection failed", exc_info=True)
             self.close()
             self.stop.wait(timeout)
 

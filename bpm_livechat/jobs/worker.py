@@ -17,11 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.clock import Clock
 from bpm_livechat.errors import BpmLivechatError, ConflictError
-from bpm_livechat.jobs.queue import ClaimedJob, claim, fail, finish, next_due
+from bpm_livechat.jobs.queue import ClaimedJob, claim, fail, finish, next_due, release
 from bpm_livechat.jobs.wake import Waker
 from bpm_livechat.persistence.transactions import unit_of_work
 
@@ -57,6 +58,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+
+
 def describe(exc: BaseException) -> str:
     """An error as it is stored on a job: domain errors by message, others with their type."""
     if isinstance(exc, BpmLivechatError):
@@ -88,29 +94,52 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.waker = waker
 
-    def run_due(self, limit: int | None = None) -> int:
-        """Run every job due now (and those due while running), at most `limit`; how many ran."""
+    def run_due(self, limit: int | None = None, stop: threading.Event | None = None) -> int:
+        """Run every job due now (and those due while running), at most `limit`; how many ran.
+        Once `stop` is set, the job in hand finishes and the other claimed ones are released."""
         ran = 0
         while limit is None or ran < limit:
+            if stop is not None and stop.is_set():
+                return ran
             batch = self.batch if limit is None else min(self.batch, limit - ran)
             with unit_of_work(self.factory) as db:
                 jobs = claim(db, self.name, self.clock.now(), self.lease, batch)
             if not jobs:
                 return ran
-            for job in jobs:
+            for index, job in enumerate(jobs):
+                if stop is not None and stop.is_set():
+                    self._release(jobs[index:])
+                    return ran
                 self.run(job)
                 ran += 1
         return ran
+
+    def _release(self, jobs: list[ClaimedJob]) -> None:
+        """Hand back claimed jobs not started, so another worker runs them now, not after the
+        lease."""
+        with unit_of_work(self.factory) as db:
+            for job in jobs:
+                try:
+                    with db.begin_nested():
+                        release(db, job, self.name, self.clock.now())
+                except ConflictError:
+                    continue  # its lease ran out and another worker has it
+        log.info("job worker %s stopping: released %d claimed jobs", self.name, len(jobs))
 
     def run_forever(self, stop: threading.Event) -> None:
         """Run due jobs until `stop` is set, sleeping until the next due time or a notification."""
         while not stop.is_set():
             try:
-                self.run_due()
+                self.run_due(stop=stop)
                 timeout = self._sleep_seconds()
-            except Exception:  # a database outage: keep the worker alive and try again
+            except DBAPIError as exc:  # a database outage: one line, and try again
+                log.warning("job worker %s: database unavailable: %s", self.name, _first_line(exc))
+                timeout = self.poll_seconds
+            except Exception:  # keep the worker alive and try again
                 log.exception("job worker %s: claiming failed", self.name)
                 timeout = self.poll_seconds
+            if stop.is_set():
+                return
             if self.waker is not None:
                 self.waker.wait(timeout)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import NullPool
+
+from bpm_livechat.config import DatabaseSettings
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 # The execution option of a transaction that only reads (see `transactions.reading`).
@@ -18,17 +22,26 @@ READS_ONLY = "bpm_livechat_reads_only"
 IDLE_PING_SECONDS = 10.0
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so writers wait, not fail."""
+def make_engine(url: str, settings: DatabaseSettings | None = None, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout so writers wait, not fail;
+    PostgreSQL gets the pool and session timeouts of `settings` (default: BPM_LIVECHAT_DB_*)."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    engine = create_engine(url, **kwargs)
+    settings = settings or DatabaseSettings.from_env()
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", settings.pool_size)
+        kwargs.setdefault("max_overflow", settings.max_overflow)
+        kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
+    kwargs.setdefault("pool_recycle", settings.pool_recycle_seconds or -1)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("options", settings.postgres_options())
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine, "checkin", _note_checkin)
-    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkout", _check_on_checkout)
     return engine
 
 
@@ -36,12 +49,17 @@ def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
     record.info["checked_in"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-    # pool_pre_ping would cost three round trips on every request (ping, begin, rollback). A
-    # connection back from a request moments ago has just proven itself; one that sat idle may
-    # have been dropped (a server restart, a firewall), so it is pinged, and replaced when dead.
-    # A connection that dies while in steady use fails one request (503), and SQLAlchemy then
-    # invalidates the whole pool.
+def _check_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    # A pooled connection must never cost a user request. A pre-ping on every checkout would cost
+    # three round trips (ping, begin, rollback), so two cheaper checks replace it:
+    # - an idle connection has nothing to read; when its socket is readable, the server said
+    #   goodbye (a restart or an administrator ended the backend) or the connection was cut: it
+    #   is replaced, at the cost of one poll() and no round trip;
+    # - one that sat idle for a while may have been dropped silently (a firewall), so it is
+    #   pinged.
+    # Raising DisconnectionError here makes the pool open a fresh connection and try again.
+    if _socket_says_goodbye(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
     checked_in = record.info.get("checked_in")
     if checked_in is None or time.monotonic() - checked_in < IDLE_PING_SECONDS:
         return
@@ -52,6 +70,19 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         dbapi_connection.rollback()
     except Exception as exc:  # the driver's own error types: any failure means a dead connection
         raise DisconnectionError(str(exc)) from exc
+
+
+def _socket_says_goodbye(dbapi_connection: Any) -> bool:
+    """True when an idle connection's socket is closed or has unread data (a server's farewell)."""
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        descriptor = dbapi_connection.fileno()
+    except Exception:  # closed under us
+        return True
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -85,4 +116,16 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the latest migration; harmless when already there."""
-    command.upgrade(alembic_config(engine), "head")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    # A migration may rewrite large tables: it runs without the request-sized statement timeout.
+    patient = create_engine(
+        engine.url,
+        poolclass=NullPool,
+        connect_args={"options": "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0"},
+    )
+    try:
+        command.upgrade(alembic_config(patient), "head")
+    finally:
+        patient.dispose()

@@ -257,6 +257,7 @@ def make_view(op: Operation) -> Callable[..., Response]:
         if op.auth:
             with reading(db):
                 user, replayed = _authenticate(db, key, caller.print_)
+            g.log_user = user.username  # the request's log record names who it acted as
             if replayed is not None:
                 return replayed
             if user.role == Role.CHANNEL.value and not op.channel:

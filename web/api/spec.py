@@ -23,6 +23,7 @@ ERROR_TEXT = {
     409: "Someone else changed the same thing first; reload and retry",
     413: "Request body too large",
     422: "Well-formed but invalid input; `fields` names each problem",
+    503: "The database is unavailable or busy; retry after the `Retry-After` seconds",
 }
 READ_ERRORS = (400, 401, 403, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)

@@ -7,7 +7,14 @@ from pathlib import Path
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
 
 
-REALWORLD_DIR = Path(__file__).resolve().parents[3] / "shared" / "realworld-bpmn"
+def _realworld_dir() -> Path:
+    """../shared/realworld-bpmn beside the checkout (a git worktree may sit one level deeper)."""
+    here = Path(__file__).resolve()
+    candidates = [parent / "shared" / "realworld-bpmn" for parent in here.parents[3:5]]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+REALWORLD_DIR = _realworld_dir()
 
 
 def bpmn_bytes(name: str) -> bytes:

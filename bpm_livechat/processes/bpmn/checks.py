@@ -19,6 +19,15 @@ from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
 from script_runtime import ScriptChecker
 
 PYTHON_FORMATS = frozenset({"", "python", "python3", "text/x-python", "py"})
+FOREIGN_LANGUAGES = {
+    "feel": "FEEL",
+    "/dmn/": "FEEL (DMN)",
+    "xpath": "XPath",
+    "juel": "JUEL",
+    "javascript": "JavaScript",
+    "js": "JavaScript",
+    "groovy": "Groovy",
+}
 JAVA_IMPLEMENTATIONS = {
     "class": "a Java class",
     "expression": "a Java (JUEL) expression",
@@ -84,18 +93,36 @@ def check_expression(
     if not expression:
         report.error(element_id, line, f"{what} is empty")
         return
-    if expression.startswith(("${", "#{")):
-        report.error(
-            element_id, line, f"{what} {expression!r} is a JUEL expression; write it in Python"
-        )
-        return
-    language = node.get("language")
-    if language and language.lower() not in PYTHON_FORMATS:
-        report.error(element_id, line, f"{what} language {language!r} is not supported")
+    foreign = foreign_language(expression, node.get("language"))
+    if foreign:
+        report.error(element_id, line, f"{what} {expression!r} is {foreign}; write it in Python")
         return
     for problem in scripts.check(expression, mode="eval"):
         at = line + problem.line - 1 if line and problem.line else line
-        report.error(element_id, at, f"{what}: {problem.message}")
+        if problem.message.startswith("SyntaxError"):
+            report.error(
+                element_id,
+                at,
+                f"{what} {expression!r} is not a Python expression ({problem.message}); "
+                "write it in Python",
+            )
+        else:
+            report.error(element_id, at, f"{what} {expression!r}: {problem.message}")
+
+
+def foreign_language(expression: str, language: str | None) -> str | None:
+    """What an expression is written in when that is not Python ("a FEEL expression"), or None."""
+    named = (language or "").strip().lower()
+    for key, label in FOREIGN_LANGUAGES.items():
+        if named == key or (len(key) > 2 and key in named):  # also a language URI with it
+            return f"a {label} expression"
+    if expression.startswith(("${", "#{")):
+        return "a JUEL expression"
+    if expression.startswith("=") and not expression.startswith("=="):
+        return "a FEEL expression"
+    if named and named not in PYTHON_FORMATS:
+        return f"in the language {language!r}"
+    return None
 
 
 def session_param_keys(source: str) -> Iterator[tuple[int, str]]:

@@ -7,14 +7,28 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about a BPMN file: the element id and source line when known, in plain text."""
+    """One finding about a BPMN file: the element id, its name and source line when known, in plain
+    text (`name` is filled in from the document once validation is done)."""
 
     element: str | None
     line: int | None
     message: str
+    name: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, object]:
-        return {"element": self.element, "line": self.line, "message": self.message}
+        return {
+            "element": self.element,
+            "name": self.name,
+            "line": self.line,
+            "message": self.message,
+        }
+
+    def where(self) -> str:
+        """Where the problem is, for one line of text: "Task_1 'Check order' (line 12)"."""
+        element = self.element or "-"
+        if self.name and self.name != self.element:
+            element = f"{element} {self.name!r}"
+        return f"{element} (line {self.line or '?'})"
 
 
 @dataclass(frozen=True)

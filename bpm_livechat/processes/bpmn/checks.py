@@ -225,12 +225,9 @@ def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Eleme
     element_id = node.get("id")
     loop = node.find(bpmn("multiInstanceLoopCharacteristics"))
     if loop is not None:
-        if loop.get(camunda("collection")):
-            report.error(
-                element_id,
-                line_of(loop),
-                "camunda:collection is not supported; use loopCardinality or loopDataInputRef",
-            )
+        collection = loop.get(camunda("collection"))
+        if collection is not None:
+            check_collection(report, element_id, loop, collection)
         for tag, what in (
             ("loopCardinality", "loop cardinality"),
             ("completionCondition", "completion condition"),
@@ -242,6 +239,40 @@ def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Eleme
     condition = standard.find(bpmn("loopCondition")) if standard is not None else None
     if condition is not None:
         check_expression(report, scripts, element_id, condition, "loop condition")
+
+
+def collection_variable(text: str) -> str | None:
+    """The task data variable a camunda:collection names ('orders' or '${orders}'), or None."""
+    name = text.strip()
+    if name.startswith("${") and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name if name.isidentifier() else None
+
+
+def check_collection(
+    report: DeployReport, element_id: str | None, loop: etree._Element, collection: str
+) -> None:
+    """camunda:collection must name one task data variable; nothing else may say how many."""
+    line = line_of(loop)
+    if collection_variable(collection) is None:
+        report.error(
+            element_id,
+            line,
+            f"camunda:collection {collection!r} must name a task data variable (such as "
+            "'orders' or '${orders}'); compute the list in a script task before this one",
+        )
+    others = [t for t in ("loopCardinality", "loopDataInputRef") if loop.find(bpmn(t)) is not None]
+    if others:
+        report.error(
+            element_id,
+            line,
+            f"camunda:collection and {others[0]} both say what to repeat over; keep one",
+        )
+    element = loop.get(camunda("elementVariable"))
+    if element is not None and not element.strip().isidentifier():
+        report.error(
+            element_id, line, f"camunda:elementVariable {element!r} is not a variable name"
+        )
 
 
 def check_user_task(report: DeployReport, node: etree._Element) -> None:

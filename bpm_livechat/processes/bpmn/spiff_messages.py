@@ -13,7 +13,8 @@ from bpm_livechat.processes.bpmn.checks import bpmn, local_name
 from bpm_livechat.processes.bpmn.schema import PREFIXES
 from bpm_livechat.processes.bpmn.xml import line_of
 
-_ADDRESS = re.compile(r"<Element \{([^}]*)\}([\w.-]+) at 0x[0-9a-fA-F]+>")
+_ADDRESS = re.compile(r"<Element (?:\{([^}]*)\})?([\w.:-]+) at 0x[0-9a-fA-F]+>")
+_ANY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _OBJECT = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
 _DATA_STORE = re.compile(r"^Data Store with name (.*) has no implementation$")
 
@@ -55,10 +56,11 @@ def _readable(text: str) -> str:
     """No object addresses: an lxml element becomes its tag, another object its class."""
 
     def tag(match: re.Match[str]) -> str:
-        prefix = PREFIXES.get(match.group(1))
+        prefix = PREFIXES.get(match.group(1) or "")
         return f"<{prefix}:{match.group(2)}>" if prefix else f"<{match.group(2)}>"
 
-    return _OBJECT.sub(lambda m: m.group(1).rsplit(".", 1)[-1], _ADDRESS.sub(tag, text))
+    text = _OBJECT.sub(lambda m: m.group(1).rsplit(".", 1)[-1], _ADDRESS.sub(tag, text))
+    return _ANY_ADDRESS.sub("", text)
 
 
 def _multiple_outgoing(node: etree._Element, root: etree._Element) -> str:

@@ -107,10 +107,12 @@ def test_message_throw_events_send_and_are_worded_as_throws(
     dangling = unnamed.replace(
         b"<bpmn:messageEventDefinition />", b'<bpmn:messageEventDefinition messageRef="nope" />'
     )
-    assert [(p.element, p.message) for p in validate(engine, dangling).errors][0] == (
-        "mid",
-        "sends message 'nope', but no bpmn:message has that id",
-    )
+    assert [(p.element, p.message) for p in validate(engine, dangling).errors][:1] == [
+        (
+            "mid",
+            "sends message 'nope', but no bpmn:message has that id",
+        )
+    ]
 
 
 def test_message_catch_event_is_worded_as_a_wait(engine: ProcessEngine) -> None:

@@ -63,12 +63,10 @@ def deploy_(file: Path, live_chats: tuple[str, ...], as_user: str, as_json: bool
             chats = [get_live_chat(db, name) for name in live_chats]
             result = deploy(db, cli_state().processes.scripts, data, get_user(db, as_user), chats)
     except DeploymentRejected as exc:
-        if as_json:
-            emit({"errors": [p.to_dict() for p in exc.problems]}, True)
-        else:
+        if not as_json:
             for p in exc.problems:
-                click.echo(f"{p.element or '-'} (line {p.line or '?'}): {p.message}")
-        fail(exc.message)
+                click.echo(f"{p.where()}: {p.message}")
+        fail(exc.message, {"errors": [p.to_dict() for p in exc.problems]})
     data_out = {
         "processes": [{"id": p.id, "name": p.name, "version": p.version} for p in result.processes],
         "warnings": [w.to_dict() for w in result.warnings],
@@ -78,7 +76,7 @@ def deploy_(file: Path, live_chats: tuple[str, ...], as_user: str, as_json: bool
         lines = [
             f"{p.id} v{p.version}{'' if p.created else ' (unchanged)'}" for p in result.processes
         ]
-        lines += [f"warning: {w.element} (line {w.line}): {w.message}" for w in result.warnings]
+        lines += [f"warning: {w.where()}: {w.message}" for w in result.warnings]
         return "\n".join(lines)
 
     emit(data_out, as_json, text)
@@ -168,8 +166,9 @@ def _run(step: Callable[[Session, ProcessEngine], StepOutcome], as_json: bool) -
         cause = result.failed.cause
         line = f", line {cause.line}" if cause.line else ""
         summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{line}"
-        emit(failure_view(result), as_json, summary)
-        fail(result.message)
+        if not as_json:
+            click.echo(summary)
+        fail(result.message, failure_view(result))
     data = step_view(result)
 
     def text() -> str:

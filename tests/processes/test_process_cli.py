@@ -49,6 +49,7 @@ def test_deploy_list_show_and_rejection(run: Run, desk: Desk, params: None) -> N
         "warnings": [
             {
                 "element": "start",
+                "name": "Case details",
                 "line": 16,
                 "message": "form field 'amount' matches no custom parameter; "
                 "its value stays in the process data",
@@ -96,7 +97,8 @@ def test_start_complete_fail_retry_and_cancel(
         )
 
     form_error = start("case_review", '{"contact_email": "nope"}')
-    assert (form_error.exit_code, form_error.stdout) == (1, "")
+    assert form_error.exit_code == 1
+    assert json.loads(form_error.stdout) == {"error": "1 form field(s) are invalid: contact_email"}
     assert form_error.stderr == "error: 1 form field(s) are invalid: contact_email\n"
 
     started = ok_json(start("case_review", '{"contact_email": "a@b.io", "amount": 4000}'))

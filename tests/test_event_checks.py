@@ -119,7 +119,8 @@ ERRORS = [
     pytest.param(
         between('<bpmn:intermediateCatchEvent id="it"><bpmn:timerEventDefinition />'
                 "</bpmn:intermediateCatchEvent>"),
-        "it", "timerEventDefinition", "the timer has no timeDate, timeDuration or timeCycle",
+        "it", "timerEventDefinition", "the timer does not say when it fires: give it a timeDate, timeDuration or timeCycle with "
+        "ISO 8601 text",
         id="empty-timer",
     ),
     pytest.param(

@@ -378,3 +378,27 @@ def test_no_message_shows_an_address_or_an_lxml_element() -> None:
     exc = ValueError(f"Cannot parse {root[0]!r} with {object()!r}")
     message = spiff_messages.explain(exc, None, root).message
     assert "0x" not in message and "<Element" not in message
+
+
+def test_spiffworkflow_refusals_are_our_sentences(engine: ProcessEngine) -> None:
+    no_start = document('<bpmn:task id="alone" name="Alone" />')
+    assert [(p.element, p.message) for p in validate(engine, no_start).errors] == [
+        ("p", "the process has no start event; add a plain start event")
+    ]
+    bare_flow = document(
+        '<bpmn:startEvent id="start" />\n'
+        '<bpmn:exclusiveGateway id="gw" name="Which?" />\n'
+        '<bpmn:endEvent id="a" /><bpmn:endEvent id="b" />\n'
+        '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="gw" />\n'
+        '<bpmn:sequenceFlow id="to_a" name="Always" sourceRef="gw" targetRef="a" />\n'
+        '<bpmn:sequenceFlow id="to_b" sourceRef="gw" targetRef="b" />'
+    )
+    problems = [(p.element, p.name, p.message) for p in validate(engine, bare_flow).errors]
+    assert problems == [
+        (
+            "to_a",
+            "Always",
+            "this flow leaves exclusive gateway 'gw' without a condition and is not its default "
+            "flow: give it a condition, or make it the gateway's default",
+        )
+    ]

@@ -29,6 +29,10 @@ from bpm_livechat.processes.bpmn.xml import line_of
 from bpm_livechat.sessions.events import CONVERSATION_MESSAGES
 from script_runtime import ScriptChecker
 
+TIMER_WITHOUT_TIME = (
+    "the timer does not say when it fires: give it a timeDate, timeDuration or timeCycle with "
+    "ISO 8601 text"
+)
 CATCHING = ("intermediateCatchEvent", "boundaryEvent", "receiveTask")
 THROWING = ("intermediateThrowEvent", "endEvent", "sendTask")
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
@@ -162,9 +166,7 @@ def check_timer(
     element_id = node.get("id")
     specs = [child for child in timer if local_name(child) in TIMER_KINDS]
     if not specs:
-        report.error(
-            element_id, line_of(timer), "the timer has no timeDate, timeDuration or timeCycle"
-        )
+        report.error(element_id, line_of(timer), TIMER_WITHOUT_TIME)
         return
     spec = specs[0]
     kind = local_name(spec)

@@ -10,12 +10,27 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from bpm_livechat.processes.bpmn.checks import bpmn, local_name
+from bpm_livechat.processes.bpmn.event_checks import TIMER_WITHOUT_TIME
 from bpm_livechat.processes.bpmn.schema import PREFIXES
 from bpm_livechat.processes.bpmn.xml import line_of
 
 _ADDRESS = re.compile(r"<Element (?:\{([^}]*)\})?([\w.:-]+) at 0x[0-9a-fA-F]+>")
 _ANY_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _OBJECT = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+_SUBPROCESS_STARTS = re.compile(
+    r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)"
+)
+SENTENCES = {
+    "No start event found": "the process has no start event; add a plain start event",
+    'No "calledElement" attribute': "the call activity does not say which process it calls "
+    "(calledElement)",
+    "Cancel Events may only be used with transactions": "a cancel event fits only inside (or on "
+    "the boundary of) a transaction subprocess",
+    "A loopMaximum or loopCondition must be specified": "a standard loop needs a loopCondition "
+    "or a loopMaximum, or it would never end",
+    "A multiinstance task must specify exactly one of": "a multi-instance activity says what to "
+    "repeat over once: loopCardinality or loopDataInputRef, not both",
+}
 _DATA_STORE = re.compile(r"^Data Store with name (.*) has no implementation$")
 
 
@@ -37,12 +52,20 @@ def explain(exc: Exception, node: etree._Element | None, root: etree._Element) -
         if text.startswith(f"Cannot resolve data{direction}Association") and node is not None:
             return Explained(_unresolved(node, root, direction))
     if "Unknown Time Specification" in text:
-        return Explained(
-            "the timer does not say when it fires: give it a timeDate, timeDuration or timeCycle "
-            "with ISO 8601 text"
-        )
+        return Explained(TIMER_WITHOUT_TIME)
     if text.startswith("Time Specification Error. "):
         return Explained(f"timer: {text.removeprefix('Time Specification Error. ')}")
+    if text.startswith("Non-default exclusive outgoing sequence flow") and node is not None:
+        return Explained(_unconditional(node, root))
+    for start, sentence in SENTENCES.items():
+        if text.startswith(start):
+            return Explained(sentence)
+    subprocess = _SUBPROCESS_STARTS.match(text)
+    if subprocess:
+        return Explained(
+            "a subprocess needs exactly one plain start event to begin with; this one has "
+            f"{subprocess.group(1)}"
+        )
     store = _DATA_STORE.match(text)
     if store:
         return _data_store(store.group(1), root)
@@ -92,6 +115,15 @@ def _unresolved(node: etree._Element, root: etree._Element, direction: str) -> s
         f"the data {direction.lower()} association {verb} {names}, which is no data object "
         f"or data store reference of this process; point its {end} at a "
         "bpmn:dataObjectReference"
+    )
+
+
+def _unconditional(flow: etree._Element, root: etree._Element) -> str:
+    """A flow of an exclusive gateway without a condition that is not the gateway's default."""
+    source = flow.get("sourceRef") or ""
+    return (
+        f"this flow leaves exclusive gateway {source!r} without a condition and is not its "
+        "default flow: give it a condition, or make it the gateway's default"
     )
 
 

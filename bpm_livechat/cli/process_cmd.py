@@ -165,7 +165,9 @@ def _run(step: Callable[[Session, ProcessEngine], StepOutcome], as_json: bool) -
     if isinstance(result, StepFailure):
         cause = result.failed.cause
         line = f", line {cause.line}" if cause.line else ""
-        summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{line}"
+        named = cause.element_name and cause.element_name != cause.element_id
+        name = f" {cause.element_name!r}" if named else ""
+        summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{name}{line}"
         if not as_json:
             click.echo(summary)
         fail(result.message, failure_view(result))

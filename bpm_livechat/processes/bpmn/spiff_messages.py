@@ -69,13 +69,13 @@ def explain(exc: Exception, node: etree._Element | None, root: etree._Element) -
     store = _DATA_STORE.match(text)
     if store:
         return _data_store(store.group(1), root)
-    message = _readable(text) or type(exc).__name__
+    message = readable(text) or type(exc).__name__
     if not isinstance(exc, ValidationException):
         message = f"{type(exc).__name__}: {message}" if text else message
     return Explained(message)
 
 
-def _readable(text: str) -> str:
+def readable(text: str) -> str:
     """No object addresses: an lxml element becomes its tag, another object its class."""
 
     def tag(match: re.Match[str]) -> str:

@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.processes.bpmn.parser import ASYNC_AFTER, ASYNC_BEFORE, REPLY_TEMPLATE
 from bpm_livechat.processes.bpmn.replies import CLIENT_REPLY, render_reply
+from bpm_livechat.processes.bpmn.spiff_messages import readable
 from bpm_livechat.processes.engine.script_environment import (
     SandboxEnvironment,
     StepState,
@@ -250,7 +251,7 @@ def _failing_task(exc: Exception | None) -> Any:
 
 
 def _describe(exc: Exception) -> str:
-    text = " ".join(str(exc.args[0]).split()) if exc.args else ""
+    text = readable(" ".join(str(exc.args[0]).split())) if exc.args else ""
     if isinstance(exc, WorkflowDataException) and text:
         return text  # written for people, as ours are
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -150,3 +150,37 @@ def test_start_complete_fail_retry_and_cancel(
         run("instance", "cancel", str(again["instance_id"]), "--as", "sam", "--json")
     )
     assert (cancelled["status"], cancelled["tasks"]) == ("cancelled", [])
+
+
+def test_camunda_collection_runs_and_a_missing_one_fails_at_its_task(
+    run: Run, db_session: Session, desk: Desk, params: None
+) -> None:
+    deployed = ok_json(
+        run(
+            "process",
+            "deploy",
+            str(BPMN / "greet_contacts.bpmn"),
+            "--live-chat",
+            "Support",
+            "--json",
+        )
+    )
+    assert deployed["processes"][0]["id"] == "greet_contacts"
+    session_id = str(new_session(db_session, desk).id)
+
+    def start(count: int) -> Result:
+        return run(
+            *f"process start greet_contacts --as olga --json --session {session_id}".split(),
+            "--form",
+            json.dumps({"count": count}),
+        )
+
+    started = ok_json(start(2))
+    assert [t["name"] for t in started["tasks"]] == ["Review greetings"]
+    failure, message = failed_json(start(0))
+    assert failure["error"]["element_id"] == "greet"
+    assert failure["error"]["element_name"] == "Greet contact"
+    assert message == (
+        "engine error at greet: the collection to repeat over, 'contacts', is not in the task "
+        "data; set it (in a form or a script task) before this task"
+    )

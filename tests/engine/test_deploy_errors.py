@@ -262,9 +262,10 @@ def test_duplicate_ids_are_named_as_duplicates(engine: ProcessEngine) -> None:
         '<bpmn:sequenceFlow id="f2" sourceRef="Task_1" targetRef="end" />'
     )
     first, second = line_of(data, 'name="First"'), line_of(data, 'name="Second"')
-    problems = [(p.element, p.line, p.message) for p in validate(engine, data).errors]
+    problems = [(p.element, p.name, p.line, p.message) for p in validate(engine, data).errors]
     assert problems[0] == (
         "Task_1",
+        "Second",
         second,
         f"not valid BPMN 2.0: id 'Task_1' is used by two elements, lines {first} and {second}; "
         "ids must be unique",

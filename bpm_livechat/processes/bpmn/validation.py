@@ -94,15 +94,17 @@ def _no_executable(
 
 def _located(report: DeployReport, root: etree._Element) -> DeployReport:
     """Every problem with its element's name, and the element's line where none was given."""
-    nodes: dict[str, etree._Element] = {}
+    nodes: dict[str, list[etree._Element]] = {}
     for node in root.iter():
         if isinstance(node.tag, str) and node.get("id"):
-            nodes.setdefault(node.get("id") or "", node)
+            nodes.setdefault(node.get("id") or "", []).append(node)
 
     def located(problem: Problem) -> Problem:
-        node = nodes.get(problem.element or "")
-        if node is None:
+        found = nodes.get(problem.element or "")
+        if not found:
             return problem
+        # of elements sharing an id (a refused duplicate), the one at the problem's line
+        node = next((n for n in found if line_of(n) == problem.line), found[0])
         name = " ".join((node.get("name") or "").split()) or None
         return dataclasses.replace(problem, name=name, line=problem.line or line_of(node))
 

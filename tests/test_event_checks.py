@@ -119,7 +119,8 @@ ERRORS = [
     pytest.param(
         between('<bpmn:intermediateCatchEvent id="it"><bpmn:timerEventDefinition />'
                 "</bpmn:intermediateCatchEvent>"),
-        "it", "timerEventDefinition", "the timer has no timeDate, timeDuration or timeCycle",
+        "it", "timerEventDefinition", "the timer does not say when it fires: give it a timeDate, timeDuration or timeCycle with "
+        "ISO 8601 text",
         id="empty-timer",
     ),
     pytest.param(
@@ -132,7 +133,8 @@ ERRORS = [
     ),
     pytest.param(
         timer_catch("timeDuration", 'f"PT{minutes"'), "wait", "PT{minutes",
-        "timer timeDuration: SyntaxError: f-string: expecting '}'", id="broken-expression",
+        "timer timeDuration 'f\"PT{minutes\"' is not a Python expression (SyntaxError: f-string: "
+        "expecting '}'); write it in Python", id="broken-expression",
     ),
     pytest.param(
         timer_boundary("timeCycle", "R3/PT1H", cancel=True), "remind", "R3/PT1H",
@@ -158,11 +160,13 @@ ERRORS = [
     ),
     pytest.param(
         between('<bpmn:receiveTask id="it" name="Hear" />'), "it", '<bpmn:receiveTask id="it"',
-        "name the message (messageRef to a bpmn:message)", id="receive-without-message",
+        "waits for a message but does not say which (no messageRef to a bpmn:message); a process "
+        "can wait for: client_message, operator_message, session_closed, parameter_changed", id="receive-without-message",
     ),
     pytest.param(
         between('<bpmn:receiveTask id="it" name="Hear" messageRef="nope" />'), "it",
-        '<bpmn:receiveTask id="it"', "messageRef 'nope' names no bpmn:message with a name",
+        '<bpmn:receiveTask id="it"', "waits for message 'nope', but no bpmn:message with a name has that id; a process can "
+        "wait for: client_message, operator_message, session_closed, parameter_changed",
         id="receive-undeclared-message",
     ),
     pytest.param(

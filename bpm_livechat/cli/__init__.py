@@ -7,7 +7,7 @@ from importlib.metadata import entry_points
 import click
 
 from .app_cmd import app_group
-from .common import CliState
+from .common import CliState, JsonErrorsGroup
 from .decision_cmd import decision
 from .event_cmd import bind_event_cmd
 from .livechat_cmd import livechat
@@ -24,7 +24,7 @@ from .webhook_cmd import webhook
 from .worker_cmd import jobs, worker
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=JsonErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
     envvar="BPM_LIVECHAT_DATABASE_URL",

@@ -82,10 +82,38 @@ def dry_transaction() -> Iterator[Session]:
         yield db  # closing the session rolls back whatever the block did
 
 
-def fail(message: str) -> NoReturn:
-    """Report rejected input: one line on stderr, exit status 1."""
+def wants_json() -> bool:
+    """True when the running command was given --json."""
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.params.get("as_json"))
+
+
+def fail(message: str, details: dict[str, Any] | None = None) -> NoReturn:
+    """Report rejected input: one line on stderr, exit status 1; with --json also a JSON object
+    on stdout, {"error": message} and the `details`."""
+    if wants_json():
+        emit({"error": message, **(details or {})}, True)
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+class JsonErrorsGroup(click.Group):
+    """The top command group: a usage error of a command given --json is answered in JSON too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["bpm_livechat.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        args = ctx.meta.get("bpm_livechat.args", [])
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if "--json" not in args:
+                raise
+            click.echo(json.dumps({"error": exc.format_message()}, ensure_ascii=False, indent=2))
+            exc.show()
+            sys.exit(exc.exit_code)
 
 
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -74,13 +74,10 @@ def deploy_(
             scripts, user = cli_state().processes.scripts, get_user(db, as_user)
             result = deploy_files(db, scripts, uploads, user, chats)
     except DeploymentRejected as exc:
-        if as_json:
-            emit({"errors": [p.to_dict() for p in exc.problems]}, True)
-        else:
+        if not as_json:
             for p in exc.problems:
-                named = f"{p.file}: " if p.file else ""
-                click.echo(f"{named}{p.element or '-'} (line {p.line or '?'}): {p.message}")
-        fail(exc.message)
+                click.echo(f"{p.where()}: {p.message}")
+        fail(exc.message, {"errors": [p.to_dict() for p in exc.problems]})
     data_out = {
         "processes": [{"id": p.id, "name": p.name, "version": p.version} for p in result.processes],
         "warnings": [w.to_dict() for w in result.warnings],
@@ -90,10 +87,7 @@ def deploy_(
         lines = [
             f"{p.id} v{p.version}{'' if p.created else ' (unchanged)'}" for p in result.processes
         ]
-        lines += [
-            f"warning: {f'{w.file}: ' if w.file else ''}{w.element} (line {w.line}): {w.message}"
-            for w in result.warnings
-        ]
+        lines += [f"warning: {w.where()}: {w.message}" for w in result.warnings]
         return "\n".join(lines)
 
     emit(data_out, as_json, text)
@@ -187,9 +181,12 @@ def _run(step: Callable[[Session, ProcessEngine], StepOutcome], as_json: bool) -
     if isinstance(result, StepFailure):
         cause = result.failed.cause
         line = f", line {cause.line}" if cause.line else ""
-        summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{line}"
-        emit(failure_view(result), as_json, summary)
-        fail(result.message)
+        named = cause.element_name and cause.element_name != cause.element_id
+        name = f" {cause.element_name!r}" if named else ""
+        summary = f"instance {result.instance.id}: failed at {cause.element_id or '?'}{name}{line}"
+        if not as_json:
+            click.echo(summary)
+        fail(result.message, failure_view(result))
     data = step_view(result)
 
     def text() -> str:

@@ -34,6 +34,13 @@ def test_deploy_list_versions_and_bindings(
     assert broken.status_code == 422
     assert broken.get_json()["error"]["message"].startswith("BPMN rejected")
     assert broken.get_json()["error"]["fields"]
+    problems = broken.get_json()["error"]["problems"]  # each by element id, name and line
+    assert [(p["element"], p["line"]) for p in problems] == [
+        ("start", 10),
+        ("bad_syntax", 18),
+        ("groovy", 20),
+    ]
+    assert all(set(p) == {"element", "name", "line", "message"} for p in problems)
     not_xml = client.post("/api/v1/processes", json={"bpmn": "<oops"}, headers=tokens.admin)
     assert not_xml.status_code == 422
     assert list(not_xml.get_json()["error"]["fields"]) == ["document"]

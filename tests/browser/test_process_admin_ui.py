@@ -43,7 +43,7 @@ def test_upload_a_broken_bpmn_then_a_valid_one_and_start_it(
     problems = page.locator("#problems")
     assert "“broken.bpmn” was not deployed: 1 problem" in problems.inner_text()
     row = problems.locator("tbody tr").first
-    assert row.locator("td").nth(0).inner_text() == "note"
+    assert row.locator("td").nth(0).inner_text() == "note “Write the note”"  # id and name
     assert row.locator("td").nth(1).inner_text() == str(SCRIPT_LINE + 1)
     assert "script line 2" in row.locator("td").nth(2).inner_text()
     assert problems.locator("svg.bpmn").count() == 1

@@ -60,7 +60,8 @@ def test_faulty_file_reports_all_errors_with_elements_and_lines(
         Problem(
             "f_big",
             _line("total &gt;</bpmn:conditionExpression>"),
-            "condition: SyntaxError: invalid syntax",
+            "condition 'total >' is not a Python expression (SyntaxError: invalid syntax); "
+            "write it in Python",
         ),
         Problem(
             "f_small",
@@ -153,8 +154,14 @@ def test_no_executable_process(process_engine: ProcessEngine) -> None:
         b'isExecutable="true"', b'isExecutable="false"'
     )
     report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
-    assert report.errors == [
-        Problem(None, None, 'no executable process (a bpmn:process with isExecutable="true")')
+    assert [p.to_dict() for p in report.errors] == [
+        {
+            "element": "collect_contact_details",
+            "name": "Collect contact details",
+            "line": line_containing("contact_details.bpmn", "<bpmn:process "),
+            "message": 'the process is not executable (isExecutable="false"); mark it executable '
+            "to deploy it",
+        }
     ]
     assert report.processes == []
 
@@ -165,12 +172,16 @@ def test_schema_violation_is_reported_with_its_line(process_engine: ProcessEngin
         b'<bpmn:endEvent id="end" name="Details stored" colour="red">',
     )
     report = validate_bpmn(data, PARAM_KEYS, process_engine.scripts)
-    assert [(p.element, p.line) for p in report.errors] == [
-        (None, line_containing("contact_details.bpmn", '<bpmn:endEvent id="end"'))
+    assert [(p.element, p.name, p.line) for p in report.errors] == [
+        (
+            "end",
+            "Details stored",
+            line_containing("contact_details.bpmn", '<bpmn:endEvent id="end"'),
+        )
     ]
     assert report.errors[0].message == (
-        "not valid BPMN 2.0: Element '{http://www.omg.org/spec/BPMN/20100524/MODEL}endEvent', "
-        "attribute 'colour': The attribute 'colour' is not allowed."
+        "not valid BPMN 2.0: <bpmn:endEvent> has an attribute 'colour', which BPMN 2.0 does not "
+        "allow there"
     )
 
 

@@ -49,6 +49,7 @@ def test_deploy_list_show_and_rejection(run: Run, desk: Desk, params: None) -> N
         "warnings": [
             {
                 "element": "start",
+                "name": "Case details",
                 "line": 16,
                 "message": "form field 'amount' matches no custom parameter; "
                 "its value stays in the process data",
@@ -96,7 +97,8 @@ def test_start_complete_fail_retry_and_cancel(
         )
 
     form_error = start("case_review", '{"contact_email": "nope"}')
-    assert (form_error.exit_code, form_error.stdout) == (1, "")
+    assert form_error.exit_code == 1
+    assert json.loads(form_error.stdout) == {"error": "1 form field(s) are invalid: contact_email"}
     assert form_error.stderr == "error: 1 form field(s) are invalid: contact_email\n"
 
     started = ok_json(start("case_review", '{"contact_email": "a@b.io", "amount": 4000}'))
@@ -231,3 +233,37 @@ def test_deploy_a_library_of_three_files_and_run_it(
     )
     assert done["status"] == "completed"
     assert done["changes"]["summary"]["new"] == "credit ok v1 / note v1"
+
+
+def test_camunda_collection_runs_and_a_missing_one_fails_at_its_task(
+    run: Run, db_session: Session, desk: Desk, params: None
+) -> None:
+    deployed = ok_json(
+        run(
+            "process",
+            "deploy",
+            str(BPMN / "greet_contacts.bpmn"),
+            "--live-chat",
+            "Support",
+            "--json",
+        )
+    )
+    assert deployed["processes"][0]["id"] == "greet_contacts"
+    session_id = str(new_session(db_session, desk).id)
+
+    def start(count: int) -> Result:
+        return run(
+            *f"process start greet_contacts --as olga --json --session {session_id}".split(),
+            "--form",
+            json.dumps({"count": count}),
+        )
+
+    started = ok_json(start(2))
+    assert [t["name"] for t in started["tasks"]] == ["Review greetings"]
+    failure, message = failed_json(start(0))
+    assert failure["error"]["element_id"] == "greet"
+    assert failure["error"]["element_name"] == "Greet contact"
+    assert message == (
+        "engine error at greet: the collection to repeat over, 'contacts', is not in the task "
+        "data; set it (in a form or a script task) before this task"
+    )

@@ -57,7 +57,8 @@ def test_a_broken_script_is_listed_with_element_and_line_and_nothing_stored(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "“broken.bpmn” was not deployed: 1 problem" in page
-    assert f"<td><code>note</code></td><td>{SCRIPT_LINE + 1}</td>" in page
+    row = f"<td><code>note</code> “Write the note”</td><td>{SCRIPT_LINE + 1}</td>"
+    assert row in page  # the element's id, its name and the line
     assert "script line 2: &#34;os&#34;: importing this module is not allowed" in page
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="bpmn"' in page  # the diagram preview
     assert _counts(db_session) == (0, 0)

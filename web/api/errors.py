@@ -21,6 +21,7 @@ from bpm_livechat.errors import (
     StaleEditError,
     ValidationError,
 )
+from bpm_livechat.processes.deployments import DeploymentRejected
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
@@ -40,10 +41,15 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, fields: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Response:
-    """The JSON error body with its status."""
-    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    """The JSON error body with its status (`extra`: more keys of the error object)."""
+    error = {"code": code, "message": message, "fields": fields or {}, **(extra or {})}
+    response = jsonify({"error": error})
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="bpm_livechat"'
@@ -81,6 +87,11 @@ def _domain(exc: BpmLivechatError) -> Response:
         return error_response(409, "conflict", exc.message, {exc.field: f"{who} since"})
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
+    if isinstance(exc, DeploymentRejected):
+        problems = [p.to_dict() for p in exc.problems]
+        return error_response(
+            422, "validation_error", exc.message, exc.fields, {"problems": problems}
+        )
     if isinstance(exc, ValidationError):
         return error_response(422, "validation_error", exc.message, exc.fields)
     if isinstance(exc, BpmnDocumentError):

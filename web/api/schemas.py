@@ -31,10 +31,20 @@ class Query(BaseModel):
 # -- errors and pages ------------------------------------------------------------------------
 
 
+class DeployProblem(BaseModel):
+    element: str | None = Field(description="The BPMN element's id, when the problem has one")
+    name: str | None = Field(description="The element's name, when it has one")
+    line: int | None = Field(description="The line in the BPMN file")
+    message: str
+
+
 class ErrorBody(BaseModel):
     code: str = Field(description="Machine-readable: not_found, validation_error, conflict...")
     message: str
     fields: dict[str, str] = Field(default_factory=dict, description="Field name -> problem")
+    problems: list[DeployProblem] | None = Field(
+        None, description="A refused BPMN deployment: every problem, by element and line"
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -20,6 +20,15 @@ from bpm_livechat.processes.bpmn.xml import BPMN_NS, CAMUNDA_NS, NSMAP, line_of
 from script_runtime import ScriptChecker
 
 PYTHON_FORMATS = frozenset({"", "python", "python3", "text/x-python", "py"})
+FOREIGN_LANGUAGES = {
+    "feel": "FEEL",
+    "/dmn/": "FEEL (DMN)",
+    "xpath": "XPath",
+    "juel": "JUEL",
+    "javascript": "JavaScript",
+    "js": "JavaScript",
+    "groovy": "Groovy",
+}
 JAVA_IMPLEMENTATIONS = {
     "class": "a Java class",
     "expression": "a Java (JUEL) expression",
@@ -85,18 +94,36 @@ def check_expression(
     if not expression:
         report.error(element_id, line, f"{what} is empty")
         return
-    if expression.startswith(("${", "#{")):
-        report.error(
-            element_id, line, f"{what} {expression!r} is a JUEL expression; write it in Python"
-        )
-        return
-    language = node.get("language")
-    if language and language.lower() not in PYTHON_FORMATS:
-        report.error(element_id, line, f"{what} language {language!r} is not supported")
+    foreign = foreign_language(expression, node.get("language"))
+    if foreign:
+        report.error(element_id, line, f"{what} {expression!r} is {foreign}; write it in Python")
         return
     for problem in scripts.check(expression, mode="eval"):
         at = line + problem.line - 1 if line and problem.line else line
-        report.error(element_id, at, f"{what}: {problem.message}")
+        if problem.message.startswith("SyntaxError"):
+            report.error(
+                element_id,
+                at,
+                f"{what} {expression!r} is not a Python expression ({problem.message}); "
+                "write it in Python",
+            )
+        else:
+            report.error(element_id, at, f"{what} {expression!r}: {problem.message}")
+
+
+def foreign_language(expression: str, language: str | None) -> str | None:
+    """What an expression is written in when that is not Python ("a FEEL expression"), or None."""
+    named = (language or "").strip().lower()
+    for key, label in FOREIGN_LANGUAGES.items():
+        if named == key or (len(key) > 2 and key in named):  # also a language URI with it
+            return f"a {label} expression"
+    if expression.startswith(("${", "#{")):
+        return "a JUEL expression"
+    if expression.startswith("=") and not expression.startswith("=="):
+        return "a FEEL expression"
+    if named and named not in PYTHON_FORMATS:
+        return f"in the language {language!r}"
+    return None
 
 
 def session_param_keys(source: str) -> Iterator[tuple[int, str]]:
@@ -199,12 +226,9 @@ def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Eleme
     element_id = node.get("id")
     loop = node.find(bpmn("multiInstanceLoopCharacteristics"))
     if loop is not None:
-        if loop.get(camunda("collection")):
-            report.error(
-                element_id,
-                line_of(loop),
-                "camunda:collection is not supported; use loopCardinality or loopDataInputRef",
-            )
+        collection = loop.get(camunda("collection"))
+        if collection is not None:
+            check_collection(report, element_id, loop, collection)
         for tag, what in (
             ("loopCardinality", "loop cardinality"),
             ("completionCondition", "completion condition"),
@@ -216,6 +240,40 @@ def check_loops(report: DeployReport, scripts: ScriptChecker, node: etree._Eleme
     condition = standard.find(bpmn("loopCondition")) if standard is not None else None
     if condition is not None:
         check_expression(report, scripts, element_id, condition, "loop condition")
+
+
+def collection_variable(text: str) -> str | None:
+    """The task data variable a camunda:collection names ('orders' or '${orders}'), or None."""
+    name = text.strip()
+    if name.startswith("${") and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name if name.isidentifier() else None
+
+
+def check_collection(
+    report: DeployReport, element_id: str | None, loop: etree._Element, collection: str
+) -> None:
+    """camunda:collection must name one task data variable; nothing else may say how many."""
+    line = line_of(loop)
+    if collection_variable(collection) is None:
+        report.error(
+            element_id,
+            line,
+            f"camunda:collection {collection!r} must name a task data variable (such as "
+            "'orders' or '${orders}'); compute the list in a script task before this one",
+        )
+    others = [t for t in ("loopCardinality", "loopDataInputRef") if loop.find(bpmn(t)) is not None]
+    if others:
+        report.error(
+            element_id,
+            line,
+            f"camunda:collection and {others[0]} both say what to repeat over; keep one",
+        )
+    element = loop.get(camunda("elementVariable"))
+    if element is not None and not element.strip().isidentifier():
+        report.error(
+            element_id, line, f"camunda:elementVariable {element!r} is not a variable name"
+        )
 
 
 def check_user_task(report: DeployReport, node: etree._Element) -> None:

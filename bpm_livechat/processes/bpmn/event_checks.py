@@ -29,6 +29,10 @@ from bpm_livechat.processes.bpmn.xml import line_of
 from bpm_livechat.sessions.events import CONVERSATION_MESSAGES
 from script_runtime import ScriptChecker
 
+TIMER_WITHOUT_TIME = (
+    "the timer does not say when it fires: give it a timeDate, timeDuration or timeCycle with "
+    "ISO 8601 text"
+)
 CATCHING = ("intermediateCatchEvent", "boundaryEvent", "receiveTask")
 THROWING = ("intermediateThrowEvent", "endEvent", "sendTask")
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
@@ -67,46 +71,65 @@ def check_events(
     as_task = kind in ("receiveTask", "sendTask")
     if kind in CATCHING + THROWING and (as_task or "messageEventDefinition" in definitions):
         source = node if as_task else definitions["messageEventDefinition"]
-        name = _message_name(report, node, source, messages)
-        if name is not None:
-            (_check_catch if kind in CATCHING else _check_throw)(report, node, name)
+        if kind in CATCHING:
+            _check_catch(report, node, source.get("messageRef"), messages)
+        else:
+            _check_throw(report, node, source.get("messageRef"), messages)
     for timer in node.iterfind(bpmn("timerEventDefinition")):
         check_timer(report, scripts, node, timer)
     for condition in node.iterfind(f"{bpmn('conditionalEventDefinition')}/{bpmn('condition')}"):
         check_expression(report, scripts, element_id, condition, "event condition")
 
 
-def _message_name(
-    report: DeployReport, node: etree._Element, source: etree._Element, messages: dict[str, str]
-) -> str | None:
-    """The name of the message `source` refers to; an error when it names none."""
-    ref = source.get("messageRef")
+def _check_catch(
+    report: DeployReport, node: etree._Element, ref: str | None, messages: dict[str, str]
+) -> None:
+    """A message catch event or receive task: it must wait for a message of the conversation."""
+    element_id, line = node.get("id"), line_of(node)
     if not ref:
         report.error(
-            node.get("id"), line_of(node), "name the message (messageRef to a bpmn:message)"
+            element_id,
+            line,
+            "waits for a message but does not say which (no messageRef to a bpmn:message); a "
+            f"process can wait for: {_WAITABLE}",
         )
-        return None
+        return
     name = messages.get(ref)
     if not name:
         report.error(
-            node.get("id"), line_of(node), f"messageRef {ref!r} names no bpmn:message with a name"
+            element_id,
+            line,
+            f"waits for message {ref!r}, but no bpmn:message with a name has that id; a process "
+            f"can wait for: {_WAITABLE}",
         )
-        return None
-    return name
-
-
-def _check_catch(report: DeployReport, node: etree._Element, name: str) -> None:
+        return
     if name not in CONVERSATION_MESSAGES:
         report.error(
-            node.get("id"),
-            line_of(node),
+            element_id,
+            line,
             f"waits for message {name!r}, which nothing here sends; a process can wait for: "
             f"{_WAITABLE}",
         )
 
 
-def _check_throw(report: DeployReport, node: etree._Element, name: str) -> None:
+def _check_throw(
+    report: DeployReport, node: etree._Element, ref: str | None, messages: dict[str, str]
+) -> None:
+    """A message throw event (intermediate or end) or send task sends a message: 'client_reply'
+    reaches the client; any other message is sent to nobody, which is allowed with a warning."""
     element_id, line = node.get("id"), line_of(node)
+    if not ref:
+        report.warn(
+            element_id,
+            line,
+            "sends a message without naming it (no messageRef), which goes nowhere; only a "
+            f"message named {CLIENT_REPLY!r} reaches the client",
+        )
+        return
+    if ref not in messages:
+        report.error(element_id, line, f"sends message {ref!r}, but no bpmn:message has that id")
+        return
+    name = messages[ref] or ref
     if name != CLIENT_REPLY:
         report.warn(
             element_id,
@@ -143,9 +166,7 @@ def check_timer(
     element_id = node.get("id")
     specs = [child for child in timer if local_name(child) in TIMER_KINDS]
     if not specs:
-        report.error(
-            element_id, line_of(timer), "the timer has no timeDate, timeDuration or timeCycle"
-        )
+        report.error(element_id, line_of(timer), TIMER_WITHOUT_TIME)
         return
     spec = specs[0]
     kind = local_name(spec)

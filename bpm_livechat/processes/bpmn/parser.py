@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser, StartEventParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
@@ -21,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
 )
 
 from bpm_livechat.processes.bpmn.assignment import entries
+from bpm_livechat.processes.bpmn.checks import collection_variable
 from bpm_livechat.processes.bpmn.decision_task import BusinessRuleTask, BusinessRuleTaskParser
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.timer_events import clocked
@@ -74,6 +77,9 @@ class FormUserTaskParser(_FormReading, TaskParser):  # type: ignore[misc]
         return extensions
 
 
+ELEMENT_VARIABLE = "livechat_element_variable"
+
+
 class _CappedCollection:
     """Mixin for multi-instance specs: refuse an input collection larger than the engine's cap.
 
@@ -83,18 +89,33 @@ class _CappedCollection:
 
     data_input: Any
 
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        """With camunda:elementVariable, an instance's data flows back without its item (the item
+        is the instance's own, as in Camunda); otherwise SpiffWorkflow's merge."""
+        item = getattr(self, ELEMENT_VARIABLE, None)
+        if not item or item not in child.data:
+            super().merge_child(workflow, child)  # type: ignore[misc]
+            return
+        value = child.data.pop(item)
+        try:
+            super().merge_child(workflow, child)  # type: ignore[misc]
+        finally:
+            child.data[item] = value
+
     def _update_hook(self, my_task: Any) -> Any:
         engine = my_task.workflow.top_workflow.script_engine
         check = getattr(engine, "check_cardinality", None)
         source = my_task.parent  # the data this task is about to inherit
         collection = self.data_input
-        if (
-            check is not None
-            and collection is not None
-            and source is not None
-            and collection.exists(source)
-        ):
-            check(my_task, collection.get(source))
+        if collection is not None and source is not None:
+            if not collection.exists(source):
+                raise WorkflowDataException(
+                    f"the collection to repeat over, {collection.bpmn_id!r}, is not in the task "
+                    "data; set it (in a form or a script task) before this task",
+                    my_task,
+                )
+            if check is not None:
+                check(my_task, collection.get(source))
         return super()._update_hook(my_task)  # type: ignore[misc]
 
 
@@ -129,6 +150,39 @@ class _OurTasks:
         if etree.QName(self.node).localname == "callActivity":
             setattr(spec, CALL_BINDING, call_binding(self.node))
         return spec
+
+    def _add_multiinstance_task(self, loop: etree._Element) -> None:
+        """Camunda's multi-instance form: camunda:collection names the list in task data and
+        camunda:elementVariable the variable each instance sees its item in."""
+        collection = loop.get(f"{{{CAMUNDA_NS}}}collection")
+        if collection is None:
+            super()._add_multiinstance_task(loop)  # type: ignore[misc]
+            return
+        name = collection_variable(collection)
+        if name is None:
+            raise ValidationException(
+                f"camunda:collection {collection!r} must name a task data variable", node=loop
+            )
+        element = (loop.get(f"{{{CAMUNDA_NS}}}elementVariable") or "").strip()
+        condition = loop.find(f"{{{BPMN_NS}}}completionCondition")
+        task: Any = self
+        original = task.spec.task_specs.pop(task.task.name)
+        sequential = loop.get("isSequential") == "true"
+        spec_class = task.SEQUENTIAL_MI_CLASS if sequential else task.PARALLEL_MI_CLASS
+        task.task = spec_class(
+            task.spec,
+            original.name,
+            description=f"{'Sequential' if sequential else 'Parallel'} MultiInstance",
+            task_spec="",
+            cardinality=None,
+            data_input=TaskDataReference(name),
+            data_output=None,
+            input_item=TaskDataReference(element) if element else None,
+            output_item=None,
+            condition=condition.text if condition is not None else None,
+        )
+        task._copy_task_attrs(original, loop)
+        setattr(task.task, ELEMENT_VARIABLE, element or None)
 
 
 def call_binding(node: etree._Element) -> tuple[str, str | None]:

@@ -7,19 +7,29 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about a BPMN file: the element id and source line when known, in plain text."""
+    """One finding about a BPMN file: the element id, its name and source line when known, in plain
+    text (`name` is filled in from the document once validation is done)."""
 
     element: str | None
     line: int | None
     message: str
+    name: str | None = field(default=None, compare=False)
     file: str | None = None  # named when several files are deployed together
 
     def to_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {"element": self.element, "line": self.line}
+        data: dict[str, object] = {"element": self.element, "name": self.name, "line": self.line}
         if self.file is not None:
             data["file"] = self.file
         data["message"] = self.message
         return data
+
+    def where(self) -> str:
+        """Where the problem is, for one line of text: "a.bpmn: Task_1 'Check order' (line 12)"."""
+        element = self.element or "-"
+        if self.name and self.name != self.element:
+            element = f"{element} {self.name!r}"
+        named = f"{self.file}: " if self.file else ""
+        return f"{named}{element} (line {self.line or '?'})"
 
 
 @dataclass(frozen=True)

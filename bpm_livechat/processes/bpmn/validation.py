@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 from collections.abc import Collection
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from bpm_livechat.errors import BpmnDocumentError
-from bpm_livechat.processes.bpmn import checks, event_checks
+from bpm_livechat.processes.bpmn import checks, event_checks, spiff_messages
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, in_file_specs
 from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
+from bpm_livechat.processes.bpmn.schema import schema_problems
 from bpm_livechat.processes.bpmn.xml import BpmnDocument, line_of, parse_bpmn_xml
 from script_runtime import ScriptChecker
 
 __all__ = ["DeployReport", "Problem", "ProcessInfo", "validate_bpmn", "validate_document"]
 
-MAX_SCHEMA_ERRORS = 10
-MAX_MESSAGE = 300
 SERVICE_LIKE = ("serviceTask", "sendTask", "businessRuleTask")
 EVENTS = (
     "startEvent",
@@ -31,18 +29,6 @@ EVENTS = (
     "receiveTask",
     "sendTask",
 )
-
-_schema_lock = threading.Lock()
-_schema: etree.XMLSchema | None = None
-
-
-def _bpmn_schema() -> etree.XMLSchema:
-    """The BPMN 2.0 XSD that ships with SpiffWorkflow, loaded once (local trusted files)."""
-    global _schema
-    with _schema_lock:
-        if _schema is None:
-            _schema = etree.XMLSchema(etree.parse(XSD_PATH))
-        return _schema
 
 
 def validate_bpmn(data: bytes, param_keys: Collection[str], scripts: ScriptChecker) -> DeployReport:
@@ -69,8 +55,8 @@ def validate_document(
     processes = checks.xpath_nodes(document.root, "./bpmn:process")
     executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
     if not executable:
-        report.error(None, None, 'no executable process (a bpmn:process with isExecutable="true")')
-        return report
+        _no_executable(report, document.root, processes)
+        return _located(report, document.root)
     process_ids = {p.get("id") or "" for p in processes}
     messages = event_checks.message_names(document.root)
     for process in executable:
@@ -80,15 +66,51 @@ def validate_document(
         process_id = process.get("id") or ""
         name = process.get("name") or process_id
         report.processes.append(ProcessInfo(process_id, name, document.content_hash))
-    return report
+    return _located(report, document.root)
 
 
 def _check_schema(report: DeployReport, root: etree._Element) -> None:
-    schema = _bpmn_schema()
-    if schema.validate(root):
-        return
-    for entry in list(schema.error_log)[:MAX_SCHEMA_ERRORS]:
-        report.error(None, entry.line or None, f"not valid BPMN 2.0: {_short(entry.message)}")
+    for problem in schema_problems(root):
+        report.error(problem.element, problem.line, problem.message)
+
+
+def _no_executable(
+    report: DeployReport, root: etree._Element, processes: list[etree._Element]
+) -> None:
+    """Name the processes that are not executable, or the document that has none."""
+    if not processes:
+        report.error(
+            None,
+            line_of(root),
+            "the file has no bpmn:process (only a diagram or collaboration without a process)",
+        )
+    for process in processes:
+        report.error(
+            process.get("id"),
+            line_of(process),
+            'the process is not executable (isExecutable="false"); mark it executable to deploy it',
+        )
+
+
+def _located(report: DeployReport, root: etree._Element) -> DeployReport:
+    """Every problem with its element's name, and the element's line where none was given."""
+    nodes: dict[str, list[etree._Element]] = {}
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id"):
+            nodes.setdefault(node.get("id") or "", []).append(node)
+
+    def located(problem: Problem) -> Problem:
+        found = nodes.get(problem.element or "")
+        if not found:
+            return problem
+        # of elements sharing an id (a refused duplicate), the one at the problem's line
+        node = next((n for n in found if line_of(n) == problem.line), found[0])
+        name = " ".join((node.get("name") or "").split()) or None
+        return dataclasses.replace(problem, name=name, line=problem.line or line_of(node))
+
+    report.errors = [located(p) for p in report.errors]
+    report.warnings = [located(p) for p in report.warnings]
+    return report
 
 
 def _check_process(
@@ -173,12 +195,11 @@ def _spiff_problem(
     report: DeployReport, document: BpmnDocument, exc: Exception, fallback: str | None = None
 ) -> None:
     element = (getattr(exc, "id", "") or None) if isinstance(exc, ValidationException) else None
-    element = element or fallback
     node = _by_id(document.root, element)
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
-    if not isinstance(exc, ValidationException):
-        message = f"{type(exc).__name__}: {message}"
-    report.errors.append(Problem(element, line_of(node), _short(message)))
+    found = spiff_messages.explain(exc, node, document.root)
+    element = found.element or element or fallback
+    node = _by_id(document.root, element) if node is None or found.element else node
+    report.errors.append(Problem(element, found.line or line_of(node), found.message))
 
 
 def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | None:
@@ -188,8 +209,3 @@ def _by_id(root: etree._Element, element_id: str | None) -> etree._Element | Non
         if node.get("id") == element_id:
             return node
     return None
-
-
-def _short(message: str) -> str:
-    flat = " ".join(message.split())
-    return flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 3] + "..."

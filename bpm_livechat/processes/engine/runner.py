@@ -8,16 +8,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from bpm_livechat.errors import ProcessStepError
 from bpm_livechat.processes.bpmn.parser import ASYNC_AFTER, ASYNC_BEFORE, REPLY_TEMPLATE
 from bpm_livechat.processes.bpmn.replies import CLIENT_REPLY, render_reply
+from bpm_livechat.processes.bpmn.spiff_messages import readable
 from bpm_livechat.processes.engine.script_environment import (
     SandboxEnvironment,
     StepState,
@@ -224,13 +227,31 @@ class StepRunner:
             raise ProcessStepError("engine", _describe(exc), **self._where(exc)) from exc
 
     def _where(self, exc: Exception | None = None) -> dict[str, Any]:
-        task = getattr(exc, "task", None)
+        task = getattr(exc, "task", None) or _failing_task(exc)
         ref = TaskRef.of(task) if task is not None else self.state.current
         if ref is None:
             return {}
         return {"element_id": ref.element_id, "element_name": ref.name}
 
 
+def _failing_task(exc: Exception | None) -> Any:
+    """The task whose spec raised `exc`, from the innermost frame that works on one.
+
+    Running one task also prepares the next ones (a multi-instance activity reads its
+    collection then), so what failed is often not the task being run.
+    """
+    found = None
+    traceback = exc.__traceback__ if exc is not None else None
+    while traceback is not None:
+        candidate = traceback.tb_frame.f_locals.get("my_task")
+        if isinstance(candidate, Task):
+            found = candidate
+        traceback = traceback.tb_next
+    return found
+
+
 def _describe(exc: Exception) -> str:
-    text = str(exc.args[0]) if exc.args else ""
+    text = readable(" ".join(str(exc.args[0]).split())) if exc.args else ""
+    if isinstance(exc, WorkflowDataException) and text:
+        return text  # written for people, as ours are
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

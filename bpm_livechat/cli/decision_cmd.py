@@ -47,12 +47,10 @@ def deploy_(file: Path, as_user: str, as_json: bool) -> None:
             scripts = cli_state().processes.scripts
             result = deploy_decisions(db, scripts, data, get_user(db, as_user))
     except DecisionRejected as exc:
-        if as_json:
-            emit({"error": exc.message, "errors": [p.to_dict() for p in exc.problems]}, True)
-        else:
+        if not as_json:
             for p in exc.problems:
-                click.echo(f"{p.element or '-'} (line {p.line or '?'}): {p.message}")
-        fail(exc.message)
+                click.echo(f"{p.where()}: {p.message}")
+        fail(exc.message, {"errors": [p.to_dict() for p in exc.problems]})
     out = [
         {"id": d.id, "name": d.name, "version": d.version, "hit_policy": d.hit_policy,
          "created": d.created}
@@ -155,8 +153,6 @@ def try_(
             tried = try_decision(db, runner, decision_id, session_id, get_user(db, as_user),
                                  data, number)  # fmt: skip
     except BpmLivechatError as exc:
-        if as_json:
-            emit({"error": exc.message}, True)
         fail(exc.message)
     out = {
         "decision": tried.decision_id,
@@ -171,9 +167,7 @@ def try_(
         "failure": tried.failure,
     }
     if tried.failure is not None:
-        if as_json:
-            emit(out, True)
-        fail(tried.failure)
+        fail(tried.failure, out)
 
     def text() -> str:
         rules = ", ".join(str(r.number) for r in tried.matched) or "none"

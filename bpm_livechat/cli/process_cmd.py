@@ -135,9 +135,7 @@ def deactivate_(process_id: str, number: int | None, as_user: str, as_json: bool
             deactivate(db, target, get_user(db, as_user), number)
             data = process_details(db, target)
     except ProcessInUseError as exc:
-        if as_json:
-            emit({"error": exc.message, "callers": [asdict(c) for c in exc.callers]}, True)
-        fail(exc.message)
+        fail(exc.message, {"callers": [asdict(c) for c in exc.callers]})
     emit(data, as_json, f"{process_id} deactivated" + (f" (version {number})" if number else ""))
 
 

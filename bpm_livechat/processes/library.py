@@ -78,7 +78,9 @@ def check_calls(
     for file, ref in calls:
         message = _call_problem(db, ref, deploying.get(ref.called))
         if message is not None:
-            problems.append(Problem(ref.element, ref.line, message, file=file or None))
+            problems.append(
+                Problem(ref.element, ref.line, message, name=ref.name, file=file or None)
+            )
     return problems
 
 

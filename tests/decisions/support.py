@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.engine.support import REALWORLD_DIR
+
 FILES = Path(__file__).resolve().parent / "files"
-# ../shared next to the repository root (REALWORLD_BPMN_DIR overrides it, e.g. in a worktree)
-REALWORLD_DIR = Path(
-    os.environ.get("REALWORLD_BPMN_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "realworld-bpmn"
-)
 DINNER = (
     REALWORLD_DIR
     / "camunda-bpm-examples"

@@ -75,6 +75,7 @@ def test_a_refused_file_answers_json_and_exit_1(run: Any, desk: Desk, tmp_path: 
     assert json.loads(result.stdout)["errors"] == [
         {
             "element": "tier",
+            "name": "Tier",
             "line": 5,
             "message": "decision 'tier' (Tier): hit policy 'PRIORITY' is not supported; "
             "use UNIQUE, FIRST or COLLECT",

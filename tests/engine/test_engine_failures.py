@@ -234,7 +234,9 @@ def test_scripts_outside_a_step_are_refused(engine: ProcessEngine) -> None:
 def _deployable_realworld(engine: ProcessEngine) -> list[bytes]:
     folder = REALWORLD_DIR / "camunda-bpm-examples"
     files = sorted(folder.glob("*.bpmn")) if folder.is_dir() else []
-    return [p.read_bytes() for p in files if validate_bpmn(p.read_bytes(), (), engine.scripts).ok]
+    reports = {p: validate_bpmn(p.read_bytes(), (), engine.scripts) for p in files}
+    # A file calling a process of another file needs that process deployed: left out here.
+    return [p.read_bytes() for p, report in reports.items() if report.ok and not report.calls]
 
 
 def test_deployable_realworld_files_start_and_wait(engine: ProcessEngine) -> None:

@@ -145,12 +145,14 @@ def test_deploy_names_a_missing_called_process_and_a_missing_pinned_version(
     assert [p.to_dict() for p in caught.value.problems] == [
         {
             "element": "call_check",
+            "name": "Check credit",
             "line": 14,
             "message": "call activity 'call_check' (Check credit) calls process 'credit_check', "
             "which is neither in the files deployed nor deployed already",
         },
         {
             "element": "call_note",
+            "name": "Write the note",
             "line": 19,
             "message": "call activity 'call_note' (Write the note) calls process 'note_writer', "
             "which is neither in the files deployed nor deployed already",

@@ -244,7 +244,10 @@ def test_several_files_upload_as_one_deployment_and_a_called_process_stays_activ
     assert refused.status_code == 422
     page = refused.get_data(as_text=True)
     assert "“order_parent.bpmn”, “credit_check.bpmn”, “note_writer.bpmn” were not deployed" in page
-    assert "<td>note_writer.bpmn</td><td><code>note_writer_work</code></td><td>12</td>" in page
+    assert (
+        "<td>note_writer.bpmn</td><td><code>note_writer_work</code> “Note writer”</td><td>12</td>"
+        in page
+    )
     assert _counts(db_session) == (0, 0)
     done = _library_upload(admin, parent, credit, note)
     assert done.status_code == 200, done.get_data(as_text=True)

@@ -92,7 +92,7 @@ def read_dmn(data: bytes, checker: ScriptChecker) -> DmnFile:
         if decision is not None:
             if decision.id in result.decisions:
                 message = f"decision id {decision.id!r} is used twice"
-                result.errors.append(Problem(decision.id, decision.line, message))
+                result.errors.append(Problem(decision.id, decision.line, message, decision.name))
             result.decisions[decision.id] = decision
     _check_requirements(result)
     return result
@@ -106,17 +106,20 @@ class _Reader:
         self.checker = checker
         self.errors = errors
         self.decision_id = ""
+        self.decision_name: str | None = None
         self.title = ""
 
     def _tag(self, name: str) -> str:
         return f"{{{self.ns}}}{name}"
 
     def _error(self, node: etree._Element | None, message: str) -> None:
-        self.errors.append(Problem(self.decision_id or None, line_of(node), message))
+        problem = Problem(self.decision_id or None, line_of(node), message, self.decision_name)
+        self.errors.append(problem)
 
     def decision(self, node: etree._Element) -> DecisionDef | None:
         self.decision_id = node.get("id") or ""
-        name = node.get("name") or self.decision_id
+        self.decision_name = node.get("name")
+        name = self.decision_name or self.decision_id
         self.title = f"decision {self.decision_id!r}" + (
             f" ({name})" if name != self.decision_id else ""
         )
@@ -231,11 +234,11 @@ def _check_requirements(result: DmnFile) -> None:
         for required in decision.required:
             if required not in result.decisions:
                 message = f"decision {decision.id!r} requires decision {required!r}, which is not in this file"
-                result.errors.append(Problem(decision.id, decision.line, message))
+                result.errors.append(Problem(decision.id, decision.line, message, decision.name))
     for decision in result.decisions.values():
         if _in_cycle(result, decision.id):
             message = f"decision {decision.id!r} requires itself (through its required decisions)"
-            result.errors.append(Problem(decision.id, decision.line, message))
+            result.errors.append(Problem(decision.id, decision.line, message, decision.name))
 
 
 def _in_cycle(result: DmnFile, start: str) -> bool:

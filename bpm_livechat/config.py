@@ -24,3 +24,10 @@ def database_url(explicit: str | None = None) -> str:
     folder = instance_path()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'bpm_livechat.sqlite3'}"
+
+
+# How long a login lasts (web pages): it ends after this much inactivity, and in any case this
+# long after the password was entered. The web app reads BPM_LIVECHAT_WEB_LOGIN_IDLE_MINUTES and
+# BPM_LIVECHAT_WEB_LOGIN_MAX_HOURS (or LOGIN_IDLE_MINUTES / LOGIN_MAX_HOURS in its config).
+DEFAULT_LOGIN_IDLE_MINUTES = 480
+DEFAULT_LOGIN_MAX_HOURS = 24

@@ -57,12 +57,7 @@ class Caller:
 
 def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Response | None]:
     """The bearer token's user (else a 401) and, for a keyed request answered before, its answer."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if not header:
-        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
+    credentials = _credentials()
     stored = None
     with _key_errors():
         if key is None:
@@ -72,6 +67,27 @@ def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Resp
     if user is None:
         raise ApiError(401, "invalid_token", "unknown or revoked API token")
     return user, None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
+def _credentials() -> str:
+    """The bearer token the request sends; a 401 when it sends none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if not header:
+        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
+    return credentials
+
+
+def _require_token() -> None:
+    """A 401 unless the request carries a live token (checked before reporting bad input)."""
+    credentials = _credentials()
+    db = get_db()
+    with reading(db):
+        user = authenticate_token(db, credentials.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "unknown or revoked API token")
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -240,11 +256,16 @@ def make_view(op: Operation) -> Callable[..., Response]:
     uses_db = op.auth or "db" in wanted
 
     def view(**path: Any) -> Response:
-        _check_ids(op, path)
         available: dict[str, Any] = dict(path)
-        if op.query is not None:
-            available["query"] = _query(op.query)
-        body = available["body"] = _body(op.body) if op.body is not None else None
+        try:
+            _check_ids(op, path)
+            if op.query is not None:
+                available["query"] = _query(op.query)
+            body = available["body"] = _body(op.body) if op.body is not None else None
+        except ApiError:
+            if op.auth:  # who may not call at all learns that first, not what their input lacks
+                _require_token()
+            raise
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)

@@ -29,6 +29,7 @@ from bpm_livechat.desk.idempotency import (
 )
 from bpm_livechat.desk.presence import note_activity
 from bpm_livechat.desk.tokens import authenticate_token
+from bpm_livechat.errors import BpmLivechatError
 from bpm_livechat.models import Role, User
 from bpm_livechat.persistence.transactions import one_writer, reading
 from web.db import commit, discard, get_db
@@ -146,6 +147,22 @@ def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
     return None
 
 
+_ENTITY_TAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+
+
+def _if_match() -> int | None:
+    """The version named by the If-Match header (`"3"`, `W/"3"` or `3`); None without one or
+    for `*`; 400 for anything else."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = _ENTITY_TAG.match(raw)
+    if match is None:
+        message = 'If-Match must name the version the client saw, like "3"'
+        raise ApiError(400, "bad_header", message, {"If-Match": "a version number"})
+    return int(match.group(1))
+
+
 def _check_ids(op: Operation, path: dict[str, Any]) -> None:
     for param in op.params:
         if param.kind == "int" and not 1 <= path[param.name] <= INT64_MAX:
@@ -208,6 +225,16 @@ def _replay_after_race(db: Session, caller: Caller, exc: IntegrityError) -> Resp
     return _json(stored.body, stored.status_code, replayed=True)
 
 
+def _replay_stored(db: Session, caller: Caller) -> Response | None:
+    """Undo this request; the stored answer of its key if one was committed meanwhile."""
+    discard()
+    g.pop("api_after_commit", None)
+    assert caller.user is not None and caller.key is not None
+    with _key_errors():
+        stored = replay(db, caller.user, caller.key, caller.print_)
+    return None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
 def _record_answer(op: Operation, caller: Caller, keyed: KeyedWrite | None, result: Any) -> Any:
     """The answer's JSON, with the key recorded: by the handler's own write, or here."""
     if isinstance(result, KeyedResult):
@@ -237,6 +264,15 @@ def _run(
             if caller.key is None or caller.user is None:
                 raise
             return _replay_after_race(db, caller, exc)
+        except BpmLivechatError:
+            # A retry that raced its own first attempt (the task completed meanwhile, a 409):
+            # the first attempt's answer, once it is stored, is this request's answer too.
+            if caller.key is None or caller.user is None:
+                raise
+            replayed = _replay_stored(db, caller)
+            if replayed is None:
+                raise
+            return replayed
         if op.writes:
             commit()
             for action in g.pop("api_after_commit", []):
@@ -269,6 +305,8 @@ def make_view(op: Operation) -> Callable[..., Response]:
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
+        if "if_match" in wanted:
+            available["if_match"] = _if_match()
         key = request.headers.get("Idempotency-Key") if op.idempotent else None
         caller = Caller(None, key, _idempotency_print(op, body) if key is not None else "")
         db = available["db"] = get_db()

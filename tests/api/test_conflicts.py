@@ -180,6 +180,10 @@ def test_a_retried_process_start_runs_the_process_once(
     assert _instances(db_session, session_id) == 1
 
 
+def _complete(url: str, done: dict[str, Any], headers: dict[str, str]) -> Any:
+    return lambda c: c.post(url, json=done, headers=headers)
+
+
 def test_a_retried_task_completion_gets_the_first_answer(
     app: Flask, client: FlaskClient, tokens: Tokens, deployed: Desk, db_session: Session
 ) -> None:
@@ -198,7 +202,7 @@ def test_a_retried_task_completion_gets_the_first_answer(
         if attempt == "sequential":
             answers = [client.post(url, json=done, headers=headers) for _ in range(2)]
         else:
-            call = lambda c: c.post(url, json=done, headers=headers)  # noqa: E731
+            call = _complete(url, done, headers)
             answers = _together(app, call, call)
         assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
         assert answers[0].get_json() == answers[1].get_json()

@@ -20,6 +20,7 @@ def _version(page: str) -> str:
 def test_a_stale_close_or_assign_is_refused_with_a_message(
     browser_for: Callable[[str], Browser], world: World, db_session: Session
 ) -> None:
+    olga_id = world.desk.operator.id
     sam, admin = browser_for("sam"), browser_for("admin")
     url = f"/sessions/{world.first}"
     seen = _version(admin.get(url).text)
@@ -32,7 +33,7 @@ def test_a_stale_close_or_assign_is_refused_with_a_message(
         assert "was changed since this page was opened" in page, action
     stored = session_row(db_session, world.first)
     assert stored.status != "closed" and stored.closed_at is None
-    assert stored.operator_id == world.desk.operator.id  # neither released nor reassigned
+    assert stored.operator_id == olga_id  # neither released nor reassigned
     current = _version(admin.get(url).text)
     closed = admin.post(f"{url}/close", {"version": current})
     assert "Session closed." in admin.get(closed.headers["Location"]).text

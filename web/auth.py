@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import cast
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -25,6 +24,7 @@ from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import Role, User
 
 from .db import commit, get_db
+from .redirects import local_path
 from .throttle import LoginThrottle
 
 bp = Blueprint("auth", __name__)
@@ -129,15 +129,7 @@ def home_url(user: User) -> str:
 
 def _safe_next(target: str | None, user: User) -> str:
     """Only same-site paths: never redirect a fresh login to another host."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return home_url(user)
+    return local_path(target, home_url(user))
 
 
 @bp.route("/login", methods=["GET", "POST"])

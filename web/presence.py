@@ -16,6 +16,7 @@ from bpm_livechat.models import Presence
 from web.auth import acting_user, require_login
 from web.db import commit, get_db, writes
 from web.engine import process_engine
+from web.redirects import local_path
 
 bp = Blueprint("presence", __name__)
 bp.before_request(require_login)
@@ -75,7 +76,4 @@ def set_mine() -> ResponseReturnValue:
         get_db(), acting_user(), request.form.get("presence", ""), process_engine().clock.now()
     )
     flash(f"You are {LABELS[chosen]}.")
-    back = request.form.get("back", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("sessions.list_sessions")
-    return redirect(back)
+    return redirect(local_path(request.form.get("back"), url_for("sessions.list_sessions")))

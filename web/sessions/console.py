@@ -38,6 +38,7 @@ from web.auth import acting_user, require_staff
 from web.db import discard, get_db, writes
 from web.engine import process_engine
 from web.presence import LABELS, away_after, passive
+from web.redirects import local_path
 
 bp = Blueprint("console", __name__)
 bp.before_request(require_staff)
@@ -125,10 +126,8 @@ def _seen() -> int | None:
 
 
 def _back(session_id: int) -> str:
-    back = request.form.get("back", "")
-    if back.startswith("/sessions") and not back.startswith("//"):
-        return back
-    return url_for("session.show", session_id=session_id)
+    default = url_for("session.show", session_id=session_id)
+    return local_path(request.form.get("back"), default, "/sessions")
 
 
 @bp.post("/sessions/<id:session_id>/take")

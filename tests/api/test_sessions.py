@@ -169,11 +169,19 @@ def test_rename_and_close_refused_while_required_parameter_is_empty(
     add_parameter(db_session, "summary", "text", "Summary", required_to_close=True)
     db_session.commit()
     session_id = create(client, tokens.operator)["id"]
-    renamed = client.patch(
+    spaced = client.patch(
         f"/api/v1/sessions/{session_id}", json={"name": "  VIP   case "}, headers=tokens.operator
     )
+    assert spaced.status_code == 422  # kept as sent or refused, never trimmed quietly
+    assert spaced.get_json()["error"]["fields"] == {"name": "must not begin or end with a space"}
+    renamed = client.patch(
+        f"/api/v1/sessions/{session_id}", json={"name": "VIP   case"}, headers=tokens.operator
+    )
     assert renamed.status_code == 200
-    assert (renamed.get_json()["name"], renamed.get_json()["name_is_manual"]) == ("VIP case", True)
+    assert (renamed.get_json()["name"], renamed.get_json()["name_is_manual"]) == (
+        "VIP   case",
+        True,
+    )
     blank = client.patch(
         f"/api/v1/sessions/{session_id}", json={"name": "   "}, headers=tokens.operator
     )

@@ -17,6 +17,7 @@ BAD_BODIES = [
     ("PATCH", "/api/v1/sessions/1", {"name": ["not", "text"]}),
     ("GET", "/api/v1/sessions?page=zero", None),
     ("POST", "/api/v1/sessions/99999999999999999999/close", None),
+    ("PATCH", "/api/v1/sessions/1?bad-if-match", {"name": "x"}),
 ]
 
 
@@ -34,12 +35,15 @@ def test_unauthenticated_requests_get_401_before_validation(
     body: object,
     headers: dict[str, str],
 ) -> None:
+    if "bad-if-match" in url:
+        headers = {**headers, "If-Match": "not a version"}
     response = client.open(url, method=method, json=body, headers=headers)
     assert response.status_code == 401, response.get_json()
     assert response.get_json()["error"]["code"] in ("unauthenticated", "invalid_token")
     # With a live token the same request is refused for its input.
-    known = client.open(url, method=method, json=body, headers=tokens.operator)
-    assert known.status_code in (404, 422), known.get_json()
+    known_headers = {**tokens.operator, "If-Match": headers.get("If-Match", "*")}
+    known = client.open(url, method=method, json=body, headers=known_headers)
+    assert known.status_code in (400, 404, 422), known.get_json()
 
 
 def test_nobody_posts_system_messages_through_the_api(

@@ -298,6 +298,8 @@ def make_view(op: Operation) -> Callable[..., Response]:
             if op.query is not None:
                 available["query"] = _query(op.query)
             body = available["body"] = _body(op.body) if op.body is not None else None
+            if "if_match" in wanted:
+                available["if_match"] = _if_match()
         except ApiError:
             if op.auth:  # who may not call at all learns that first, not what their input lacks
                 _require_token()
@@ -305,8 +307,6 @@ def make_view(op: Operation) -> Callable[..., Response]:
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)
-        if "if_match" in wanted:
-            available["if_match"] = _if_match()
         key = request.headers.get("Idempotency-Key") if op.idempotent else None
         caller = Caller(None, key, _idempotency_print(op, body) if key is not None else "")
         db = available["db"] = get_db()

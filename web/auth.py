@@ -86,9 +86,18 @@ def _within_lifetimes() -> bool:
         return False
     if now - seen_at > float(config["LOGIN_IDLE_MINUTES"]) * 60:
         return False
-    if now - seen_at > _SEEN_GRANULARITY:
+    if now - seen_at > _SEEN_GRANULARITY and _by_the_person():
         session[SEEN_AT] = int(now)
     return True
+
+
+def _by_the_person() -> bool:
+    """False for requests an open page makes by itself (counts, live streams, live reloads):
+    an unattended tab must not keep its login alive."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "passive_request", False):  # marked by web.presence.passive
+        return False
+    return not request.headers.get("X-Live-Refresh")
 
 
 def acting_user() -> User:

@@ -189,3 +189,20 @@ def test_cli_signs_out_everywhere_and_deactivates(
     assert olga.get("/sessions").status_code == 302
     result = CliRunner().invoke(cli, ["--database-url", url, "user", "signout-all", "nobody"])
     assert result.exit_code == 1
+
+
+def test_requests_a_page_makes_by_itself_do_not_keep_a_login_alive(
+    app: Flask, browser_for: Callable[[str], Browser]
+) -> None:
+    app.config["LOGIN_IDLE_MINUTES"] = 5
+    olga = browser_for("olga")
+    with olga.client.session_transaction() as cookie:
+        cookie["seen_at"] = int(time.time()) - 4 * 60
+    assert olga.get("/sessions/counts").status_code == 200  # the tabs' counts, polled
+    assert olga.client.get("/sessions", headers={"X-Live-Refresh": "1"}).status_code == 200
+    with olga.client.session_transaction() as cookie:
+        assert cookie["seen_at"] < int(time.time()) - 3 * 60  # not renewed
+        cookie["seen_at"] = int(time.time()) - 4 * 60
+    assert olga.get("/sessions").status_code == 200  # a page the person opens renews it
+    with olga.client.session_transaction() as cookie:
+        assert cookie["seen_at"] >= int(time.time()) - 5

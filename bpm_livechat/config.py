@@ -79,3 +79,10 @@ class DatabaseSettings:
             f" -c lock_timeout={self.lock_timeout_ms}"
             f" -c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout_ms}"
         )
+
+
+# How long a login lasts (web pages): it ends after this much inactivity, and in any case this
+# long after the password was entered. The web app reads BPM_LIVECHAT_WEB_LOGIN_IDLE_MINUTES and
+# BPM_LIVECHAT_WEB_LOGIN_MAX_HOURS (or LOGIN_IDLE_MINUTES / LOGIN_MAX_HOURS in its config).
+DEFAULT_LOGIN_IDLE_MINUTES = 480
+DEFAULT_LOGIN_MAX_HOURS = 24

@@ -17,7 +17,13 @@ STDLIB = frozenset(sys.stdlib_module_names)
 # The core's packages, lowest first: a module may import its own layer and the layers below it,
 # never one above. A module belongs to the layer of the longest prefix that names it.
 CORE_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bpm_livechat.errors", "bpm_livechat.config", "bpm_livechat.clock"),
+    (
+        "bpm_livechat.errors",
+        "bpm_livechat.config",
+        "bpm_livechat.clock",
+        "bpm_livechat.names",
+        "bpm_livechat.json_input",
+    ),
     ("bpm_livechat.models",),
     ("bpm_livechat.persistence",),
     ("bpm_livechat.jobs",),

@@ -18,7 +18,12 @@ def create_app(
     """Build the web app; `config` may set DATABASE_URL, SECRET_KEY, TESTING, INSTANCE_PATH,
     SCRIPT_WORKERS... The process engine (and its script pool) is built here once, unless
     `processes` hands one in (tests share one across apps)."""
-    from bpm_livechat.config import database_url, instance_path
+    from bpm_livechat.config import (
+        DEFAULT_LOGIN_IDLE_MINUTES,
+        DEFAULT_LOGIN_MAX_HOURS,
+        database_url,
+        instance_path,
+    )
 
     settings = dict(config or {})
     folder = Path(settings.pop("INSTANCE_PATH", None) or instance_path())
@@ -31,6 +36,8 @@ def create_app(
         LOGIN_MAX_FREE_FAILURES=3,
         LOGIN_MAX_DELAY_SECONDS=300,
         SESSIONS_PER_PAGE=25,
+        LOGIN_IDLE_MINUTES=DEFAULT_LOGIN_IDLE_MINUTES,
+        LOGIN_MAX_HOURS=DEFAULT_LOGIN_MAX_HOURS,
     )
     app.config.from_prefixed_env("BPM_LIVECHAT_WEB")
     app.config.update(settings)

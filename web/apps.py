@@ -21,10 +21,12 @@ from bpm_livechat.apps.items import (
 from bpm_livechat.apps.links import bind_app, bound_app
 from bpm_livechat.apps.reading import (
     MessageScope,
-    can_read_item_messages,
     grant_read_access,
     item_messages,
+    readable_app_ids,
     readers,
+    require_app_read,
+    require_item_read,
     revoke_read_access,
 )
 from bpm_livechat.desk.livechats import list_live_chats
@@ -53,19 +55,27 @@ def item_form_values(fields: list[Any], prefix: str = "v_") -> dict[str, object]
     return {f.key: submitted_value(ParamType(f.type), request.form, prefix + f.key) for f in fields}
 
 
+def _readable_apps() -> list[Any]:
+    """The apps the user may read: bound to a live chat whose sessions they may read."""
+    db = get_db()
+    readable = readable_app_ids(db, acting_user())
+    return [a for a in list_apps(db) if readable is None or a.id in readable]
+
+
 @bp.get("")
 def index() -> ResponseReturnValue:
-    """The apps, and (for admins) the live chats with their bound app."""
+    """The apps the user may read, and (for admins) the live chats with their bound app."""
     db = get_db()
     chats = [(c, bound_app(db, c.id)) for c in list_live_chats(db)]
-    return render_template("app_list.html", apps=list_apps(db), chats=chats, errors={}, entered="")
+    apps = _readable_apps()
+    return render_template("app_list.html", apps=apps, chats=chats, errors={}, entered="")
 
 
 def _create_refused(exc: ValidationError) -> ResponseReturnValue:
     db = get_db()
     chats = [(c, bound_app(db, c.id)) for c in list_live_chats(db)]
     entered = request.form.get("name", "")
-    context = {"apps": list_apps(db), "chats": chats, "errors": exc.fields, "entered": entered}
+    context = {"apps": _readable_apps(), "chats": chats, "errors": exc.fields, "entered": entered}
     return render_template("app_list.html", **context), 422
 
 
@@ -82,6 +92,7 @@ def create() -> ResponseReturnValue:
 def _render_app(app_id: int, status: int = 200, **extra: Any) -> ResponseReturnValue:
     db = get_db()
     app = get_app(db, app_id)
+    require_app_read(db, acting_user(), app)
     query = request.args.get("q", "")
     context: dict[str, Any] = {
         "app": app,
@@ -148,13 +159,13 @@ def item(item_id: int) -> ResponseReturnValue:
     """An item's fields, linked sessions and the Live Chat Messages widget (read grant only)."""
     db, user = get_db(), acting_user()
     found = get_item(db, item_id)
-    allowed = can_read_item_messages(db, user, found)
+    require_item_read(db, user, found)  # its fields are a client's details
     context = {
         "item": found,
         "fields": item_fields(found),
-        "allowed": allowed,
+        "allowed": True,
         "scope": _scope().value,
-        "messages": item_messages(db, user, found, _scope()) if allowed else [],
+        "messages": item_messages(db, user, found, _scope()),
     }
     return render_template("app_item.html", **context)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import time
 from typing import cast
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -19,11 +19,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from bpm_livechat.desk.users import authenticate
+from bpm_livechat.desk.users import authenticate, end_logins
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import Role, User
 
-from .db import get_db
+from .db import commit, get_db
+from .redirects import local_path
 from .throttle import LoginThrottle
 
 bp = Blueprint("auth", __name__)
@@ -34,8 +35,8 @@ login_manager.session_protection = "strong"
 
 
 class AppUser:
-    """The logged-in user for Flask-Login; the id carries a password fingerprint, so changing
-    the password ends every other login."""
+    """The logged-in user for Flask-Login; the id carries the user's login version, so raising
+    it (logout, a new password, deactivation, "sign out everywhere") ends every login at once."""
 
     is_authenticated = True
     is_active = True
@@ -45,7 +46,7 @@ class AppUser:
         self.user = user
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.password_hash[-12:]}"
+        return f"{self.user.id}:{self.user.login_version}"
 
 
 def init_app(app: Flask) -> None:
@@ -58,14 +59,45 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+LOGIN_AT = "login_at"
+SEEN_AT = "seen_at"
+_SEEN_GRANULARITY = 60  # seconds: the cookie is rewritten at most once a minute
+
+
 def _load_user(user_id: str) -> AppUser | None:
-    ident, _sep, fingerprint = user_id.partition(":")
-    if not ident.isdigit():
+    ident, _sep, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit() or not _within_lifetimes():
         return None
     user = get_db().get(User, int(ident))
-    if user is None or user.password_hash[-12:] != fingerprint:
+    if user is None or not user.active or str(user.login_version) != version:
         return None
     return AppUser(user)
+
+
+def _within_lifetimes() -> bool:
+    """True while the login is younger than its absolute lifetime and was used recently enough;
+    notes this use (the cookie is signed, so its times cannot be forged)."""
+    now = time.time()
+    login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
+    if not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float)):
+        return False
+    config = current_app.config
+    if now - login_at > float(config["LOGIN_MAX_HOURS"]) * 3600:
+        return False
+    if now - seen_at > float(config["LOGIN_IDLE_MINUTES"]) * 60:
+        return False
+    if now - seen_at > _SEEN_GRANULARITY and _by_the_person():
+        session[SEEN_AT] = int(now)
+    return True
+
+
+def _by_the_person() -> bool:
+    """False for requests an open page makes by itself (counts, live streams, live reloads):
+    an unattended tab must not keep its login alive."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "passive_request", False):  # marked by web.presence.passive
+        return False
+    return not request.headers.get("X-Live-Refresh")
 
 
 def acting_user() -> User:
@@ -106,15 +138,7 @@ def home_url(user: User) -> str:
 
 def _safe_next(target: str | None, user: User) -> str:
     """Only same-site paths: never redirect a fresh login to another host."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return home_url(user)
+    return local_path(target, home_url(user))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -139,13 +163,18 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", username=username, next=target, error=message), 401
     _throttle().succeeded(username, address)
     session.clear()  # no fixation: a fresh session for the logged-in user
+    session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
     login_user(AppUser(user))
     return redirect(_safe_next(target, user))
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Log out (a POST with the CSRF token, so other sites cannot log people out)."""
+    """Log out (a POST with the CSRF token, so other sites cannot log people out); the user's
+    logins end everywhere, so a copy of the cookie is worth nothing afterwards."""
+    if current_user.is_authenticated:
+        end_logins(acting_user())
+        commit()
     logout_user()
     session.clear()
     flash("You are logged out.")

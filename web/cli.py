@@ -20,13 +20,21 @@ def serve(ctx: click.Context, host: str, port: int, worker: bool) -> None:
 
     from web import create_app
     from web.engine import start_background_worker
+    from web.serving import QuietRequestHandler
 
     url = getattr(ctx.obj, "url", None)
     app = create_app({"DATABASE_URL": url} if url else None)
     stop_worker = start_background_worker(app) if worker else None
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(
+            host,
+            port,
+            app,
+            threaded=True,
+            use_reloader=False,
+            request_handler=QuietRequestHandler,
+        )
     finally:
         if stop_worker is not None:
             stop_worker()

@@ -17,6 +17,7 @@ from bpm_livechat.routing.triggers import Reason, operator_available
 from web.auth import acting_user, require_login
 from web.db import commit, get_db, writes
 from web.engine import process_engine
+from web.redirects import local_path
 
 bp = Blueprint("presence", __name__)
 bp.before_request(require_login)
@@ -77,7 +78,4 @@ def set_mine() -> ResponseReturnValue:
     if chosen is Presence.ONLINE:
         operator_available(get_db(), clock, acting_user(), Reason.ONLINE)
     flash(f"You are {LABELS[chosen]}.")
-    back = request.form.get("back", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("sessions.list_sessions")
-    return redirect(back)
+    return redirect(local_path(request.form.get("back"), url_for("sessions.list_sessions")))

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.exceptions import MethodNotAllowed, UnprocessableEntity
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 SECRET_ENV = "BPM_LIVECHAT_SECRET_KEY"
@@ -67,6 +67,15 @@ def stored_secret(folder: Path) -> str:
     return path.read_text().strip()
 
 
+def allowed_methods() -> list[str]:
+    """The methods this request's URL answers to (for a 405's `Allow` header)."""
+    exc = request.routing_exception
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        return sorted(exc.valid_methods)
+    rule = request.url_rule
+    return sorted(rule.methods) if rule is not None and rule.methods else []
+
+
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -83,6 +92,10 @@ def _reject_nul() -> None:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
+    if response.status_code == 405 and "Allow" not in headers:
+        allowed = allowed_methods()
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")

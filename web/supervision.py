@@ -31,6 +31,7 @@ from web.auth import acting_user, require_staff
 from web.confirm import confirmation
 from web.db import form_post, get_db, session_maker
 from web.engine import process_engine
+from web.redirects import local_path
 
 bp = Blueprint("supervision", __name__)
 bp.before_request(require_staff)
@@ -85,8 +86,7 @@ def incidents_bulk() -> ResponseReturnValue:
     supervised_chat_ids(get_db(), user)  # operators are refused before anything runs
     ids = parse_ids(request.form.getlist("ids"))
     action = BulkAction.CANCEL if request.form.get("action") == "cancel" else BulkAction.RETRY
-    back = request.form.get("back", "")
-    back = back if back.startswith("/incidents") else url_for("supervision.incidents")
+    back = local_path(request.form.get("back"), url_for("supervision.incidents"), "/incidents")
     if action is BulkAction.CANCEL:
         chosen = [i for i in list_incidents(get_db(), user) if i.instance_id in ids]
         items = [f"{i.process_name} at {i.element_id or '—'} in “{i.session_name}”" for i in chosen]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import NotFoundError, ParameterValueError, ValidationError
 from bpm_livechat.models import App, AppField, AppItem, User
+from bpm_livechat.names import check_name
 from bpm_livechat.params.catalogue import KEY_PATTERN, parse_type
 from bpm_livechat.params.types import (
     ParamType,
@@ -37,12 +38,7 @@ class FieldValue:
 
 
 def _check_name(name: str, what: str, field: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ValidationError(
-            f"{what} must have 1 to 255 characters", {field: "1 to 255 characters"}
-        )
-    return name
+    return check_name(name, f"the {what}", field)
 
 
 def list_apps(db: Session) -> list[App]:

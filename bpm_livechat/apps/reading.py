@@ -13,6 +13,7 @@ from bpm_livechat.desk.access import ACCESS_CACHE, visible_live_chat_ids
 from bpm_livechat.desk.livechats import add_member, members
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import (
+    App,
     AppItem,
     LiveChat,
     LiveChatApp,
@@ -100,6 +101,29 @@ def can_read_item_messages(db: Session, user: User, item: AppItem) -> bool:
     """True for admins and for readers of a live chat the item belongs to."""
     readable = readable_live_chat_ids(db, user)
     return readable is None or bool(readable & _item_chat_ids(db, item))
+
+
+def readable_app_ids(db: Session, user: User) -> set[int] | None:
+    """The apps whose items `user` may read: those bound to a live chat they may read (None:
+    all, for admins). An app item holds a client's details; it follows the live chat's grants."""
+    readable = readable_live_chat_ids(db, user)
+    if readable is None:
+        return None
+    query = select(LiveChatApp.app_id).where(LiveChatApp.live_chat_id.in_(readable))
+    return set(db.scalars(query))
+
+
+def require_app_read(db: Session, user: User, app: App) -> None:
+    """AccessDeniedError unless `user` may read the app's items."""
+    readable = readable_app_ids(db, user)
+    if readable is not None and app.id not in readable:
+        raise AccessDeniedError(f"user {user.username!r} may not read the items of {app.name!r}")
+
+
+def require_item_read(db: Session, user: User, item: AppItem) -> None:
+    """AccessDeniedError unless `user` may read the item (a live chat it belongs to grants it)."""
+    if not can_read_item_messages(db, user, item):
+        raise AccessDeniedError(f"user {user.username!r} may not read app item {item.id}")
 
 
 def item_messages(

@@ -21,6 +21,7 @@ from bpm_livechat.apps.reading import grant_read_access, readers, revoke_read_ac
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.json_input import JsonTooDeepError, loads_bounded
 from bpm_livechat.models import App, AppItem
 
 from .common import emit, handles_errors, json_option, transaction
@@ -91,8 +92,8 @@ def add_field_cmd(
 def add_item(app_name: str, values_json: str, as_json: bool) -> None:
     """Add an item; values are validated against the fields' types."""
     try:
-        values = json.loads(values_json)
-    except json.JSONDecodeError as exc:
+        values = loads_bounded(values_json)
+    except (json.JSONDecodeError, JsonTooDeepError) as exc:
         raise ValidationError(f"--values is not JSON: {exc.msg}", {"values": "not JSON"}) from None
     if not isinstance(values, dict):
         raise ValidationError("--values must be a JSON object", {"values": "not an object"})

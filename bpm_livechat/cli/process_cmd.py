@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.json_input import JsonTooDeepError, loads_bounded
 from bpm_livechat.processes.deployments import (
     BpmnFile,
     DeploymentRejected,
@@ -161,8 +162,8 @@ def _form(text: str | None) -> dict[str, object]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = loads_bounded(text)
+    except (json.JSONDecodeError, JsonTooDeepError) as exc:
         raise ValidationError(
             f"--form is not valid JSON: {exc.msg}", {"form": "invalid JSON"}
         ) from None

@@ -11,6 +11,7 @@ import click
 
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.json_input import JsonTooDeepError, loads_bounded
 from bpm_livechat.processes.script_bench import DryRun, check_script, dry_run
 
 from .common import cli_state, dry_transaction, emit, handles_errors, json_option
@@ -25,8 +26,8 @@ def _source(path: Path) -> str:
 
 def _data(text: str) -> dict[str, object]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = loads_bounded(text)
+    except (json.JSONDecodeError, JsonTooDeepError) as exc:
         raise ValidationError(
             f"--data is not valid JSON: {exc}", {"data": "invalid JSON"}
         ) from None

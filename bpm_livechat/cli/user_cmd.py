@@ -8,7 +8,7 @@ import click
 
 from bpm_livechat.desk.livechats import add_member, get_live_chat
 from bpm_livechat.desk.presence import presence_of, set_presence
-from bpm_livechat.desk.users import create_user, get_user
+from bpm_livechat.desk.users import create_user, end_logins, get_user, set_active
 from bpm_livechat.models import MemberRole, Presence, Role
 from bpm_livechat.routing.triggers import Reason, operator_available
 
@@ -81,3 +81,42 @@ def presence(username: str, presence: str | None, as_json: bool) -> None:
             "last_seen_at": person.last_seen_at,
         }
     emit(data, as_json, f"{person.username} is {data['presence']}")
+
+
+@user.command("signout-all")
+@click.argument("username")
+@json_option
+@handles_errors
+def signout_all(username: str, as_json: bool) -> None:
+    """End every web login of the user at once (their API tokens are not touched)."""
+    with transaction() as db:
+        person = get_user(db, username)
+        end_logins(person)
+        data = {"username": person.username, "login_version": person.login_version}
+    emit(data, as_json, f"{person.username} is signed out everywhere")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@json_option
+@handles_errors
+def deactivate(username: str, as_json: bool) -> None:
+    """Deactivate a user: no login, their logins end, their API tokens stop working."""
+    _set_active(username, False, as_json)
+
+
+@user.command("activate")
+@click.argument("username")
+@json_option
+@handles_errors
+def activate(username: str, as_json: bool) -> None:
+    """Let a deactivated user log in again (their tokens work again too)."""
+    _set_active(username, True, as_json)
+
+
+def _set_active(username: str, active: bool, as_json: bool) -> None:
+    with transaction() as db:
+        person = get_user(db, username)
+        set_active(person, active)
+        data = {"username": person.username, "active": person.active}
+    emit(data, as_json, f"{person.username} is {'active' if active else 'deactivated'}")

@@ -10,6 +10,7 @@ from bpm_livechat.desk.livechats import MEMBER_USER_ROLES
 from bpm_livechat.desk.users import SYSTEM_USERNAME, parse_role
 from bpm_livechat.errors import ValidationError
 from bpm_livechat.models import LiveChat, LiveChatMember, MemberRole, Role, User
+from bpm_livechat.names import check_name
 from bpm_livechat.persistence.tx_cache import forget
 
 
@@ -70,11 +71,7 @@ def remove_member(db: Session, chat: LiveChat, user: User, role: MemberRole) -> 
 
 def rename_live_chat(db: Session, chat: LiveChat, name: str) -> None:
     """Give the live chat a new unique name (sessions keep their names until re-rendered)."""
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ValidationError(
-            "live chat name must have 1 to 255 characters", {"name": "1 to 255 characters"}
-        )
+    name = check_name(name, "the live chat name")
     taken = db.scalar(select(LiveChat.id).where(LiveChat.name == name, LiveChat.id != chat.id))
     if taken is not None:
         raise ValidationError(f"live chat {name!r} already exists", {"name": "already exists"})

@@ -18,6 +18,7 @@ from bpm_livechat.models import (
     SupportSession,
     User,
 )
+from bpm_livechat.names import check_name
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.persistence.tx_cache import forget
 
@@ -61,11 +62,7 @@ def check_template(db: Session, template: str) -> NameTemplate:
 
 def create_live_chat(db: Session, name: str, name_template: str = DEFAULT_TEMPLATE) -> LiveChat:
     """Add a live chat with a validated session name template."""
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ValidationError(
-            "live chat name must have 1 to 255 characters", {"name": "1 to 255 characters"}
-        )
+    name = check_name(name, "the live chat name")
     if db.scalar(select(LiveChat.id).where(LiveChat.name == name)) is not None:
         raise ValidationError(f"live chat {name!r} already exists", {"name": "already exists"})
     check_template(db, name_template)
@@ -89,11 +86,7 @@ def add_channel(db: Session, chat: LiveChat, name: str, kind: str) -> Channel:
             f"unknown channel kind {kind!r} (one of: {', '.join(CHANNEL_KINDS)})",
             {"kind": "unknown kind"},
         )
-    name = name.strip()
-    if not name or len(name) > 255:
-        raise ValidationError(
-            "channel name must have 1 to 255 characters", {"name": "1 to 255 characters"}
-        )
+    name = check_name(name, "the channel name")
     if any(c.name == name for c in chat.channels):
         raise ValidationError(
             f"channel {name!r} already exists in {chat.name!r}", {"name": "already exists"}

@@ -72,7 +72,11 @@ def revoke_token(db: Session, token_id: int, user: User) -> ApiToken:
 LIVE_TOKEN_USER = (
     select(User)
     .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+    )
 )
 
 

@@ -85,9 +85,25 @@ def create_user(
 
 
 def set_password(user: User, password: str) -> None:
-    """Replace a user's password."""
+    """Replace a user's password; every login of theirs ends."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    end_logins(user)
+
+
+def end_logins(user: User) -> None:
+    """End every login of `user` at once, on every worker ("sign out everywhere", logout)."""
+    user.login_version = (user.login_version or 0) + 1
+
+
+def set_active(user: User, active: bool) -> None:
+    """Activate or deactivate a user; a deactivated one cannot log in, their logins end and
+    their API tokens stop working."""
+    if user.username == SYSTEM_USERNAME:
+        raise ValidationError("the automation account cannot be changed", {"active": "built in"})
+    if user.active != active:
+        user.active = active
+        end_logins(user)
 
 
 # Built once: every request and process step looks its user up.
@@ -108,7 +124,8 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
     if user is None:
         verify_password(password, _dummy_hash())
         return None
-    return user if verify_password(password, user.password_hash) else None
+    matches = verify_password(password, user.password_hash)
+    return user if matches and user.active else None
 
 
 @functools.cache

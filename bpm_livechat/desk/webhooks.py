@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import Channel, WebhookSubscription
+from bpm_livechat.names import check_name
 
 ALLOW_ENV = "BPM_LIVECHAT_WEBHOOK_ALLOW"  # hosts or networks allowed despite the guard
 EVENTS = ("message", "created", "closed", "assigned", "parameter_changed")
@@ -121,17 +122,14 @@ def add_webhook(
     if unknown or not chosen:
         what = f"unknown event {unknown[0]!r}" if unknown else "choose at least one event"
         raise ValidationError(f"{what} (one of: {', '.join(EVENTS)})", {"events": what})
-    if not name.strip() or len(name) > 255:
-        raise ValidationError(
-            "give the webhook a name (at most 255 characters)", {"name": "required"}
-        )
+    check_name(name, "the webhook name")
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(
             f"the URL is longer than {MAX_URL_LENGTH} characters", {"url": "too long"}
         )
     check_target(url)
     webhook = WebhookSubscription(
-        name=name.strip(),
+        name=name,
         channel_id=channel.id if channel is not None else None,
         url=url.strip(),
         secret=secrets.token_urlsafe(32),

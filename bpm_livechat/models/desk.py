@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bpm_livechat.models.base import Base, utcnow
@@ -64,6 +64,11 @@ class User(Base):
     )
     presence_changed_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    # Every login carries the version it started under; raising it ends them all at once
+    # (logout, a new password, deactivation, "sign out everywhere").
+    login_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A deactivated user cannot log in, and their logins and API tokens stop working.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class LiveChat(Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +14,25 @@ from sqlalchemy.orm.exc import StaleDataError
 from bpm_livechat.errors import ConflictError
 from bpm_livechat.persistence.engines import READS_ONLY
 
+LOST_RACE = "someone else changed the same record first; reload and try again"
+
+
+class ConflictingSession(Session):
+    """A Session whose lost optimistic-locking races are ConflictErrors wherever they surface:
+    at an explicit or automatic flush inside a write (a rename, a close), not only at commit."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        """Flush; a row changed by a concurrent writer since it was loaded is a ConflictError."""
+        try:
+            super().flush(objects)
+        except StaleDataError as exc:
+            raise ConflictError(LOST_RACE) from exc
+
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A sessionmaker whose sessions keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """A sessionmaker whose sessions keep loaded objects usable after commit and report lost
+    races as ConflictError."""
+    return sessionmaker(engine, class_=ConflictingSession, expire_on_commit=False)
 
 
 def commit(db: Session) -> None:
@@ -25,9 +41,10 @@ def commit(db: Session) -> None:
         db.commit()
     except StaleDataError as exc:
         db.rollback()
-        raise ConflictError(
-            "someone else changed the same record first; reload and try again"
-        ) from exc
+        raise ConflictError(LOST_RACE) from exc
+    except ConflictError:
+        db.rollback()
+        raise
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from bpm_livechat.models import (
     User,
     utcnow,
 )
+from bpm_livechat.names import check_name
 from bpm_livechat.params.choices import parse_choice
 from bpm_livechat.params.definitions import Definition, definitions
 from bpm_livechat.params.types import ParamType, format_value, normalize
@@ -179,14 +180,7 @@ def rename_session(db: Session, session: SupportSession, name: str, user: User) 
     """Give a session a name by hand; it is kept until reset to the template."""
     require_session_access(db, user, session)
     require_writable(session, user, "rename sessions")
-    name = " ".join(name.split())
-    if not name:
-        raise ValidationError("name must not be empty", {"name": "must not be empty"})
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(
-            f"name is longer than {MAX_NAME_LENGTH} characters",
-            {"name": f"longer than {MAX_NAME_LENGTH} characters"},
-        )
+    name = check_name(name, "the session name", limit=MAX_NAME_LENGTH)
     _note_name(db, session, name, user, manual=True)
 
 

@@ -17,6 +17,7 @@ from bpm_livechat.models import (
     SupportSession,
     utcnow,
 )
+from bpm_livechat.names import check_name
 from bpm_livechat.params.definitions import definitions
 from bpm_livechat.sessions.lifecycle import name_context
 from bpm_livechat.sessions.replies import MAX_REPLY_LENGTH
@@ -46,13 +47,8 @@ def get_quick_reply(db: Session, reply_id: int) -> QuickReply:
 
 
 def _checked(db: Session, title: str, body: str) -> tuple[str, str]:
-    title = " ".join(title.split())
+    title = check_name(title, "the title", "title", QUICK_REPLY_TITLE_LENGTH)
     body = body.replace("\r\n", "\n").strip()
-    if not title or len(title) > QUICK_REPLY_TITLE_LENGTH:
-        raise ValidationError(
-            f"the title needs 1 to {QUICK_REPLY_TITLE_LENGTH} characters",
-            {"title": f"1 to {QUICK_REPLY_TITLE_LENGTH} characters"},
-        )
     if not body:
         raise ValidationError("the text is empty", {"body": "write the reply's text"})
     keys = {d.key for d in definitions(db)}

@@ -23,8 +23,9 @@ from bpm_livechat.sessions.guards import require_writable
 from bpm_livechat.sessions.ingest import Ingested, take_message
 
 MAX_REPLY_LENGTH = 4000  # what the common messengers carry in one message
-# What a channel account may post: the client's words, and notes of its own ("client left").
-CHANNEL_KINDS = frozenset({AuthorKind.CLIENT.value, AuthorKind.SYSTEM.value})
+# What a channel account may post through the API: the client's words. System messages are
+# the product's own (automation, the CLI), never an API caller's.
+CHANNEL_KINDS = frozenset({AuthorKind.CLIENT.value})
 
 
 def posting_kind(user: User, requested: str | None) -> str:
@@ -42,8 +43,9 @@ def posting_kind(user: User, requested: str | None) -> str:
         kind = requested or AuthorKind.CLIENT.value
         if kind not in CHANNEL_KINDS:
             raise AccessDeniedError(
-                f"channel account {user.username!r} posts for the client, not as an operator",
-                {"author_kind": "a channel account posts as client or system"},
+                f"channel account {user.username!r} posts for the client only; {kind} "
+                "messages are not a channel's",
+                {"author_kind": "a channel account posts as the client only"},
             )
         return kind
     raise AccessDeniedError(

@@ -433,7 +433,7 @@ def test_session_commands_json_shapes(run: Run, desk: Desk, factory: sessionmake
     }
 
     renamed = ok_json(run("session", "rename", str(sid), "VIP  refund", "--as", "sam", "--json"))
-    assert renamed == {"id": sid, "name": "VIP refund"}
+    assert renamed == {"id": sid, "name": "VIP  refund"}  # kept as sent
     assert rejected(run("session", "rename", str(sid), "Mine", "--as", "sales")) == (
         f"user 'sales' has no access to session {sid}"
     )
@@ -453,7 +453,7 @@ def test_session_commands_json_shapes(run: Run, desk: Desk, factory: sessionmake
         "verified": True,
     }
     assert (shown["name"], shown["name_is_manual"], shown["client_email"]) == (
-        "VIP refund",
+        "VIP  refund",
         True,
         "jane@example.com",
     )

@@ -65,7 +65,9 @@ def test_quick_replies_are_scoped_and_rendered_for_the_session(
         ("T", "Hi {subject!r}", {"body": "conversions such as !r are not allowed at position 11"}),
         ("T", "x" * 4001, {"body": "template longer than 4000 characters at position 4000"}),
         ("T", "  ", {"body": "write the reply's text"}),
-        ("", "Hi", {"title": "1 to 120 characters"}),
+        ("", "Hi", {"title": "must not be empty"}),
+        ("\tT", "Hi", {"title": "must not contain tabs, line breaks or other control characters"}),
+        ("T" * 121, "Hi", {"title": "must have at most 120 characters (121 now)"}),
     ],
 )
 def test_bad_quick_replies_are_refused_naming_the_problem(

@@ -116,13 +116,15 @@ def test_rename_keeps_the_manual_name_until_reset(
     set_name_template(db, desk.support, "{client.name} — {param.tier}")
     session = open_session(db, desk.support, client="Jane")
     assert session.name == "Jane"
-    rename_session(db, session, "  VIP    Jane  ", desk.operator)
+    with pytest.raises(ValidationError):  # kept as sent or refused, never trimmed quietly
+        rename_session(db, session, "  VIP    Jane  ", desk.operator)
+    rename_session(db, session, "VIP    Jane", desk.operator)
     set_parameters(db, session, {"tier": "gold"}, user_actor(desk.admin))
     set_name_template(db, desk.support, "{param.tier}: {client.name}")
     db.commit()
     with factory() as fresh:
         loaded = get_session(fresh, session.id)
-        assert (loaded.name, loaded.name_is_manual) == ("VIP Jane", True)
+        assert (loaded.name, loaded.name_is_manual) == ("VIP    Jane", True)
 
     reset_name(db, session, desk.supervisor)
     db.commit()
@@ -139,7 +141,7 @@ def test_rename_rejections(db_session: Session, desk: Desk) -> None:
     assert caught.value.fields == {"name": "must not be empty"}
     with pytest.raises(ValidationError) as caught:
         rename_session(db, session, "n" * 256, desk.operator)
-    assert caught.value.message == "name is longer than 255 characters"
+    assert caught.value.message == "the session name must have at most 255 characters (256 now)"
     with pytest.raises(AccessDeniedError) as denied:
         rename_session(db, session, "Mine", desk.seller)
     assert denied.value.message == f"user 'sven' has no access to session {session.id}"

@@ -41,7 +41,10 @@ def test_remove_member_ends_access(db_session: Session, desk: Desk) -> None:
 
 
 def test_rename_live_chat(db_session: Session, desk: Desk) -> None:
-    rename_live_chat(db_session, desk.support, "  Help desk ")
+    with pytest.raises(ValidationError) as spaced:
+        rename_live_chat(db_session, desk.support, "  Help desk ")
+    assert spaced.value.fields == {"name": "must not begin or end with a space"}
+    rename_live_chat(db_session, desk.support, "Help desk")
     assert desk.support.name == "Help desk"
     with pytest.raises(ValidationError) as caught:
         rename_live_chat(db_session, desk.support, "Sales")

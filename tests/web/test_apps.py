@@ -67,14 +67,39 @@ def test_users_without_the_grant_get_403_for_widget_and_data(
     browser_for: Callable[[str], Browser], apps: Apps
 ) -> None:
     sven = browser_for("sven")  # works Sales only: the item's session is in Support
-    page = sven.get(f"/apps/items/{apps.item}").get_data(as_text=True)
-    assert "You have no read access" in page
-    assert "first message" not in page
+    page = sven.get(f"/apps/items/{apps.item}")
+    assert page.status_code == 403
+    assert "first message" not in page.text
     response = sven.get(f"/apps/items/{apps.item}/messages?scope=client")
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
     missing = browser_for("sales").get("/apps/items/999/messages")
     assert (missing.status_code, missing.get_json()["error"]["code"]) == (404, "not_found")
+
+
+def test_app_items_follow_the_live_chats_read_grants(
+    browser_for: Callable[[str], Browser], apps: Apps, world: World, db_session: Session
+) -> None:
+    """An item holds a client's name, email and phone: who may not read its live chat's
+    sessions reads neither the item, nor the app's item list, nor sees the app listed."""
+    sven = browser_for("sven")  # works Sales only; Clients is bound to Support
+    for path in (f"/apps/items/{apps.item}", f"/apps/items/{apps.other}", f"/apps/{apps.clients}"):
+        response = sven.get(path)
+        assert response.status_code == 403, path
+        assert "evil@x.test" not in response.text and "Acme Corp" not in response.text
+    assert "Clients" not in sven.get("/apps").text
+    sales = _as(browser_for, "sales")  # reader of Support: reads both items and the list
+    assert "evil@x.test" in sales.get(f"/apps/items/{apps.item}").text
+    assert "Acme Corp" in sales.get(f"/apps/{apps.clients}").text
+    assert "Clients" in sales.get("/apps").text
+    admin = browser_for("admin")
+    admin.token = csrf_token(admin.client, "/apps")
+    chat = world.desk.support.id
+    admin.post(f"/apps/live-chats/{chat}/readers", {"username": "sales", "action": "revoke"})
+    db_session.rollback()
+    sales = browser_for("sales")
+    assert sales.get(f"/apps/items/{apps.other}").status_code == 403
+    assert sales.get(f"/apps/{apps.clients}").status_code == 403
 
 
 def test_who_works_the_session_reads_it_in_the_widget_without_a_grant(

@@ -38,9 +38,12 @@ def test_rename_in_place(
     browser_for: Callable[[str], Browser], world: World, db_session: Session
 ) -> None:
     olga = browser_for("olga")
-    response = olga.post(f"/sessions/{world.first}/name", {"name": "  VIP   caller "})
+    refused = olga.post(f"/sessions/{world.first}/name", {"name": "  VIP   caller "})
+    assert refused.status_code == 422
+    assert "must not begin or end with a space" in refused.text
+    response = olga.post(f"/sessions/{world.first}/name", {"name": "VIP   caller"})
     assert response.status_code == 302
-    assert session_row(db_session, world.first).name == "VIP caller"
+    assert session_row(db_session, world.first).name == "VIP   caller"
     html = olga.get(response.headers["Location"]).get_data(as_text=True)
     assert "Session renamed." in html and "named by hand" in html
     reset = olga.post(f"/sessions/{world.first}/name", {"action": "reset"})

@@ -8,6 +8,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from bpm_livechat.errors import NotFoundError
+from bpm_livechat.json_input import JsonTooDeepError, loads_bounded
 from bpm_livechat.processes.script_bench import check_script, dry_run, script_reference
 from web.admin import admin_blueprint
 from web.auth import acting_user
@@ -37,9 +38,11 @@ def _parse(form: dict[str, str]) -> tuple[int | None, dict[str, object] | None, 
     else:
         session_id = int(form["session_id"])
     try:
-        parsed = json.loads(form["data"])
+        parsed = loads_bounded(form["data"])
     except json.JSONDecodeError as exc:
         errors["data"] = f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+    except JsonTooDeepError as exc:
+        errors["data"] = f"The data is {exc}; task data is a flat object of values."
     else:
         if isinstance(parsed, dict):
             data = parsed

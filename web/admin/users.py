@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.administration import list_users, memberships, remove_member, set_role
 from bpm_livechat.desk.livechats import add_member, list_live_chats
-from bpm_livechat.desk.users import create_user, set_password
+from bpm_livechat.desk.users import create_user, end_logins, set_active, set_password
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import LiveChat, MemberRole, Role, User
 from web.admin import admin_blueprint, field_errors, saved
@@ -113,6 +113,29 @@ def reset_password(user_id: int) -> ResponseReturnValue:
     user = _user(get_db(), user_id)
     set_password(user, request.form.get("password", ""))
     return saved(f"Password of {user.username} reset.", ".detail", user_id=user.id)
+
+
+@bp.post("/<id:user_id>/sign-out")
+@writes
+def sign_out_everywhere(user_id: int) -> ResponseReturnValue:
+    """End every login of the user, in every browser and on every worker."""
+    user = _user(get_db(), user_id)
+    end_logins(user)
+    return saved(f"{user.username} is signed out everywhere.", ".detail", user_id=user.id)
+
+
+def _active_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue:
+    return _detail(_user(get_db(), user_id), 422, errors=field_errors(exc, "active"))
+
+
+@bp.post("/<id:user_id>/active")
+@form_post(_active_refused)
+def change_active(user_id: int) -> ResponseReturnValue:
+    """Deactivate the user (their logins end, their tokens stop working) or activate them again."""
+    user = _user(get_db(), user_id)
+    set_active(user, request.form.get("active") == "yes")
+    state = "active again" if user.active else "deactivated"
+    return saved(f"{user.username} is {state}.", ".detail", user_id=user.id)
 
 
 def _membership_form() -> dict[str, str]:

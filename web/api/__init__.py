@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from .dispatch import make_view
 from .docs import render_docs
@@ -91,4 +91,25 @@ def _docs() -> Response:
 
 
 def _unknown(anything: str) -> Response:
+    allowed = _methods_of(request.path)
+    if allowed:  # the endpoint exists, with other methods
+        error = http_error(MethodNotAllowed(valid_methods=allowed))
+        error.headers["Allow"] = ", ".join(allowed)
+        return error
     raise ApiError(404, "not_found", f"no API endpoint {request.method} {request.path}")
+
+
+def _methods_of(path: str) -> list[str]:
+    """The methods the API's own endpoints answer at `path` (not the catch-all's)."""
+    adapter = current_app.url_map.bind("localhost")
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _args = adapter.match(path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.unknown":
+            allowed.append(method)
+    if "GET" in allowed:
+        allowed.append("HEAD")
+    return sorted(allowed)

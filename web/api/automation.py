@@ -59,7 +59,7 @@ def list_jobs_api(db: Session, user: User, query: JobListQuery) -> JobList:
 
 
 @api.operation("POST", "/jobs/<int:job_id>/retry", summary="Run a failed job again (admins)",
-               tag=TAG, response=JobOut)  # fmt: skip
+               tag=TAG, response=JobOut, idempotent=True)  # fmt: skip
 def retry_job_api(db: Session, user: User, job_id: int) -> JobOut:
     """A failed or cancelled job is due again now with fresh tries (a dead webhook: redeliver)."""
     _require_admin(user)

@@ -12,13 +12,14 @@ from bpm_livechat.params.values import get_parameters
 from bpm_livechat.routing.triggers import Reason, operator_available
 from bpm_livechat.sessions.assignment import assign_session, release_session, take_session
 from bpm_livechat.sessions.lifecycle import get_session
+from bpm_livechat.sessions.stale import check_session_version
 from web.engine import process_engine
 from web.presence import away_after
 
 from .console_schemas import PresenceIn, PresenceOut, SessionAssign
 from .convert import param_types, session_out, values_json
 from .schemas import SessionOut
-from .spec import Registry
+from .spec import Registry, seen_version
 
 api = Registry()
 TAG = "sessions"
@@ -44,9 +45,13 @@ def take_session_api(db: Session, user: User, session_id: int) -> SessionOut:
     "POST", "/sessions/<int:session_id>/assign", tag=TAG, body=SessionAssign, response=SessionOut,
     summary="Assign or transfer a session to an operator (supervisors of its live chat, admins)",
 )  # fmt: skip
-def assign_session_api(db: Session, user: User, session_id: int, body: SessionAssign) -> SessionOut:
-    """Give the session to an operator of its live chat who is not Offline."""
+def assign_session_api(
+    db: Session, user: User, session_id: int, body: SessionAssign, if_match: int | None
+) -> SessionOut:
+    """Give the session to an operator of its live chat who is not Offline; with `version` (or
+    If-Match), 409 when the session changed since."""
     session = get_session(db, session_id, user)
+    check_session_version(db, session, seen_version(body.version, if_match))
     try:
         target = get_user(db, body.operator)
     except NotFoundError:
@@ -61,9 +66,13 @@ def assign_session_api(db: Session, user: User, session_id: int, body: SessionAs
     "POST", "/sessions/<int:session_id>/release", tag=TAG, response=SessionOut,
     summary="Return a session to the queue (its operator, or a supervisor)",
 )  # fmt: skip
-def release_session_api(db: Session, user: User, session_id: int) -> SessionOut:
-    """Nobody has the session any more; it is queued again."""
-    release_session(db, process_engine().clock, get_session(db, session_id, user), user)
+def release_session_api(
+    db: Session, user: User, session_id: int, if_match: int | None
+) -> SessionOut:
+    """Nobody has the session any more; it is queued again (If-Match: 409 when it changed)."""
+    session = get_session(db, session_id, user)
+    check_session_version(db, session, if_match)
+    release_session(db, process_engine().clock, session, user)
     return _out(db, session_id, user)
 
 

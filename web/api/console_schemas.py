@@ -16,6 +16,8 @@ class SessionAssign(Input):
     operator: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="The username of an operator of the session's live chat"
     )
+    # The session's `version` the caller saw (or If-Match): 409 when it changed since.
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class PresenceIn(Input):

@@ -29,6 +29,7 @@ from bpm_livechat.desk.idempotency import (
 )
 from bpm_livechat.desk.presence import note_activity
 from bpm_livechat.desk.tokens import authenticate_token
+from bpm_livechat.errors import BpmLivechatError
 from bpm_livechat.models import Role, User
 from bpm_livechat.persistence.transactions import one_writer, reading
 from web.db import commit, discard, get_db
@@ -57,12 +58,7 @@ class Caller:
 
 def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Response | None]:
     """The bearer token's user (else a 401) and, for a keyed request answered before, its answer."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if not header:
-        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
+    credentials = _credentials()
     stored = None
     with _key_errors():
         if key is None:
@@ -72,6 +68,27 @@ def _authenticate(db: Session, key: str | None, print_: str) -> tuple[User, Resp
     if user is None:
         raise ApiError(401, "invalid_token", "unknown or revoked API token")
     return user, None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
+def _credentials() -> str:
+    """The bearer token the request sends; a 401 when it sends none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if not header:
+        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise ApiError(401, "unauthenticated", "the Authorization header must be 'Bearer <token>'")
+    return credentials
+
+
+def _require_token() -> None:
+    """A 401 unless the request carries a live token (checked before reporting bad input)."""
+    credentials = _credentials()
+    db = get_db()
+    with reading(db):
+        user = authenticate_token(db, credentials.strip())
+    if user is None:
+        raise ApiError(401, "invalid_token", "unknown or revoked API token")
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -128,6 +145,22 @@ def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
         if found is not None:
             return found
     return None
+
+
+_ENTITY_TAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+
+
+def _if_match() -> int | None:
+    """The version named by the If-Match header (`"3"`, `W/"3"` or `3`); None without one or
+    for `*`; 400 for anything else."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = _ENTITY_TAG.match(raw)
+    if match is None:
+        message = 'If-Match must name the version the client saw, like "3"'
+        raise ApiError(400, "bad_header", message, {"If-Match": "a version number"})
+    return int(match.group(1))
 
 
 def _check_ids(op: Operation, path: dict[str, Any]) -> None:
@@ -192,6 +225,16 @@ def _replay_after_race(db: Session, caller: Caller, exc: IntegrityError) -> Resp
     return _json(stored.body, stored.status_code, replayed=True)
 
 
+def _replay_stored(db: Session, caller: Caller) -> Response | None:
+    """Undo this request; the stored answer of its key if one was committed meanwhile."""
+    discard()
+    g.pop("api_after_commit", None)
+    assert caller.user is not None and caller.key is not None
+    with _key_errors():
+        stored = replay(db, caller.user, caller.key, caller.print_)
+    return None if stored is None else _json(stored.body, stored.status_code, replayed=True)
+
+
 def _record_answer(op: Operation, caller: Caller, keyed: KeyedWrite | None, result: Any) -> Any:
     """The answer's JSON, with the key recorded: by the handler's own write, or here."""
     if isinstance(result, KeyedResult):
@@ -221,6 +264,15 @@ def _run(
             if caller.key is None or caller.user is None:
                 raise
             return _replay_after_race(db, caller, exc)
+        except BpmLivechatError:
+            # A retry that raced its own first attempt (the task completed meanwhile, a 409):
+            # the first attempt's answer, once it is stored, is this request's answer too.
+            if caller.key is None or caller.user is None:
+                raise
+            replayed = _replay_stored(db, caller)
+            if replayed is None:
+                raise
+            return replayed
         if op.writes:
             commit()
             for action in g.pop("api_after_commit", []):
@@ -240,11 +292,18 @@ def make_view(op: Operation) -> Callable[..., Response]:
     uses_db = op.auth or "db" in wanted
 
     def view(**path: Any) -> Response:
-        _check_ids(op, path)
         available: dict[str, Any] = dict(path)
-        if op.query is not None:
-            available["query"] = _query(op.query)
-        body = available["body"] = _body(op.body) if op.body is not None else None
+        try:
+            _check_ids(op, path)
+            if op.query is not None:
+                available["query"] = _query(op.query)
+            body = available["body"] = _body(op.body) if op.body is not None else None
+            if "if_match" in wanted:
+                available["if_match"] = _if_match()
+        except ApiError:
+            if op.auth:  # who may not call at all learns that first, not what their input lacks
+                _require_token()
+            raise
         if not uses_db:  # the health probe: no token, no database
             result = op.handler(**{name: available[name] for name in wanted})
             return _json(result.model_dump(mode="json"), op.status)

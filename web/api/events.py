@@ -38,6 +38,7 @@ def list_event_bindings_api(db: Session) -> EventBindingList:
 @api.operation(
     "POST", "/processes/<string:process_id>/events", tag=PROCESSES, body=EventBindingIn,
     response=EventBindingList, summary="Start a process on a session event (admins)",
+    idempotent=True,
 )  # fmt: skip
 def bind_event_api(
     db: Session, user: User, process_id: str, body: EventBindingIn

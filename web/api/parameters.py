@@ -17,6 +17,7 @@ from bpm_livechat.params.catalogue import (
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.sessions.editing import edit_parameters
 from bpm_livechat.sessions.lifecycle import get_session
+from bpm_livechat.sessions.stale import latest_change_ids
 from web.engine import process_engine
 
 from .convert import history_out, param_types, parameter_out, values_json
@@ -54,7 +55,7 @@ def list_parameters_api(db: Session, query: ParameterListQuery) -> ParameterList
 
 @api.operation(
     "POST", "/parameters", summary="Define a custom parameter (admins)", tag=TAG,
-    body=ParameterCreate, response=ParameterOut, status=201,
+    body=ParameterCreate, response=ParameterOut, status=201, idempotent=True,
 )  # fmt: skip
 def create_parameter_api(db: Session, user: User, body: ParameterCreate) -> ParameterOut:
     """A new custom parameter on every session."""
@@ -125,7 +126,7 @@ def get_values_api(db: Session, user: User, session_id: int) -> ValuesOut:
     """Typed values of the session's custom parameters."""
     session = get_session(db, session_id, user)
     values = values_json(param_types(db), get_parameters(db, session.id))
-    return ValuesOut(session_id=session.id, values=values)
+    return ValuesOut(session_id=session.id, values=values, seen=latest_change_ids(db, session.id))
 
 
 @api.operation(
@@ -135,9 +136,11 @@ def get_values_api(db: Session, user: User, session_id: int) -> ValuesOut:
 def patch_values_api(db: Session, user: User, session_id: int, body: ValuesPatch) -> ValuesPatched:
     """Every value is validated first; one problem and nothing is written (422 naming each)."""
     session = get_session(db, session_id, user)
-    applied = edit_parameters(db, process_engine().clock, session, body.values, user)
+    clock = process_engine().clock
+    applied = edit_parameters(db, clock, session, body.values, user, body.seen or None)
     values = values_json(param_types(db), get_parameters(db, session.id))
-    return ValuesPatched(session_id=session.id, values=values, changed=sorted(applied))
+    seen = latest_change_ids(db, session.id)
+    return ValuesPatched(session_id=session.id, values=values, seen=seen, changed=sorted(applied))
 
 
 @api.operation(

@@ -221,12 +221,19 @@ class ParameterUpdate(Input):
 class ValuesOut(BaseModel):
     session_id: int
     values: dict[str, Any]
+    # Per parameter, the id of its newest change: send it back as `seen` to refuse stale writes.
+    seen: dict[str, int] = {}
 
 
 class ValuesPatch(Input):
     """Several values at once; all are validated before any is written. null clears a value."""
 
     values: dict[Annotated[str, StringConstraints(max_length=64)], Any] = Field(max_length=200)
+    # What the client saw (`seen` of the values it read): 409 when one of these keys changed
+    # since (0: the key had no change yet). Keys left out are not checked.
+    seen: dict[Annotated[str, StringConstraints(max_length=64)], Annotated[int, Field(ge=0)]] = (
+        Field(default_factory=dict, max_length=200)
+    )
 
 
 class ValuesPatched(ValuesOut):

@@ -29,7 +29,7 @@ from bpm_livechat.sessions.messages import add_message, messages
 from bpm_livechat.sessions.quick_replies import quick_replies_for
 from bpm_livechat.sessions.replies import posting_kind, reply_as_operator
 from bpm_livechat.sessions.search import SessionQuery, parse_filter, search_sessions
-from bpm_livechat.sessions.stale import rename_seen
+from bpm_livechat.sessions.stale import check_session_version, rename_seen
 from web.engine import process_engine
 
 from .convert import message_out, param_types, session_out, values_json
@@ -46,7 +46,7 @@ from .schemas import (
     SessionPageOut,
     SessionRename,
 )
-from .spec import KeyedResult, Registry
+from .spec import KeyedResult, Registry, seen_version
 
 api = Registry()
 TAG = "sessions"
@@ -129,12 +129,16 @@ def get_session_api(db: Session, user: User, session_id: int) -> SessionOut:
 
 
 @api.operation(
-    "PATCH", "/sessions/<int:session_id>", summary="Rename a session (409 when `version` is stale)", tag=TAG,
+    "PATCH", "/sessions/<int:session_id>", summary="Rename a session (409 when `version` or If-Match is stale)", tag=TAG,
     body=SessionRename, response=SessionOut,
 )  # fmt: skip
-def rename_session_api(db: Session, user: User, session_id: int, body: SessionRename) -> SessionOut:
-    """Give the session a name by hand; with `version`, 409 if the session changed since."""
-    rename_seen(db, get_session(db, session_id, user), body.name, user, body.version)
+def rename_session_api(
+    db: Session, user: User, session_id: int, body: SessionRename, if_match: int | None
+) -> SessionOut:
+    """Give the session a name by hand; with `version` (or If-Match), 409 if the session
+    changed since."""
+    session = get_session(db, session_id, user)
+    rename_seen(db, session, body.name, user, seen_version(body.version, if_match))
     return _out(db, session_id, user)
 
 
@@ -142,9 +146,11 @@ def rename_session_api(db: Session, user: User, session_id: int, body: SessionRe
     "POST", "/sessions/<int:session_id>/close", tag=TAG, response=SessionOut,
     summary="Close a session (422 naming the empty required-to-close parameters)",
 )  # fmt: skip
-def close_session_api(db: Session, user: User, session_id: int) -> SessionOut:
-    """Close the session; refused while a required-to-close parameter is empty."""
+def close_session_api(db: Session, user: User, session_id: int, if_match: int | None) -> SessionOut:
+    """Close the session; refused while a required-to-close parameter is empty; with If-Match,
+    409 when the session changed since."""
     session = get_session(db, session_id, user)
+    check_session_version(db, session, if_match)
     if close_session(db, session, user):
         record_event(db, process_engine().clock, SessionEvent.SESSION_CLOSED, session.id)
     return _out(db, session_id, user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,6 +221,17 @@ def openapi_document(operations: list[Operation], title: str, version: str) -> d
                     },
                 }
             )
+        if "if_match" in inspect.signature(op.handler).parameters:
+            item["parameters"].append(
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": 'The session version the client saw (as `"3"`): the '
+                    "write is refused with 409 when the session changed since.",
+                    "schema": {"type": "string"},
+                }
+            )
         if op.body is not None:
             item["requestBody"] = {
                 "required": True,
@@ -255,3 +267,8 @@ def openapi_document(operations: list[Operation], title: str, version: str) -> d
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def seen_version(body_version: int | None, if_match: int | None) -> int | None:
+    """The version the client saw: the body's `version` field, else its If-Match header."""
+    return body_version if body_version is not None else if_match

@@ -34,10 +34,12 @@ from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.guards import is_closed
 from bpm_livechat.sessions.lifecycle import close_session, get_session, missing_to_close
 from bpm_livechat.sessions.queues import view_counts
+from bpm_livechat.sessions.stale import check_session_version
 from web.auth import acting_user, require_staff
 from web.db import discard, get_db, writes
 from web.engine import process_engine
 from web.presence import LABELS, away_after, passive
+from web.redirects import local_path
 
 bp = Blueprint("console", __name__)
 bp.before_request(require_staff)
@@ -118,11 +120,15 @@ def _refused(
     return redirect(back)
 
 
+def _seen() -> int | None:
+    """The session version the submitted page showed (None: the form carried none)."""
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 def _back(session_id: int) -> str:
-    back = request.form.get("back", "")
-    if back.startswith("/sessions") and not back.startswith("//"):
-        return back
-    return url_for("session.show", session_id=session_id)
+    default = url_for("session.show", session_id=session_id)
+    return local_path(request.form.get("back"), default, "/sessions")
 
 
 @bp.post("/sessions/<id:session_id>/take")
@@ -155,6 +161,7 @@ def assign(session_id: int) -> ResponseReturnValue:
             raise ValidationError(
                 f"unknown operator {username!r}", {"operator": "unknown"}
             ) from None
+        check_session_version(db, session, _seen())
         assign_session(db, process_engine().clock, session, target, user)
     except (ConflictError, OperatorOfflineError, ValidationError) as exc:
         return _refused(exc, _page_url(session.id))
@@ -187,6 +194,7 @@ def release(session_id: int) -> ResponseReturnValue:
     db, user = get_db(), acting_user()
     session = get_session(db, session_id, user)
     try:
+        check_session_version(db, session, _seen())
         release_session(db, process_engine().clock, session, user)
     except (ConflictError, OperatorOfflineError) as exc:
         return _refused(exc, _page_url(session.id))
@@ -203,12 +211,14 @@ def close(session_id: int) -> ResponseReturnValue:
     db, user = get_db(), acting_user()
     session = get_session(db, session_id, user)
     try:
+        check_session_version(db, session, _seen())
         closed = close_session(db, session, user)
+        db.flush()  # a concurrent writer's change is a conflict here, not at commit
     except ValidationError:
         discard()
         session = get_session(db, session_id, user)
         return render_session(session, 422, close_missing=missing_to_close(db, session))
-    except OperatorOfflineError as exc:
+    except (ConflictError, OperatorOfflineError) as exc:
         return _refused(exc, _page_url(session.id))
     if closed:
         record_event(db, process_engine().clock, SessionEvent.SESSION_CLOSED, session.id)

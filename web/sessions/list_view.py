@@ -13,6 +13,7 @@ from bpm_livechat.sessions.assignment import operator_chats
 from bpm_livechat.sessions.search import SessionQuery, search_sessions
 from web.auth import acting_user, require_staff
 from web.db import get_db, writes
+from web.redirects import local_path
 from web.sessions.columns import catalogue, parse_filters, row_cells
 from web.sessions.tabs import list_tabs, parse_view
 
@@ -91,10 +92,7 @@ def switch_view() -> ResponseReturnValue:
 
 
 def _back_to_list() -> str:
-    back = request.form.get("back", "")
-    if back.startswith("/sessions") and not back.startswith("//"):
-        return back
-    return url_for("sessions.list_sessions")
+    return local_path(request.form.get("back"), url_for("sessions.list_sessions"), "/sessions")
 
 
 @bp.route("/sessions/columns", methods=["GET", "POST"])

@@ -265,11 +265,13 @@ class ScriptPool:
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> ScriptResult:
-        """Run a script (exec mode) in a worker and return its result, or raise a ScriptError."""
+        """Run a script (exec mode) in a worker and return its result, or raise a ScriptError;
+        wait at most `wait` seconds (and never beyond `wait_seconds`) for a free worker."""
         chosen = self._resolve(limits)
         payload = build_request("run", source, data, session, chosen.wire)
-        reply = self._call(payload, chosen)
+        reply = self._call(payload, chosen, wait)
         return run_result(reply, data)
 
     def evaluate(
@@ -279,11 +281,12 @@ class ScriptPool:
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> object:
         """Evaluate an expression (eval mode) in a worker and return its value."""
         chosen = self._resolve(limits)
         payload = build_request("eval", expression, data, session, chosen.wire)
-        return decode(self._call(payload, chosen)["value"])
+        return decode(self._call(payload, chosen, wait)["value"])
 
     def check(self, source: str, *, mode: Literal["exec", "eval"] = "exec") -> list[Problem]:
         """Compile `source` in a worker (so a compiler crash costs only the worker) and list problems."""
@@ -448,8 +451,8 @@ class ScriptPool:
             return ScriptLimitExceeded("result_bytes", limits.result_bytes, "reply too large")
         return ScriptRuntimeError("WorkerCrashed", "the script worker sent a bad reply")
 
-    def _call(self, payload: bytes, limits: _Resolved) -> dict[str, Any]:
-        worker = self._acquire()
+    def _call(self, payload: bytes, limits: _Resolved, wait: float | None = None) -> dict[str, Any]:
+        worker = self._acquire(self.wait_seconds if wait is None else min(wait, self.wait_seconds))
         started = time.perf_counter()
         try:
             raw = worker.request(payload, limits.limits.wall_seconds, limits.max_reply)

@@ -302,6 +302,12 @@ class ScriptPool:
             for p in reply["problems"]
         ]
 
+    @property
+    def idle(self) -> int:
+        """How many workers are free right now (0 while every one runs a script)."""
+        with self._lock:
+            return len(self._idle)
+
     def wait_started(self) -> None:
         """Wait until a worker is ready; raise ScriptPoolUnavailable (naming why) if none can start."""
         worker = self._acquire(self.start_timeout + self.wait_seconds)

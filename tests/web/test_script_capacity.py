@@ -4,6 +4,7 @@ nothing behind, while message ingest and list reads, which run no script, still 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -69,10 +70,8 @@ def _burn(pool: ScriptPool, seconds: float) -> threading.Thread:
     """Keep every worker of `pool` busy on a CPU-burning script for about `seconds`."""
 
     def burn() -> None:
-        try:
+        with contextlib.suppress(ScriptError):  # stopped by its CPU limit, as intended
             pool.run("while True:\n    pass", data={}, limits=Limits(seconds, seconds + 1))
-        except ScriptError:
-            pass  # stopped by its CPU limit, as intended
 
     thread = threading.Thread(target=burn, daemon=True)
     thread.start()

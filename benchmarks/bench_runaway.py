@@ -38,7 +38,7 @@ from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.sessions.lifecycle import create_session
 from script_runtime import ScriptPool
 
-from .bench_api import HOST, Request, Result, _call, _free_port, _wait_until_up, run_load
+from .bench_api import HOST, Request, Result, _call, _free_port, run_load
 from .bench_sessions import database
 
 RUNAWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -103,11 +103,25 @@ def gunicorn(url: str, script_workers: int, wait: float) -> Iterator[int]:
         ]  # fmt: skip
         server = subprocess.Popen(command, env=env)
         try:
-            _wait_until_up(port, server)
+            _wait_until_up(port, server, 180)
             yield port
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+
+
+def _wait_until_up(port: int, server: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait for the health endpoint (three workers each start their sandbox pool first)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited before serving")
+        try:
+            if _call(port, ("GET", "/api/v1/health", None, {}))[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within {seconds:g} s")
 
 
 def _messages(channel: str, ids: list[int], count: int, tag: str) -> list[Request]:

@@ -60,7 +60,10 @@ def test_memory_limit_still_holds_under_a_hard_address_space_limit(tmp_path: Pat
     hungry.write_text(
         "blobs = []\nfor i in range(40):\n    blobs.append('a' * (15 * 1024 * 1024) + str(i))\n"
     )
-    done = _under(_hard(resource.RLIMIT_AS, 1024 * MIB), "-m", "script_runtime", "run", str(hungry))
+    done = _under(
+        _hard(resource.RLIMIT_AS, 1024 * MIB),
+        *("-m", "script_runtime", "run", str(hungry), "--timeout", "30"),  # a loaded machine
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     error = json.loads(done.stdout)["error"]
     assert (error["kind"], error["type"]) == ("limit", "ScriptLimitExceeded")

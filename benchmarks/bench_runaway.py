@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--runaways", type=int, default=30, help="runaway client threads")
     parser.add_argument("--script-workers", type=int, default=2)
-    parser.add_argument("--wait", type=float, default=2.0, help="seconds to wait for a worker")
+    parser.add_argument("--wait", type=float, default=0.5, help="seconds to wait for a worker")
     args = parser.parse_args()
     run(args.postgres, args.messages, args.runaways, args.script_workers, args.wait)
 

@@ -36,7 +36,7 @@ def database_url(explicit: str | None = None) -> str:
 SCRIPT_WORKERS_ENV = "BPM_LIVECHAT_SCRIPT_WORKERS"
 SCRIPT_WAIT_ENV = "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS"
 STEP_SECONDS_ENV = "BPM_LIVECHAT_STEP_SECONDS"
-DEFAULT_SCRIPT_WAIT_SECONDS = 2.0
+DEFAULT_SCRIPT_WAIT_SECONDS = 0.5
 DEFAULT_STEP_SECONDS = 10.0
 
 
@@ -58,7 +58,7 @@ class SandboxSettings:
 def sandbox_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSettings:
     """The sandbox settings: `overrides` (SCRIPT_WORKERS, SCRIPT_WAIT_SECONDS, STEP_SECONDS),
     else $BPM_LIVECHAT_SCRIPT_WORKERS, $BPM_LIVECHAT_SCRIPT_WAIT_SECONDS,
-    $BPM_LIVECHAT_STEP_SECONDS, else the CPU count, 2 s and 10 s."""
+    $BPM_LIVECHAT_STEP_SECONDS, else the CPU count, 0.5 s and 10 s."""
     given = overrides or {}
 
     def read(key: str, env: str) -> object:

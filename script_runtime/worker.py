@@ -25,14 +25,18 @@ BOOTSTRAP = (
 )
 EXIT_OUT_OF_MEMORY = 3
 EXIT_START_FAILED = 4
+WORKER_NICENESS = 10  # added to the parent's nice value: scripts yield the CPU to requests
 _REQUEST_BYTES = 1 << 31  # requests come from the trusted parent; its own checks bound them
 
 
 def _harden() -> None:
-    """No core dumps, no files written, no child processes."""
+    """No core dumps, no files written, no child processes; a lower CPU priority than the
+    server's own threads, so scripts burning CPU do not slow requests that run none."""
     for limit in (resource.RLIMIT_CORE, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC):
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(limit, (0, 0))
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     sys.dont_write_bytecode = True
 
 

@@ -46,7 +46,7 @@ class SandboxSettings:
 
     `workers`: sandbox worker processes (per web worker process, or per job worker);
     `wait_seconds`: how long a request waits for a free one before it is refused (503 with
-    Retry-After), so requests that run scripts never pile up behind each other;
+    Retry-After), so requests that run scripts never pile up behind each other (0: at once);
     `step_seconds`: the default wall-clock budget of one process step.
     """
 
@@ -66,23 +66,28 @@ def sandbox_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSetti
         return value if value not in (None, "") else os.environ.get(env) or None
 
     workers = _positive(read("SCRIPT_WORKERS", SCRIPT_WORKERS_ENV), SCRIPT_WORKERS_ENV, int)
-    wait = _positive(read("SCRIPT_WAIT_SECONDS", SCRIPT_WAIT_ENV), SCRIPT_WAIT_ENV, float)
+    wait = _positive(
+        read("SCRIPT_WAIT_SECONDS", SCRIPT_WAIT_ENV), SCRIPT_WAIT_ENV, float, zero=True
+    )
     step = _positive(read("STEP_SECONDS", STEP_SECONDS_ENV), STEP_SECONDS_ENV, float)
     return SandboxSettings(
         workers=int(workers or os.cpu_count() or 2),
-        wait_seconds=float(wait or DEFAULT_SCRIPT_WAIT_SECONDS),
+        wait_seconds=DEFAULT_SCRIPT_WAIT_SECONDS if wait is None else float(wait),
         step_seconds=float(step or DEFAULT_STEP_SECONDS),
     )
 
 
-def _positive(value: object, name: str, kind: type[int] | type[float]) -> float | None:
-    """`value` as a positive number, None when unset; ValidationError naming `name` otherwise."""
+def _positive(
+    value: object, name: str, kind: type[int] | type[float], *, zero: bool = False
+) -> float | None:
+    """`value` as a positive number (or 0 with `zero`), None when unset; ValidationError naming
+    `name` otherwise."""
     if value is None:
         return None
     try:
         number = kind(str(value))
     except (TypeError, ValueError):
         raise ValidationError(f"{name} must be a positive number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
         raise ValidationError(f"{name} must be a positive number, got {value!r}")
     return number

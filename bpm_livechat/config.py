@@ -1,12 +1,17 @@
-"""Where the product keeps its data: the instance folder, the database URL and its pool settings."""
+"""Where the product keeps its data (the instance folder, the database URL and its pool settings),
+how long logins last, and the settings of its script sandbox (workers, how long a request waits
+for one, a step's time budget)."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from bpm_livechat.errors import ValidationError
 
 INSTANCE_ENV = "BPM_LIVECHAT_INSTANCE_PATH"
 DATABASE_ENV = "BPM_LIVECHAT_DATABASE_URL"
@@ -86,3 +91,63 @@ class DatabaseSettings:
 # BPM_LIVECHAT_WEB_LOGIN_MAX_HOURS (or LOGIN_IDLE_MINUTES / LOGIN_MAX_HOURS in its config).
 DEFAULT_LOGIN_IDLE_MINUTES = 480
 DEFAULT_LOGIN_MAX_HOURS = 24
+
+
+SCRIPT_WORKERS_ENV = "BPM_LIVECHAT_SCRIPT_WORKERS"
+SCRIPT_WAIT_ENV = "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS"
+STEP_SECONDS_ENV = "BPM_LIVECHAT_STEP_SECONDS"
+DEFAULT_SCRIPT_WAIT_SECONDS = 0.5
+DEFAULT_STEP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How much script work one process takes on, and for how long a step may run.
+
+    `workers`: sandbox worker processes (per web worker process, or per job worker);
+    `wait_seconds`: how long a request waits for a free one before it is refused (503 with
+    Retry-After), so requests that run scripts never pile up behind each other (0: at once);
+    `step_seconds`: the default wall-clock budget of one process step.
+    """
+
+    workers: int
+    wait_seconds: float
+    step_seconds: float
+
+
+def sandbox_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSettings:
+    """The sandbox settings: `overrides` (SCRIPT_WORKERS, SCRIPT_WAIT_SECONDS, STEP_SECONDS),
+    else $BPM_LIVECHAT_SCRIPT_WORKERS, $BPM_LIVECHAT_SCRIPT_WAIT_SECONDS,
+    $BPM_LIVECHAT_STEP_SECONDS, else the CPU count, 0.5 s and 10 s."""
+    given = overrides or {}
+
+    def read(key: str, env: str) -> object:
+        value = given.get(key)
+        return value if value not in (None, "") else os.environ.get(env) or None
+
+    workers = _positive(read("SCRIPT_WORKERS", SCRIPT_WORKERS_ENV), SCRIPT_WORKERS_ENV, int)
+    wait = _positive(
+        read("SCRIPT_WAIT_SECONDS", SCRIPT_WAIT_ENV), SCRIPT_WAIT_ENV, float, zero=True
+    )
+    step = _positive(read("STEP_SECONDS", STEP_SECONDS_ENV), STEP_SECONDS_ENV, float)
+    return SandboxSettings(
+        workers=int(workers or os.cpu_count() or 2),
+        wait_seconds=DEFAULT_SCRIPT_WAIT_SECONDS if wait is None else float(wait),
+        step_seconds=float(step or DEFAULT_STEP_SECONDS),
+    )
+
+
+def _positive(
+    value: object, name: str, kind: type[int] | type[float], *, zero: bool = False
+) -> float | None:
+    """`value` as a positive number (or 0 with `zero`), None when unset; ValidationError naming
+    `name` otherwise."""
+    if value is None:
+        return None
+    try:
+        number = kind(str(value))
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a positive number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        raise ValidationError(f"{name} must be a positive number, got {value!r}")
+    return number

@@ -122,6 +122,15 @@ class ProcessStepError(BpmLivechatError):
         self.parameter_key = parameter_key
 
 
+class CapacityError(BpmLivechatError):
+    """No sandbox worker could take the step's script now (all busy, or none can start);
+    nothing was done, and a retry after `retry_after` seconds may succeed."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SessionTakenError(ConflictError):
     """Another operator took (or was given) the session first; `holder` is their username."""
 

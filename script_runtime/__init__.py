@@ -10,10 +10,13 @@ pool and passes it down.
 from script_runtime.codec import ALLOWED_TYPES
 from script_runtime.errors import (
     Problem,
+    ScriptCapacityError,
     ScriptCompileError,
     ScriptError,
     ScriptLimitExceeded,
     ScriptPolicyViolation,
+    ScriptPoolBusy,
+    ScriptPoolUnavailable,
     ScriptRuntimeError,
 )
 from script_runtime.policy import DEFAULT_POLICY, Limits, Policy
@@ -27,12 +30,15 @@ __all__ = [
     "Limits",
     "Policy",
     "Problem",
+    "ScriptCapacityError",
     "ScriptChecker",
     "ScriptCompileError",
     "ScriptError",
     "ScriptLimitExceeded",
     "ScriptPolicyViolation",
     "ScriptPool",
+    "ScriptPoolBusy",
+    "ScriptPoolUnavailable",
     "ScriptResult",
     "ScriptRunner",
     "ScriptRuntimeError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ErrorKind = Literal["compile", "policy", "runtime", "limit"]
+ErrorKind = Literal["compile", "policy", "runtime", "limit", "capacity"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +122,27 @@ class ScriptLimitExceeded(ScriptError):
         self.limit = limit
         self.value = value
         self.detail = detail
+
+
+class ScriptCapacityError(ScriptError):
+    """No sandbox worker could take the script; nothing ran, so the caller may retry later."""
+
+    kind: ErrorKind = "capacity"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds after which a retry may find a worker
+
+
+class ScriptPoolBusy(ScriptCapacityError):
+    """Every sandbox worker stayed busy for as long as the caller may wait for one."""
+
+
+class ScriptPoolUnavailable(ScriptCapacityError):
+    """Sandbox workers cannot start here (a host limit, a broken install); `reason` says why."""
+
+    def __init__(self, reason: str, *, retry_after: float = 30.0) -> None:
+        super().__init__(
+            f"the script sandbox cannot start a worker: {reason}", retry_after=retry_after
+        )
+        self.reason = reason

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from script_runtime import runstate
+from script_runtime import host_limits, runstate
 from script_runtime.codec import (
     NotPlainData,
     decode,
@@ -61,12 +61,20 @@ class Executor:
         self._prefix = len(self._given)
         self._memory_base = _address_space()
         self._memory_soft: int | None = None
+        # Hard limits the host set stay as they are: a worker may lower limits, not raise them.
+        self._memory_hard = host_limits.hard_limit(resource.RLIMIT_AS)
+        self._cpu_hard = host_limits.hard_limit(resource.RLIMIT_CPU)
         self._cpu_soft = 0
         self._cpu_spent = 0.0
         self._cpu_read_at = 0.0
         self._depth: int | None = None
         self._limits = policy.defaults
         self._limits_wire = policy.defaults.to_wire()
+
+    @property
+    def memory_base(self) -> int:
+        """The worker's address space before any script runs, in bytes."""
+        return self._memory_base
 
     def check(self, source: str, mode: Mode) -> list[Problem]:
         """Return every problem of `source` (uses and fills the cache)."""
@@ -243,7 +251,7 @@ class Executor:
     def _arm(self, limits: Limits) -> None:
         soft = self._memory_base + limits.memory_mb * 1024 * 1024
         if soft != self._memory_soft:
-            resource.setrlimit(resource.RLIMIT_AS, (soft, resource.RLIM_INFINITY))
+            host_limits.set_soft(resource.RLIMIT_AS, soft, self._memory_hard)
             self._memory_soft = soft
         if self._depth is None:
             self._depth = _frame_depth()
@@ -262,8 +270,8 @@ class Executor:
         used = resource.getrusage(resource.RUSAGE_SELF)
         self._cpu_spent, self._cpu_read_at = used.ru_utime + used.ru_stime, now
         if self._cpu_spent + cpu_seconds + 1 > self._cpu_soft:
-            self._cpu_soft = math.ceil(self._cpu_spent + cpu_seconds) + 2
-            resource.setrlimit(resource.RLIMIT_CPU, (self._cpu_soft, resource.RLIM_INFINITY))
+            wanted = math.ceil(self._cpu_spent + cpu_seconds) + 2
+            self._cpu_soft = host_limits.set_soft(resource.RLIMIT_CPU, wanted, self._cpu_hard)
 
     def _disarm(self) -> None:
         signal.setitimer(signal.ITIMER_PROF, 0)

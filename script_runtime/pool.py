@@ -1,8 +1,11 @@
 """A warm, thread-safe pool of sandbox worker processes; the caller never hangs.
 
-Each request checks out one idle worker, sends it one message and waits at most the wall-clock
-limit for the reply. A worker that times out is killed; one that dies (CPU signal, crash, memory)
-is replaced; either way the caller gets a ScriptError naming what happened.
+Each request checks out one idle worker, waiting at most `wait_seconds` for one (then
+ScriptPoolBusy), sends it one message and waits at most the wall-clock limit for the reply. A
+worker that times out is killed; one that dies (CPU signal, crash, memory) is replaced; either
+way the caller gets a ScriptError naming what happened. A worker that cannot start (a host
+limit) makes the call fail at once with ScriptPoolUnavailable naming why; the pool then starts
+no new worker for `retry_seconds`, so it never respawns workers in a loop.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from typing import Any, Literal, NamedTuple
 
 from script_runtime import framing
 from script_runtime.codec import decode
-from script_runtime.errors import Problem, ScriptError, ScriptLimitExceeded, ScriptRuntimeError
+from script_runtime.errors import (
+    Problem,
+    ScriptCapacityError,
+    ScriptError,
+    ScriptLimitExceeded,
+    ScriptPoolBusy,
+    ScriptPoolUnavailable,
+    ScriptRuntimeError,
+)
 from script_runtime.policy import DEFAULT_POLICY, Limits, Policy
 from script_runtime.protocol import (
     ScriptResult,
@@ -46,6 +57,14 @@ SPIN_SECONDS = 0.0003
 
 class _WorkerDied(Exception):
     pass
+
+
+class _WorkerStartFailed(Exception):
+    """The worker never said ready; `reason` is what it said instead, if anything."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(reason or "the script worker exited while starting")
+        self.reason = reason
 
 
 class _WorkerTimedOut(Exception):
@@ -90,15 +109,17 @@ class Worker:
         return self.process.poll() is None
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until the worker said it is ready (imports done), or raise _WorkerDied."""
+        """Block until the worker said it is ready (imports done), or raise _WorkerStartFailed."""
         if self.ready:
             return
         try:
             if not self._poller.poll(max(0, int(timeout * 1000))):
-                raise _WorkerDied("the script worker did not start in time")
-            framing.receive(self.from_child, 1024)
-        except (EOFError, OSError, framing.MessageTooLarge) as exc:
-            raise _WorkerDied("the script worker failed to start") from exc
+                raise _WorkerStartFailed(f"the script worker did not start within {timeout:g} s")
+            said = json.loads(framing.receive(self.from_child, 4096))
+        except (EOFError, OSError, ValueError, framing.MessageTooLarge):
+            raise _WorkerStartFailed(None) from None
+        if said.get("op") != "ready":
+            raise _WorkerStartFailed(str(said.get("error") or said))
         self.ready = True
 
     def request(self, payload: bytes, timeout: float, max_reply: int) -> bytes:
@@ -224,10 +245,22 @@ class ScriptPool:
         *,
         policy: Policy = DEFAULT_POLICY,
         start_timeout: float = 30.0,
+        wait_seconds: float | None = None,
+        retry_seconds: float = 10.0,
     ) -> None:
+        """`size` workers; a call waits at most `wait_seconds` for a free one (by default as long
+        as a worker may take to start and run the longest script); after a worker failed to
+        start, calls fail at once for `retry_seconds` before a new worker is tried."""
         self.policy = policy
         self.size = size or os.cpu_count() or 2
         self.start_timeout = start_timeout
+        self.wait_seconds = (
+            wait_seconds
+            if wait_seconds is not None
+            else start_timeout + policy.maxima.wall_seconds + 5.0
+        )
+        self.retry_seconds = retry_seconds
+        self._unavailable: tuple[float, str] | None = None  # (since, reason) of a failed start
         self._init = json.dumps({"policy": policy.to_dict()}).encode()
         self._lock = threading.Lock()
         self._available = threading.Condition(self._lock)
@@ -236,7 +269,14 @@ class ScriptPool:
         self._workers: set[Worker] = set()
         self._resolved: dict[Limits | None, _Resolved] = {}
         self._closed = False
-        self.stats = {"runs": 0, "compilations": 0, "workers_started": 0, "workers_replaced": 0}
+        self.stats = {
+            "runs": 0,
+            "compilations": 0,
+            "workers_started": 0,
+            "workers_replaced": 0,
+            "busy": 0,  # calls refused because no worker was free in time
+            "start_failures": 0,  # workers that never became ready
+        }
         for _ in range(self.size):
             self._put_idle(self._spawn())
 
@@ -247,11 +287,13 @@ class ScriptPool:
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> ScriptResult:
-        """Run a script (exec mode) in a worker and return its result, or raise a ScriptError."""
+        """Run a script (exec mode) in a worker and return its result, or raise a ScriptError;
+        wait at most `wait` seconds (and never beyond `wait_seconds`) for a free worker."""
         chosen = self._resolve(limits)
         payload = build_request("run", source, data, session, chosen.wire)
-        reply = self._call(payload, chosen)
+        reply = self._call(payload, chosen, wait)
         return run_result(reply, data)
 
     def evaluate(
@@ -261,16 +303,19 @@ class ScriptPool:
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> object:
         """Evaluate an expression (eval mode) in a worker and return its value."""
         chosen = self._resolve(limits)
         payload = build_request("eval", expression, data, session, chosen.wire)
-        return decode(self._call(payload, chosen)["value"])
+        return decode(self._call(payload, chosen, wait)["value"])
 
     def check(self, source: str, *, mode: Literal["exec", "eval"] = "exec") -> list[Problem]:
         """Compile `source` in a worker (so a compiler crash costs only the worker) and list problems."""
         try:
             reply = self._call(build_check(source, mode), self._resolve(None))
+        except ScriptCapacityError:
+            raise  # nothing was compiled: the caller may retry
         except ScriptError as exc:
             detail = "the script is too complex to compile"
             return [Problem(None, None, f"{detail} ({exc})", "compile", "recursion_depth")]
@@ -278,6 +323,17 @@ class ScriptPool:
             Problem(p["line"], p["column"], p["message"], p["kind"], p.get("name"))
             for p in reply["problems"]
         ]
+
+    @property
+    def idle(self) -> int:
+        """How many workers are free right now (0 while every one runs a script)."""
+        with self._lock:
+            return len(self._idle)
+
+    def wait_started(self) -> None:
+        """Wait until a worker is ready; raise ScriptPoolUnavailable (naming why) if none can start."""
+        worker = self._acquire(self.start_timeout + self.wait_seconds)
+        self._put_idle(worker)
 
     def close(self) -> None:
         """Stop every worker; later calls raise RuntimeError."""
@@ -322,7 +378,7 @@ class ScriptPool:
             self._idle.append(worker)
             self._available.notify()
 
-    def _discard(self, worker: Worker, *, kill: bool) -> None:
+    def _discard(self, worker: Worker, *, kill: bool, replace: bool = True) -> None:
         if kill:
             worker.kill()
         else:
@@ -331,28 +387,67 @@ class ScriptPool:
             self._workers.discard(worker)
             closed = self._closed
             self.stats["workers_replaced"] += 1
-        if not closed:
+            self._available.notify()  # a waiting caller may start the missing worker
+        if replace and not closed:
             self._put_idle(self._spawn())
 
-    def _acquire(self) -> Worker:
-        wait = self.start_timeout + self.policy.maxima.wall_seconds + 5.0
+    def _acquire(self, wait: float | None = None) -> Worker:
+        """A ready worker, waiting at most `wait` (default `wait_seconds`) for a free one."""
+        wait = self.wait_seconds if wait is None else wait
+        deadline = time.monotonic() + wait
         while True:
-            with self._lock:
-                if not self._idle and not self._available.wait_for(self._can_acquire, wait):
-                    raise ScriptRuntimeError("WorkerUnavailable", "no script worker is free")
-                if self._closed:
-                    raise RuntimeError("the script pool is closed")
-                worker = self._idle.pop()
-            if worker.alive():
+            worker = self._checkout(wait, deadline)
+            if not worker.ready:
                 try:
                     worker.wait_ready(self.start_timeout)
-                    return worker
-                except _WorkerDied:
-                    pass
-            self._discard(worker, kill=True)
+                except _WorkerStartFailed as exc:
+                    raise self._start_failed(worker, exc) from None
+                with self._lock:
+                    self._unavailable = None
+            if worker.alive():
+                return worker
+            self._discard(worker, kill=True)  # killed while idle: replace it and try another
 
-    def _can_acquire(self) -> bool:
-        return bool(self._idle) or self._closed
+    def _checkout(self, wait: float, deadline: float) -> Worker:
+        """An idle worker, or a new one when fewer than `size` are running."""
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the script pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._workers) < self.size:
+                    self._refuse_while_unavailable()
+                    worker = Worker(self._init)
+                    self._workers.add(worker)
+                    self.stats["workers_started"] += 1
+                    return worker
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._available.wait(left):
+                    self.stats["busy"] += 1
+                    raise ScriptPoolBusy(
+                        f"all {self.size} script workers stayed busy for {wait:g} s",
+                        retry_after=max(1.0, min(wait, 5.0)),
+                    )
+
+    def _refuse_while_unavailable(self) -> None:
+        """Raise ScriptPoolUnavailable while a recent start failure says a new worker would fail."""
+        if self._unavailable is None:
+            return
+        since, reason = self._unavailable
+        left = since + self.retry_seconds - time.monotonic()
+        if left > 0:
+            raise ScriptPoolUnavailable(reason, retry_after=left)
+
+    def _start_failed(self, worker: Worker, exc: _WorkerStartFailed) -> ScriptPoolUnavailable:
+        """Retire a worker that could not start, without a replacement; the error saying why."""
+        status = worker.exit_status()
+        reason = exc.reason or f"the script worker exited while starting (exit status {status})"
+        self._discard(worker, kill=True, replace=False)
+        with self._lock:
+            self.stats["start_failures"] += 1
+            self._unavailable = (time.monotonic(), reason)
+        return ScriptPoolUnavailable(reason, retry_after=self.retry_seconds)
 
     def _release(self, worker: Worker, reply: dict[str, Any]) -> None:
         """Count the run, then hand the worker back (or retire it when it asked to be)."""
@@ -384,8 +479,8 @@ class ScriptPool:
             return ScriptLimitExceeded("result_bytes", limits.result_bytes, "reply too large")
         return ScriptRuntimeError("WorkerCrashed", "the script worker sent a bad reply")
 
-    def _call(self, payload: bytes, limits: _Resolved) -> dict[str, Any]:
-        worker = self._acquire()
+    def _call(self, payload: bytes, limits: _Resolved, wait: float | None = None) -> dict[str, Any]:
+        worker = self._acquire(self.wait_seconds if wait is None else min(wait, self.wait_seconds))
         started = time.perf_counter()
         try:
             raw = worker.request(payload, limits.limits.wall_seconds, limits.max_reply)

@@ -35,8 +35,10 @@ class ScriptRunner(ScriptChecker, Protocol):
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> ScriptResult:
-        """Run a script task; its new data, parameter changes, log and duration."""
+        """Run a script task; its new data, parameter changes, log and duration. `wait` caps
+        how long to wait for a free worker (ScriptPoolBusy after it)."""
         ...
 
     def evaluate(
@@ -46,6 +48,7 @@ class ScriptRunner(ScriptChecker, Protocol):
         data: Mapping[str, object],
         session: Mapping[str, object] | None = None,
         limits: Limits | None = None,
+        wait: float | None = None,
     ) -> object:
         """The value of an expression (a gateway condition)."""
         ...

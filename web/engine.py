@@ -3,15 +3,15 @@ the job worker `serve` runs beside it."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 
 from flask import Flask, current_app
 
 from bpm_livechat.automation.kinds import build_worker
+from bpm_livechat.config import sandbox_settings
 from bpm_livechat.jobs.wake import waker_for
-from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
 from script_runtime import ScriptPool
 from web.db import session_maker
@@ -20,10 +20,15 @@ _KEY = "bpm_livechat.process_engine"
 
 
 def init_app(app: Flask, engine: ProcessEngine | None) -> None:
-    """Keep `engine`, or build one on a pool of SCRIPT_WORKERS sandbox workers."""
+    """Keep `engine`, or build one on a pool of SCRIPT_WORKERS sandbox workers (see
+    `bpm_livechat.config.sandbox_settings`); a pool whose workers cannot start (a host limit)
+    stops the app from starting, with the reason."""
     if engine is None:
-        size = int(app.config.get("SCRIPT_WORKERS") or os.cpu_count() or 2)
-        engine = ProcessEngine(SandboxEnvironment(ScriptPool(size)))
+        settings = sandbox_settings(app.config)
+        pool = ScriptPool(settings.workers, wait_seconds=settings.wait_seconds)
+        pool.wait_started()
+        limits = EngineLimits(step_seconds=settings.step_seconds)
+        engine = ProcessEngine(SandboxEnvironment(pool), limits=limits)
     app.extensions[_KEY] = engine
 
 

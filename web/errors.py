@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -15,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from bpm_livechat.errors import (
     AccessDeniedError,
     BpmLivechatError,
+    CapacityError,
     ConflictError,
     NotFoundError,
     OperatorOfflineError,
@@ -71,6 +73,15 @@ def error_page(status: int, message: str, title: str | None = None) -> ResponseR
 
 
 def _domain(exc: BpmLivechatError) -> ResponseReturnValue:
+    if isinstance(exc, CapacityError):
+        response = make_response(
+            error_page(
+                503, "Scripts are busy right now: nothing was done. Please try again shortly.",
+                "Busy, try again shortly",
+            )
+        )  # fmt: skip
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
     if isinstance(exc, NotFoundError):
         return error_page(404, f"The {exc.kind} you asked for does not exist.")
     if isinstance(exc, AccessDeniedError):

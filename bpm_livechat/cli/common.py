@@ -18,12 +18,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bpm_livechat.clock import SYSTEM_CLOCK, Clock
-from bpm_livechat.config import database_url
+from bpm_livechat.config import database_url, sandbox_settings
 from bpm_livechat.errors import BpmLivechatError
 from bpm_livechat.params.types import Money
 from bpm_livechat.persistence.engines import make_engine
 from bpm_livechat.persistence.transactions import session_factory, unit_of_work
-from bpm_livechat.processes.engine.engine import ProcessEngine
+from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
 from bpm_livechat.sessions.events import SessionEvent, record_event
 from script_runtime import ScriptPool
@@ -55,9 +55,13 @@ class CliState:
     def processes(self) -> ProcessEngine:
         """The process engine on a one-worker script pool (a command runs one step at a time)."""
         if self._processes is None:
+            settings = sandbox_settings()
             pool = ScriptPool(1)
             click.get_current_context().call_on_close(pool.close)
-            self._processes = ProcessEngine(SandboxEnvironment(pool), clock=self.clock)
+            limits = EngineLimits(step_seconds=settings.step_seconds)
+            self._processes = ProcessEngine(
+                SandboxEnvironment(pool), clock=self.clock, limits=limits
+            )
         return self._processes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError as PydanticValidationError
@@ -13,6 +14,7 @@ from bpm_livechat.errors import (
     AccessDeniedError,
     BpmLivechatError,
     BpmnDocumentError,
+    CapacityError,
     ConflictError,
     NotFoundError,
     OperatorOfflineError,
@@ -72,6 +74,10 @@ def from_pydantic(exc: PydanticValidationError, where: str) -> ApiError:
 
 
 def _domain(exc: BpmLivechatError) -> Response:
+    if isinstance(exc, CapacityError):
+        response = error_response(503, "busy", exc.message)
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
     if isinstance(exc, NotFoundError):
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, AccessDeniedError):

@@ -10,6 +10,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from bpm_livechat.errors import BpmnDocumentError
 from bpm_livechat.processes.bpmn import checks, event_checks, spiff_messages
+from bpm_livechat.processes.bpmn.amplifiers import check_amplifiers
+from bpm_livechat.processes.bpmn.budget import check_step_seconds
 from bpm_livechat.processes.bpmn.forms import read_form
 from bpm_livechat.processes.bpmn.parser import LivechatBpmnParser, in_file_specs
 from bpm_livechat.processes.bpmn.report import DeployReport, Problem, ProcessInfo
@@ -61,6 +63,8 @@ def validate_document(
     messages = event_checks.message_names(document.root)
     for process in executable:
         _check_process(report, scripts, process, process_ids, param_keys, messages)
+        check_amplifiers(report, process)
+        check_step_seconds(report, process)
     _check_with_spiff(report, document, executable)
     for process in executable:
         process_id = process.get("id") or ""

@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpm_livechat.clock import SYSTEM_CLOCK, Clock
 from bpm_livechat.errors import BpmnDocumentError, ProcessStepError
+from bpm_livechat.processes.bpmn.budget import step_seconds_of
 from bpm_livechat.processes.bpmn.parser import (
     CALL_BINDING,
     LivechatBpmnParser,
@@ -157,6 +158,19 @@ class StepResult:
     waits: list[Wait] = field(default_factory=list)  # timers, messages, continuations
 
 
+STEP_BUDGET = "livechat_step_seconds"  # on a parsed process spec: its declared step budget
+
+
+def _keep_step_budget(parser: LivechatBpmnParser, process_id: str) -> None:
+    """Put the process's declared step budget on its (cached, shared) spec."""
+    process_parser = parser.get_process_parser(process_id)
+    if process_parser is None:
+        return
+    budget = step_seconds_of(process_parser.node)
+    if budget is not None:
+        setattr(process_parser.get_spec(), STEP_BUDGET, budget)
+
+
 class ProcessEngine:
     """Parse, run, complete, save and restore workflows; scripts run in the environment's runner.
 
@@ -215,6 +229,7 @@ class ProcessEngine:
             process_ids = tuple(parser.get_process_ids())
             for process_id in process_ids:  # build every spec now, not lazily in a step
                 in_file_specs(parser, process_id)
+                _keep_step_budget(parser, process_id)
         except Exception as exc:  # SpiffWorkflow raises many types for a bad definition
             raise ProcessStepError("definition", f"{type(exc).__name__}: {exc}") from exc
         parsed = ParsedBpmn(document.content_hash, process_ids, parser)
@@ -396,10 +411,17 @@ class ProcessEngine:
             environment, clock=self.clock, max_multi_instance=self.limits.max_multi_instance
         )
 
+    def step_budget(self, workflow: BpmnWorkflow) -> float:
+        """The wall-clock seconds one step of this workflow may take: its process's
+        `livechat:stepSeconds`, or the engine's default."""
+        declared = getattr(workflow.spec, STEP_BUDGET, None)
+        return float(declared) if declared is not None else self.limits.step_seconds
+
     def _runner(
         self, workflow: BpmnWorkflow, session: Mapping[str, Any], validate_changes: ValidateChanges
     ) -> StepRunner:
-        environment = self.environment.for_step(session, validate_changes)
+        budget = self.step_budget(workflow)
+        environment = self.environment.for_step(session, validate_changes, budget)
         workflow.script_engine = self._script_engine(environment)
         return StepRunner(workflow, environment, self.limits)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from bpm_livechat.errors import ProcessStepError
+from bpm_livechat.errors import CapacityError, ProcessStepError
+from bpm_livechat.processes.bpmn.amplifiers import MAX_LIVE_TASKS
 from bpm_livechat.processes.bpmn.parser import ASYNC_AFTER, ASYNC_BEFORE, REPLY_TEMPLATE
 from bpm_livechat.processes.bpmn.replies import CLIENT_REPLY, render_reply
 from bpm_livechat.processes.bpmn.spiff_messages import readable
@@ -31,12 +33,17 @@ from bpm_livechat.processes.engine.script_environment import (
 
 @dataclass(frozen=True)
 class EngineLimits:
-    """Runaway bounds for one instance; hitting one fails the step like a script limit."""
+    """Runaway bounds for one instance; hitting one fails the step like a script limit.
+
+    `step_seconds` is the default wall-clock budget of one step (engine work and scripts
+    together); a process may set its own with the `livechat:stepSeconds` property.
+    """
 
     max_steps_per_call: int = 500
-    max_live_tasks: int = 200
+    max_live_tasks: int = MAX_LIVE_TASKS
     max_multi_instance: int = 100
     max_call_depth: int = 5
+    step_seconds: float = 10.0
 
 
 HOLD = "livechat_hold"  # internal data: held after a task with camunda:asyncAfter
@@ -163,6 +170,7 @@ class StepRunner:
     def _before_task(self, task: Any) -> None:
         self.steps += 1
         self.state.current = TaskRef.of(task)
+        self._check_budget(task)
         if self.steps > self.limits.max_steps_per_call:
             raise self._cap(
                 task, f"more than {self.limits.max_steps_per_call} engine steps in one call"
@@ -175,8 +183,15 @@ class StepRunner:
                 caller, f"subprocesses nested deeper than {self.limits.max_call_depth} levels"
             )
 
+    def _check_budget(self, task: Any) -> None:
+        """Fail the step at this task once it has run longer than its wall-clock budget."""
+        deadline = self.state.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise self._cap(task, self.state.over_budget())
+
     def _after_task(self, task: Any) -> None:
         self.state.current = None
+        self._check_budget(task)
         spec = task.task_spec
         if getattr(spec, ASYNC_AFTER, False):
             for child in task.children:
@@ -217,7 +232,7 @@ class StepRunner:
         """Let ProcessStepError through; turn anything SpiffWorkflow raises into one."""
         try:
             yield
-        except ProcessStepError:
+        except (ProcessStepError, CapacityError):
             raise
         except RecursionError:
             raise ProcessStepError(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,12 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 
 import script_runtime
 from bpm_livechat.clock import SYSTEM_CLOCK, Clock
-from bpm_livechat.errors import BpmLivechatError, ParameterValueError, ProcessStepError
+from bpm_livechat.errors import (
+    BpmLivechatError,
+    CapacityError,
+    ParameterValueError,
+    ProcessStepError,
+)
 from bpm_livechat.params.types import Money
 from bpm_livechat.processes.bpmn.checks import expression_source, script_source
 from bpm_livechat.processes.bpmn.decision_task import DECISIONS_KEY
@@ -52,6 +58,16 @@ class StepState:
     replies: list[tuple[TaskRef, str]] = field(default_factory=list)  # to the client, in order
     priority: tuple[TaskRef, str] | None = None  # the last priority a script set
     current: TaskRef | None = None
+    budget: float | None = None  # the step's wall-clock budget in seconds
+    deadline: float | None = None  # time.monotonic() at which the budget runs out
+
+    def over_budget(self) -> str:
+        """What a step that ran out of its budget says."""
+        return f"the step ran longer than its budget of {self.budget:g} s"
+
+    def seconds_left(self) -> float | None:
+        """Seconds of the budget left (None without a budget); at most 0 once it ran out."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def session_view(self, source: str) -> dict[str, Any]:
         """The snapshot as `source` sees it: earlier writes of this step already in `params`,
@@ -120,10 +136,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         self.state = state
 
     def for_step(
-        self, session: Mapping[str, Any], validate_changes: ValidateChanges
+        self,
+        session: Mapping[str, Any],
+        validate_changes: ValidateChanges,
+        budget: float | None = None,
     ) -> SandboxEnvironment:
-        """A copy bound to one step's session snapshot and changeset validator."""
-        return type(self)(self.runner, self.limits, StepState(dict(session), validate_changes))
+        """A copy bound to one step's session snapshot and changeset validator, and to its
+        wall-clock budget (seconds from now), which every script's limits then fit in."""
+        state = StepState(dict(session), validate_changes)
+        if budget is not None:
+            state.budget, state.deadline = budget, time.monotonic() + budget
+        return type(self)(self.runner, self.limits, state)
 
     def _step(self) -> StepState:
         if self.state is None:
@@ -149,12 +172,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         state = self._step()
         source, _skipped = expression_source(expression or "")
         data = {**(external_context or {}), **context}
+        limits, wait, cut = self._within_budget(state)
         try:
             return self.runner.evaluate(
-                source, data=data, session=state.session_view(source), limits=self.limits
+                source, data=data, session=state.session_view(source), limits=limits, wait=wait
             )
         except script_runtime.ScriptError as exc:
-            raise self._failure(exc) from None
+            raise self._failure(exc, state, cut) from None
         except (TypeError, ValueError) as exc:  # data that is not plain cannot cross to the sandbox
             raise self._error("runtime", f"cannot pass data to the sandbox: {exc}") from None
 
@@ -167,12 +191,13 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
         state = self._step()
         data = {**(external_context or {}), **context}
         source = script_source(script or "")
+        limits, wait, cut = self._within_budget(state)
         try:
             result = self.runner.run(
-                source, data=data, session=state.session_view(source), limits=self.limits
+                source, data=data, session=state.session_view(source), limits=limits, wait=wait
             )
         except script_runtime.ScriptError as exc:
-            raise self._failure(exc) from None
+            raise self._failure(exc, state, cut) from None
         except (TypeError, ValueError) as exc:  # data that is not plain cannot cross to the sandbox
             raise self._error("runtime", f"cannot pass data to the sandbox: {exc}") from None
         ref = state.current or TaskRef("?", None)
@@ -210,7 +235,30 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[mis
             state.changes[key] = value
             state.sources[key] = ref
 
-    def _failure(self, exc: script_runtime.ScriptError) -> ProcessStepError:
+    def _within_budget(
+        self, state: StepState
+    ) -> tuple[script_runtime.Limits | None, float | None, frozenset[str]]:
+        """The script's limits and worker wait, cut to what is left of the step's budget, and
+        the limits the budget cut (a script stopped by one of those ran out of the step's time)."""
+        left = state.seconds_left()
+        if left is None:
+            return self.limits, None, frozenset()
+        if left <= 0:
+            raise self._error("cap", state.over_budget())
+        limits = self.limits or self.runner.policy.defaults
+        if left >= limits.wall_seconds:
+            return self.limits, left, frozenset()
+        cut = {"wall_seconds"} | ({"cpu_seconds"} if limits.cpu_seconds > left else set())
+        within = replace(limits, wall_seconds=left, cpu_seconds=min(limits.cpu_seconds, left))
+        return within, left, frozenset(cut)
+
+    def _failure(
+        self, exc: script_runtime.ScriptError, state: StepState, cut: frozenset[str]
+    ) -> BpmLivechatError:
+        if isinstance(exc, script_runtime.ScriptCapacityError):
+            return CapacityError(exc.message, retry_after=exc.retry_after)
+        if isinstance(exc, script_runtime.ScriptLimitExceeded) and exc.limit in cut:
+            return self._error("cap", state.over_budget())
         return self._error(exc.kind, _describe(exc), line=exc.line)
 
     def _error(self, kind: str, message: str, **extra: Any) -> ProcessStepError:

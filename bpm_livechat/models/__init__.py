@@ -5,9 +5,9 @@ tables by area: `desk` (users, live chats, channels, members, API tokens, prefer
 idempotency records, webhooks), `sessions` (clients, sessions, messages, session history),
 `params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
 instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work
-for the workers), `live` (the feed open pages follow) and `apps` (apps, fields, items, live chat
-bindings, session links). Importing this package imports every area, so Alembic and the tests
-see the complete schema.
+for the workers), `live` (the feed open pages follow), `apps` (apps, fields, items, live chat
+bindings, session links) and `step_log` (the steps of process instances). Importing this
+package imports every area, so Alembic and the tests see the complete schema.
 """
 
 from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
@@ -53,6 +53,7 @@ from bpm_livechat.models.sessions import (
     Status,
     SupportSession,
 )
+from bpm_livechat.models.step_log import InstanceStep, StepKind
 
 metadata = Base.metadata
 
@@ -73,6 +74,7 @@ __all__ = [
     "EventBinding",
     "IdempotencyRecord",
     "InstanceStatus",
+    "InstanceStep",
     "InstanceWait",
     "Job",
     "JobStatus",
@@ -96,6 +98,7 @@ __all__ = [
     "SessionHistory",
     "SessionItemLink",
     "Status",
+    "StepKind",
     "SupportSession",
     "TaskState",
     "UTCDateTime",

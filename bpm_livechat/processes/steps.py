@@ -40,6 +40,7 @@ from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkfl
 from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateChanges
 from bpm_livechat.processes.failures import step_failed
 from bpm_livechat.processes.step_effects import apply_effects, listed, waits_after
+from bpm_livechat.processes.step_log import elements_run, log_pending_step, step_clock
 from bpm_livechat.processes.tasks import add_tasks, sync_tasks
 from bpm_livechat.sessions.lifecycle import snapshot
 
@@ -89,7 +90,7 @@ def run_step(
     """
     new = instance.id is None
     try:
-        return _run(db, instance, session, version, user, step, values, engine, completed)
+        return _run(db, instance, session, version, user, step, values, engine, completed, pending)
     except ProcessStepError as exc:
         if new and instance in db:
             db.expunge(instance)
@@ -106,12 +107,14 @@ def _run(
     values: SessionValues,
     engine: ProcessEngine,
     completed: UserTask | None,
+    pending: Mapping[str, Any],
 ) -> StepOutcome:
     actor = Actor(user, instance.id, version.process_id, version.number)
 
     def validate(changes: dict[str, object]) -> dict[str, object]:
         return normalize_changes(db, changes, actor)
 
+    since = step_clock()
     result = step(snapshot(db, session, values.params, messages_on_demand=True), validate)
     previous_waits = list(instance.waiting_for or [])
     _record(instance, result, engine.serialize(result.workflow), user, completed)
@@ -119,6 +122,7 @@ def _run(
     if new:
         _insert(db, instance)
         actor = replace(actor, instance_id=instance.id)
+    log_pending_step(db, instance, pending, user, elements_run(result.workflow, since))
     applied = _apply_changes(db, session, result, actor, values.stored)
     _apply_links(db, session, result)
 

@@ -197,3 +197,30 @@ def test_the_process_page_filters_instances_in_a_url_that_can_be_shared(
     page.locator(f"#instance-row-{waiting} a", has_text=f"Instance {waiting}").click()
     page.wait_for_url(f"**/instances/{waiting}")
     assert _marked(page, "current") == ["Write the summary (current step)"]
+
+
+def test_a_cancel_elsewhere_reaches_the_open_instance_page_live(
+    browser: Any, page: Any, site: Site, site_db: sessionmaker[Session]
+) -> None:
+    """A cancel changes no parameter: the step log's own live event brings it."""
+    session_id = _session(site_db, "Cy Cancel")
+    login(page, *OPERATOR)
+    instance_id = _start(page, session_id, "summarize_session")
+    watch = page  # the operator keeps the instance page open
+    watch.goto(f"/instances/{instance_id}")
+    watch.wait_for_function("document.querySelector('[data-live-stream]').dataset.state === 'live'")
+    assert _marked(watch, "current") == ["Write the summary (current step)"]
+    other = browser.new_context(base_url=site.url, viewport={"width": 1366, "height": 900})
+    try:
+        admin = other.new_page()
+        admin.set_default_timeout(10_000)
+        login(admin, *ADMIN)
+        admin.goto(f"/instances/{instance_id}")
+        admin.get_by_role("button", name="Cancel process").click()
+        admin.get_by_role("button", name="Cancel the process").click()
+        admin.wait_for_url(f"**/instances/{instance_id}")
+    finally:
+        other.close()
+    watch.locator("#instance-status", has_text="cancelled").wait_for()
+    assert _marked(watch, "current") == []
+    assert "Cancelled" in watch.locator("#steps tbody tr").last.inner_text()

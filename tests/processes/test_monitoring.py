@@ -7,10 +7,12 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
+from bpm_livechat.models import LiveEvent
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
 from bpm_livechat.processes.deployments import get_process
@@ -223,3 +225,21 @@ def test_a_filter_round_trips_through_the_url() -> None:
     assert wanted == InstanceFilter("failed", 2, 7)
     assert wanted.to_args(3) == {"status": "failed", "version": "2", "session": "7", "page": "3"}
     assert parse_instance_filter(wanted.to_args(3)).page == 3
+
+
+def test_every_logged_step_is_announced_on_the_live_feed(
+    factory: sessionmaker[Session], deployed: Desk, process_engine: ProcessEngine
+) -> None:
+    """By the step log's trigger, also for steps that change no parameter (a cancel)."""
+    instance_id = _review(factory, deployed, process_engine)
+    with factory() as db:
+        instance = get_instance(db, instance_id)
+        session_id, chat_id = instance.session_id, instance.session.live_chat_id
+        cancel_instance(db, process_engine, instance, get_user(db, "sam"))
+        db.commit()
+        query = select(LiveEvent).where(LiveEvent.kind == "process_step").order_by(LiveEvent.id)
+        events = [(e.session_id, e.live_chat_id, e.data) for e in db.scalars(query)]
+        assert events == [
+            (session_id, chat_id, {"instance_id": instance_id, "step": "start", "status": "waiting"}),
+            (session_id, chat_id, {"instance_id": instance_id, "step": "cancel", "status": "cancelled"}),
+        ]  # fmt: skip

@@ -49,6 +49,9 @@ def test_the_instance_page_shows_where_it_stands_its_steps_and_changes(
     assert "Task completed</td>" in html
     assert re.search(r'class="change-summary">.*?Wants a refund', html)
     assert "This instance changed no parameter." not in html
+    session_page = olga.get(f"/sessions/{deployed.first}").get_data(as_text=True)
+    link = f'(<a href="/instances/{instance.id}">instance {instance.id}</a>)'
+    assert link in session_page  # the parameter history links the change to its instance
 
 
 def test_access_follows_the_live_chat(

@@ -10,11 +10,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bpm_livechat.demo.load import load_demo
+from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ValidationError
-from bpm_livechat.models import LiveEvent
+from bpm_livechat.jobs.worker import Worker
+from bpm_livechat.models import Job, LiveEvent, ProcessInstance
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.values import set_parameters
+from bpm_livechat.persistence.transactions import unit_of_work
 from bpm_livechat.processes.deployments import get_process
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import complete_task, get_instance, start_process
@@ -28,8 +32,9 @@ from bpm_livechat.processes.progress import instance_progress
 from bpm_livechat.processes.step_log import instance_steps
 from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.supervision import cancel_instance, retry_instance
-from bpm_livechat.sessions.lifecycle import get_session
-from tests.support import Desk, new_session, run_failing, run_ok
+from bpm_livechat.sessions.events import SessionEvent, record_event
+from bpm_livechat.sessions.lifecycle import create_session, get_session
+from tests.support import Desk, MovingClock, new_session, run_failing, run_ok
 
 
 def _start(
@@ -243,3 +248,32 @@ def test_every_logged_step_is_announced_on_the_live_feed(
             (session_id, chat_id, {"instance_id": instance_id, "step": "start", "status": "waiting"}),
             (session_id, chat_id, {"instance_id": instance_id, "step": "cancel", "status": "cancelled"}),
         ]  # fmt: skip
+
+
+def test_a_timer_step_names_the_job_that_ran_it(
+    factory: sessionmaker[Session],
+    process_engine: ProcessEngine,
+    timed_worker: Worker,
+    clock: MovingClock,
+) -> None:
+    """The bundled SLA escalation: started automatically, then its timer fires from a job."""
+    with unit_of_work(factory) as db:
+        load_demo(db, process_engine.scripts, sessions_per_chat=1)
+        chat = get_live_chat(db, "Customer Support")
+        session = create_session(db, chat, client_name="Tim Timer", subject="Late")
+        assert record_event(db, clock, SessionEvent.SESSION_CREATED, session.id)
+        session_id = session.id
+    timed_worker.run_due()  # the event fans out; the escalation starts and waits 5 minutes
+    clock.advance(minutes=5, seconds=1)
+    assert timed_worker.run_due() == 1
+    with factory() as db:
+        query = select(ProcessInstance).where(ProcessInstance.session_id == session_id)
+        [instance] = [
+            i for i in db.scalars(query) if i.process_version.process.bpmn_id == "sla_escalation"
+        ]
+        started, fired = instance_steps(db, instance.id)
+        assert (started.kind, started.username, started.by) == ("start", "system", "Automation")
+        assert (fired.kind, fired.username, fired.status) == ("timer", "system", "waiting")
+        job = db.get(Job, fired.job_id)
+        assert job is not None and (job.kind, job.instance_id) == ("timer", instance.id)
+        assert {"sla_breached", "raise_priority"} <= set(_ids(fired.elements))

@@ -4,14 +4,11 @@ the instance's live chat."""
 
 from __future__ import annotations
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from tests.api.support import Tokens
 from tests.support import Desk, new_session
-
-pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 def _start(client: FlaskClient, tokens: Tokens, session_id: int, amount: int) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,9 @@ from tests.web.support import Browser, World
 from tests.web.test_processes import _instance
 from tests.web.test_processes import deployed as deployed  # the fixture: processes in Support
 
+pytestmark = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 CURRENT = re.compile(r'class="bpmn-shape [^"]*is-current"><title>([^<]*)</title>')
 
 

@@ -186,6 +186,21 @@ def process_instances(
     return InstancePage(items, total, wanted)
 
 
+def version_counts(db: Session, user: User, process: Process) -> dict[int, int]:
+    """How many instances each version of `process` has, in the live chats `user` works."""
+    query = (
+        select(ProcessVersion.number, func.count(ProcessInstance.id))
+        .join(ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
+        .where(ProcessVersion.process_id == process.id)
+        .group_by(ProcessVersion.number)
+    )
+    chats = visible_live_chat_ids(db, user)
+    if chats is not None:
+        query = query.join(SupportSession, SupportSession.id == ProcessInstance.session_id)
+        query = query.where(SupportSession.live_chat_id.in_(chats))
+    return {number: count for number, count in db.execute(query).all()}
+
+
 def _current(db: Session, instances: list[ProcessInstance]) -> dict[int, list[str]]:
     """Where each listed instance stands: its ready tasks, or the element it failed at."""
     found: dict[int, list[str]] = {}

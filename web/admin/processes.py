@@ -35,6 +35,7 @@ from bpm_livechat.processes.monitoring import (
     InstanceFilter,
     parse_instance_filter,
     process_instances,
+    version_counts,
 )
 from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
@@ -119,8 +120,12 @@ def _instances(process: Process) -> dict[str, Any]:
         wanted = parse_instance_filter(request.args)
         found = process_instances(get_db(), acting_user(), process, wanted)
     except ValidationError as exc:
-        return {"instances": None, "filter_errors": exc.fields, "wanted": InstanceFilter()}
-    return {"instances": found, "filter_errors": {}, "wanted": wanted}
+        listed: dict[str, Any] = {"instances": None, "filter_errors": exc.fields}
+        listed["wanted"] = InstanceFilter()
+    else:
+        listed = {"instances": found, "filter_errors": {}, "wanted": wanted}
+    listed["counts"] = version_counts(get_db(), acting_user(), process)
+    return listed
 
 
 def _detail(process: Process, status: int = 200, **context: Any) -> ResponseReturnValue:

@@ -164,7 +164,9 @@ def test_the_instance_page_follows_the_instance_live(
         page.get_by_label("Outcome").select_option("resolved")
         page.get_by_role("button", name="Submit").click()
         page.wait_for_url(re.compile(rf"/sessions/{session_id}"))
-        watch.locator("#instance-status", has_text="completed").wait_for()
+        watch.locator("#instance-status", has_text="completed").wait_for(
+            timeout=30_000
+        )  # a loaded machine
         assert _marked(watch, "current") == []
     finally:
         watcher.close()
@@ -221,6 +223,8 @@ def test_a_cancel_elsewhere_reaches_the_open_instance_page_live(
         admin.wait_for_url(f"**/instances/{instance_id}")
     finally:
         other.close()
-    watch.locator("#instance-status", has_text="cancelled").wait_for()
+    watch.locator("#instance-status", has_text="cancelled").wait_for(
+        timeout=30_000
+    )  # a loaded machine
     assert _marked(watch, "current") == []
     assert "Cancelled" in watch.locator("#steps tbody tr").last.inner_text()

@@ -125,7 +125,7 @@ def test_the_process_page_lists_instances_with_filters_in_the_url(
     assert rows == [str(cancelled), str(waiting)]
     assert f'<a href="/instances/{waiting}">Instance {waiting}</a>' in html
     link = '<a href="/admin/processes/summarize_session?version=1#instances"'
-    assert f'{link} aria-label="2 instance(s) of version 1">2</a>' in html
+    assert f'{link} aria-label="2 instance(s) of v1">2</a>' in html
     only = admin.get(f"{base}?status=waiting").get_data(as_text=True)
     assert re.findall(r'id="instance-row-(\d+)"', only) == [str(waiting)]
     assert '<option value="waiting" selected>' in only

@@ -29,6 +29,7 @@ from bpm_livechat.persistence.transactions import unit_of_work
 from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.processes.engine.engine import ProcessEngine
 from bpm_livechat.processes.instances import complete_task, start_process
+from bpm_livechat.processes.step_log import instance_steps
 from bpm_livechat.processes.supervision import retry_instance
 from bpm_livechat.sessions.lifecycle import get_session
 from tests.support import Desk, MovingClock, flows, new_session, process_bpmn, run_ok
@@ -419,7 +420,11 @@ def test_a_failing_timer_step_is_retried_then_failed_and_a_supervisor_retries_it
         assert "summary" in (job.last_error or "")
         instance = db.get_one(ProcessInstance, run.instance_id)
         assert instance.status == "failed"
-        assert instance.pending == {"step": "timer", "user_id": system_user(db).id}
+        # What a retry runs again, and (for the step log) which job ran the failed step.
+        assert instance.pending == {"step": "timer", "user_id": system_user(db).id,
+                                    "job_id": job.id}  # fmt: skip
+        *_, logged = instance_steps(db, instance.id)
+        assert (logged.kind, logged.job_id, logged.username) == ("failed", job.id, "system")
         assert instance.error is not None
         assert (instance.error["kind"], instance.error["element_id"]) == ("runtime", "classify")
     assert run.params() == {}

@@ -113,6 +113,9 @@ def _register_blueprints(app: Flask) -> None:
     from web import supervision
 
     app.register_blueprint(supervision.bp)
+    from web import instance_page
+
+    app.register_blueprint(instance_page.bp)
 
 
 def _id_converter() -> type:

@@ -34,17 +34,18 @@ def _start(engine: ProcessEngine, db: Session, job: ClaimedJob) -> None:
 
 def _timer(engine: ProcessEngine, db: Session, job: ClaimedJob) -> None:
     assert job.instance_id is not None
-    fire_timers(db, engine, job.instance_id)
+    fire_timers(db, engine, job.instance_id, job.id)
 
 
 def _deliver(engine: ProcessEngine, db: Session, job: ClaimedJob) -> None:
     assert job.instance_id is not None
-    deliver_message(db, engine, job.instance_id, job.payload["message"], job.payload["data"])
+    payload = job.payload
+    deliver_message(db, engine, job.instance_id, payload["message"], payload["data"], job.id)
 
 
 def _continue(engine: ProcessEngine, db: Session, job: ClaimedJob) -> None:
     assert job.instance_id is not None
-    continue_instance(db, engine, job.instance_id)
+    continue_instance(db, engine, job.instance_id, job.id)
 
 
 def job_kinds(engine: ProcessEngine, sender: WebhookSender) -> dict[str, JobKind]:

@@ -11,6 +11,7 @@ from .common import CliState, JsonErrorsGroup
 from .decision_cmd import decision
 from .event_cmd import bind_event_cmd
 from .livechat_cmd import livechat
+from .monitor_cmd import instance_steps_cmd, process_instances_cmd
 from .param_cmd import param
 from .process_cmd import instance, process, task
 from .quick_reply_cmd import quick_reply
@@ -43,6 +44,8 @@ for command in (
 ):  # fmt: skip
     cli.add_command(command)
 process.add_command(bind_event_cmd)
+process.add_command(process_instances_cmd)
+instance.add_command(instance_steps_cmd)
 cli.add_command(app_group)
 cli.add_command(decision)
 

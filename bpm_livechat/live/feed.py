@@ -7,7 +7,8 @@ machine wake at once; SQLite listeners poll. Rows are pruned by age (`prune`).
 
 Messages are the exception to `publish`: a trigger on `messages` (same migration) adds each
 one's MESSAGE event in the statement that stored it, so the ingest's hot path spends no round
-trip on it and no writer can forget it.
+trip on it and no writer can forget it. Process steps are announced the same way, by a trigger
+on the step log (migration 0015).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class LiveKind(enum.StrEnum):
     SESSION_CREATED = "session_created"  # a new (queued) session
     SESSION_CHANGED = "session_changed"  # data: what (assigned, closed, renamed, priority...)
     PARAMETERS_CHANGED = "parameters_changed"  # data: keys, by ("process" or "person")
+    # data: instance_id, step, status (written by the process_instance_steps trigger, 0015)
+    PROCESS_STEP = "process_step"
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ tables by area: `desk` (users, live chats, channels, members, API tokens, prefer
 idempotency records, webhooks), `sessions` (clients, sessions, messages, session history),
 `params` (parameter definitions, values, history), `processes` (processes, versions, bindings,
 instances, user tasks, event bindings, waits), `replies` (quick replies), `jobs` (durable work
-for the workers), `live` (the feed open pages follow) and `apps` (apps, fields, items, live chat
-bindings, session links) and `routing` (teams, routing rules, where sessions were
-routed). Importing this package imports every area, so Alembic and the tests
-see the complete schema.
+for the workers), `live` (the feed open pages follow), `apps` (apps, fields, items, live chat
+bindings, session links), `routing` (teams, routing rules, where sessions were routed),
+`decisions` (DMN decisions and their versions) and `step_log` (the steps of process instances).
+Importing this package imports every area, so Alembic and the tests see the complete schema.
 """
 
 from bpm_livechat.models.apps import App, AppField, AppItem, LiveChatApp, SessionItemLink
@@ -56,6 +56,7 @@ from bpm_livechat.models.sessions import (
     Status,
     SupportSession,
 )
+from bpm_livechat.models.step_log import InstanceStep, StepKind
 
 metadata = Base.metadata
 
@@ -78,6 +79,7 @@ __all__ = [
     "EventBinding",
     "IdempotencyRecord",
     "InstanceStatus",
+    "InstanceStep",
     "InstanceWait",
     "Job",
     "JobStatus",
@@ -103,6 +105,7 @@ __all__ = [
     "SessionItemLink",
     "SessionRoute",
     "Status",
+    "StepKind",
     "SupportSession",
     "TaskState",
     "Team",

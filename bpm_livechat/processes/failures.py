@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import BpmLivechatError, NotFoundError, ProcessStepError
-from bpm_livechat.models import InstanceStatus, ProcessInstance, User, utcnow
+from bpm_livechat.models import InstanceStatus, ProcessInstance, StepKind, User, utcnow
+from bpm_livechat.processes.step_log import log_step
 
 T = TypeVar("T")
 
@@ -150,6 +151,11 @@ def record_failure(db: Session, failed: FailedStep) -> ProcessInstance:
     instance.pending = failed.pending
     instance.updated_at = utcnow()
     db.flush()
+    job = failed.pending.get("job_id")
+    detail = {"step": failed.pending.get("step"), **failed.error}
+    job_id = job if isinstance(job, int) else None
+    user_id = failed.pending.get("user_id")
+    log_step(db, instance, StepKind.FAILED.value, user_id, job_id=job_id, detail=detail)
     return instance
 
 

@@ -14,7 +14,8 @@ from bpm_livechat.processes.instances import load_workflow
 
 @dataclass(frozen=True)
 class Progress:
-    """Element ids by state, for marking a diagram; `current` are the ready user tasks."""
+    """Element ids by state, for marking a diagram; `current` are where a waiting instance
+    waits (nothing for an instance that is not waiting)."""
 
     completed: frozenset[str] = field(default_factory=frozenset)
     current: frozenset[str] = field(default_factory=frozenset)
@@ -42,6 +43,9 @@ def instance_progress(engine: ProcessEngine, instance: ProcessInstance) -> Progr
             completed.add(element)
         elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
             current.add(element)
-    if instance.status in (InstanceStatus.FAILED.value, InstanceStatus.CANCELLED.value):
-        current -= failed
+    if instance.status != InstanceStatus.WAITING.value:
+        # Only a waiting instance stands somewhere: a completed or cancelled one stands
+        # nowhere, and a failed one is marked where it failed (its saved workflow still has
+        # the step it failed in as ready).
+        current.clear()
     return Progress(frozenset(completed), frozenset(current - completed), failed)

@@ -42,6 +42,7 @@ from bpm_livechat.processes.engine.engine import ProcessEngine, SerializedWorkfl
 from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateChanges
 from bpm_livechat.processes.failures import step_failed
 from bpm_livechat.processes.step_effects import apply_effects, listed, waits_after
+from bpm_livechat.processes.step_log import elements_run, log_pending_step, step_clock
 from bpm_livechat.processes.tasks import add_tasks, sync_tasks
 from bpm_livechat.sessions.lifecycle import snapshot
 
@@ -91,7 +92,7 @@ def run_step(
     """
     new = instance.id is None
     try:
-        return _run(db, instance, session, version, user, step, values, engine, completed)
+        return _run(db, instance, session, version, user, step, values, engine, completed, pending)
     except ProcessStepError as exc:
         if new and instance in db:
             db.expunge(instance)
@@ -108,12 +109,14 @@ def _run(
     values: SessionValues,
     engine: ProcessEngine,
     completed: UserTask | None,
+    pending: Mapping[str, Any],
 ) -> StepOutcome:
     actor = Actor(user, instance.id, version.process_id, version.number)
 
     def validate(changes: dict[str, object]) -> dict[str, object]:
         return normalize_changes(db, changes, actor)
 
+    since = step_clock()
     view = snapshot(db, session, values.params, messages_on_demand=True)
     view[DECISIONS_KEY] = DecisionSource(db)  # business rule tasks read deployed decisions
     result = step(view, validate)
@@ -123,6 +126,7 @@ def _run(
     if new:
         _insert(db, instance)
         actor = replace(actor, instance_id=instance.id)
+    log_pending_step(db, instance, pending, user, elements_run(result.workflow, since))
     applied = _apply_changes(db, session, result, actor, values.stored)
     _apply_links(db, session, result)
 

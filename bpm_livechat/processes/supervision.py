@@ -13,6 +13,7 @@ from bpm_livechat.models import (
     InstanceStatus,
     ProcessInstance,
     ProcessVersion,
+    StepKind,
     TaskState,
     User,
     UserTask,
@@ -28,6 +29,7 @@ from bpm_livechat.processes.instances import (
     run_start_step,
 )
 from bpm_livechat.processes.step_effects import clear_waits
+from bpm_livechat.processes.step_log import log_step
 from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.tasks import cancel_tasks, find_task
 from bpm_livechat.processes.waiting import resume, retry_call
@@ -67,12 +69,13 @@ def retry_instance(
     _require_supervisor(db, user, instance)
     if instance.status != InstanceStatus.FAILED.value or not instance.pending:
         raise ConflictError(f"process instance {instance.id} is {instance.status}, not failed")
-    pending = instance.pending
+    pending = {key: value for key, value in instance.pending.items() if key != "job_id"}
     actor = db.get(User, pending.get("user_id")) or user
+    log_step(db, instance, StepKind.RETRY.value, user.id, detail={"step": pending.get("step")})
     call = retry_call(engine, pending)
     if call is not None:  # a timer, message or continuation a worker ran: run it again
         instance.status = InstanceStatus.WAITING.value
-        outcome = resume(db, engine, instance, actor.id, dict(pending), call)
+        outcome = resume(db, engine, instance, actor.id, pending, call)
         if outcome is None:
             raise ConflictError(f"process instance {instance.id} no longer waits for that")
         return outcome
@@ -141,4 +144,5 @@ def cancel_instance(
     instance.updated_at = now
     instance.finished_at = now
     db.flush()
+    log_step(db, instance, StepKind.CANCEL.value, user.id)
     return instance

@@ -28,7 +28,9 @@ from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
 Call = Callable[[BpmnWorkflow, Mapping[str, Any], ValidateChanges], StepResult | None]
 
 
-def fire_timers(db: Session, engine: ProcessEngine, instance_id: int) -> StepOutcome | None:
+def fire_timers(
+    db: Session, engine: ProcessEngine, instance_id: int, job_id: int | None = None
+) -> StepOutcome | None:
     """Fire the instance's timers that are due by the engine's clock, and run on."""
 
     def call(
@@ -36,10 +38,12 @@ def fire_timers(db: Session, engine: ProcessEngine, instance_id: int) -> StepOut
     ) -> StepResult:
         return engine.run(workflow, session=snap, validate_changes=validate)
 
-    return _resume(db, engine, instance_id, {"step": "timer"}, call)
+    return _resume(db, engine, instance_id, {"step": "timer"}, call, job_id)
 
 
-def continue_instance(db: Session, engine: ProcessEngine, instance_id: int) -> StepOutcome | None:
+def continue_instance(
+    db: Session, engine: ProcessEngine, instance_id: int, job_id: int | None = None
+) -> StepOutcome | None:
     """Run the tasks held at asynchronous boundaries (camunda:asyncBefore/asyncAfter)."""
 
     def call(
@@ -47,7 +51,7 @@ def continue_instance(db: Session, engine: ProcessEngine, instance_id: int) -> S
     ) -> StepResult:
         return engine.run(workflow, session=snap, validate_changes=validate, release_held=True)
 
-    return _resume(db, engine, instance_id, {"step": "continue"}, call)
+    return _resume(db, engine, instance_id, {"step": "continue"}, call, job_id)
 
 
 def deliver_message(
@@ -56,6 +60,7 @@ def deliver_message(
     instance_id: int,
     message: str,
     payload: Mapping[str, object],
+    job_id: int | None = None,
 ) -> StepOutcome | None:
     """Deliver `message` of the session's conversation; None when the instance does not wait
     for it (any more): the message is then not for it."""
@@ -66,7 +71,7 @@ def deliver_message(
     ) -> StepResult | None:
         return engine.deliver(workflow, message, payload, session=snap, validate_changes=validate)
 
-    return _resume(db, engine, instance_id, pending, call)
+    return _resume(db, engine, instance_id, pending, call, job_id)
 
 
 class _NotWaiting(Exception):
@@ -79,12 +84,15 @@ def _resume(
     instance_id: int,
     pending: dict[str, Any],
     call: Call,
+    job_id: int | None,
 ) -> StepOutcome | None:
     instance = lock_instance(db, instance_id)
     if instance.status != InstanceStatus.WAITING.value:
         return None
     user = system_user(db)
     pending = {**pending, "user_id": user.id}
+    if job_id is not None:
+        pending["job_id"] = job_id  # the step log names the job that ran it
     return resume(db, engine, instance, user.id, pending, call)
 
 

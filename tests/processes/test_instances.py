@@ -269,7 +269,7 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert my_tasks(db, deployed.operator) == []
 
 
-def test_a_start_that_ends_reads_three_times_and_writes_four_times(
+def test_a_start_that_ends_reads_three_times_and_writes_five_times(
     db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
     """After the caller's own reads: the start check, then the parameter definitions with the
@@ -305,7 +305,7 @@ def test_a_start_that_ends_reads_three_times_and_writes_four_times(
     db.commit()
     assert outcome.instance.status == "completed"
     lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
-    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 4 + ["SELECT"]
+    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 5 + ["SELECT"]
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
 
 

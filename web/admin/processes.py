@@ -32,6 +32,13 @@ from bpm_livechat.processes.deployments import (
     unbind,
 )
 from bpm_livechat.processes.library import ProcessInUseError, callers_of
+from bpm_livechat.processes.monitoring import (
+    STATUSES,
+    InstanceFilter,
+    parse_instance_filter,
+    process_instances,
+    version_counts,
+)
 from bpm_livechat.sessions.events import BINDABLE_EVENTS
 from web.admin import admin_blueprint
 from web.admin.process_view import mapping_text, parse_mapping, preview_svg
@@ -122,8 +129,25 @@ def upload() -> ResponseReturnValue:
     return render_template("processes_uploaded.html", **context)
 
 
+def _instances(process: Process) -> dict[str, Any]:
+    """The process's instances as the page's filters (in the URL) ask, or the filter's errors."""
+    try:
+        wanted = parse_instance_filter(request.args)
+        found = process_instances(get_db(), acting_user(), process, wanted)
+    except ValidationError as exc:
+        listed: dict[str, Any] = {"instances": None, "filter_errors": exc.fields}
+        listed["wanted"] = InstanceFilter()
+    else:
+        listed = {"instances": found, "filter_errors": {}, "wanted": wanted}
+    listed["counts"] = version_counts(get_db(), acting_user(), process)
+    return listed
+
+
 def _detail(process: Process, status: int = 200, **context: Any) -> ResponseReturnValue:
     db = get_db()
+    listed = _instances(process)
+    if listed["filter_errors"] and status == 200:
+        status = 422
     bound = {chat.id for chat in process.live_chats}
     bindings = [b for b in event_bindings(db) if b.process_id == process.id]
     context.setdefault("errors", {})
@@ -138,6 +162,9 @@ def _detail(process: Process, status: int = 200, **context: Any) -> ResponseRetu
         events=list(BINDABLE_EVENTS),
         sources=SESSION_SOURCES,
         called_by=callers_of(db, process),
+        statuses=STATUSES,
+        args=request.args,
+        **listed,
         **context,
     )
     return page, status
@@ -145,7 +172,8 @@ def _detail(process: Process, status: int = 200, **context: Any) -> ResponseRetu
 
 @bp.get("/<process_id>")
 def detail(process_id: str) -> ResponseReturnValue:
-    """A process: versions (who, when), activation, live chat and session event bindings."""
+    """A process: versions (who, when), activation, live chat and session event bindings,
+    and its instances filtered by status, version and session (`?status=&version=&session=`)."""
     return _detail(get_process(get_db(), process_id))
 
 

@@ -30,6 +30,7 @@ class Change:
     who: str
     old: str
     new: str
+    instance_id: int | None = None  # the process instance that made it, linked to its page
 
 
 @dataclass
@@ -104,6 +105,7 @@ def _history(
                 who=_who(entry),
                 old=_shown(type_, entry.old_value, definition.option_labels),
                 new=_shown(type_, entry.new_value, definition.option_labels),
+                instance_id=entry.instance_id if entry.process_id else None,
             )
         )
     return changes

@@ -40,17 +40,27 @@ bp = Blueprint("processes", __name__)
 bp.before_request(require_staff)
 
 
+def _back(session_id: int, instance_id: int) -> str:
+    """Where a retry or cancel returns: the instance's own page when it was asked from there
+    (`return_to=instance`), else the session page at the instance."""
+    if request.form.get("return_to") == "instance":
+        return url_for("instance.show", instance_id=instance_id)
+    return url_for("session.show", session_id=session_id, _anchor=f"instance-{instance_id}")
+
+
 def _after(session_id: int, name: str, result: StepOutcome | StepFailure) -> ResponseReturnValue:
-    """Back to the session page at the instance, saying what the step did or why it failed."""
+    """Back to the session page at the instance (or to the instance's page, see `_back`),
+    saying what the step did or why it failed."""
     if isinstance(result, StepFailure):
         flash(f"{name} failed; nothing was changed. {result.failed.cause.reason}", "error")
-        anchor = f"instance-{result.instance.id}"
-        return redirect(url_for("session.show", session_id=session_id, _anchor=anchor), 303)
+        return redirect(_back(session_id, result.instance.id), 303)
     changed = sorted(result.changes)
     words = {"completed": "is complete", "waiting": "waits for the next task"}
     note = f"{name} {words.get(result.instance.status, result.instance.status)}."
     note += f" Changed: {len(changed)} parameter(s)." if changed else " No parameter changed."
     flash(note)
+    if request.form.get("return_to") == "instance":
+        return redirect(_back(session_id, result.instance.id), 303)
     target = url_for(
         "session.show",
         session_id=session_id,
@@ -164,9 +174,7 @@ def cancel(instance_id: int) -> ResponseReturnValue:
     """Stop an instance for good (supervisors, after confirming)."""
     db, user = get_db(), acting_user()
     instance = get_instance(db, instance_id, user)
-    target = url_for(
-        "session.show", session_id=instance.session_id, _anchor=f"instance-{instance.id}"
-    )
+    target = _back(instance.session_id, instance.id)
     check_cancel(db, user, instance)
     name = instance.process_version.name
     asked = confirmation(

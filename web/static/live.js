@@ -83,7 +83,8 @@
     if (message.lastEventId) last = message.lastEventId;
     let event;
     try { event = JSON.parse(message.data); } catch (error) { return; }
-    if (onList && event.kind === "message") return; // the list shows no messages
+    // The list shows no messages and no process steps.
+    if (onList && (event.kind === "message" || event.kind === "process_step")) return;
     refresh();
   };
 

@@ -121,16 +121,21 @@ def test_body_limit_is_configurable(app: Flask, tokens: Tokens) -> None:
     assert response.status_code == 413
 
 
-def test_unknown_endpoint_and_method_are_json_404(client: FlaskClient, tokens: Tokens) -> None:
+def test_unknown_endpoint_is_json_404_and_unknown_method_json_405(
+    client: FlaskClient, tokens: Tokens
+) -> None:
     for method, path in [
         ("GET", "/api/v1/nothing/here"),
-        ("DELETE", "/api/v1/sessions"),
         ("GET", "/api/v1/sessions/abc"),
         ("GET", "/api/v1/sessions/-1"),
     ]:
         response = client.open(path, method=method, headers=tokens.operator)
         assert response.status_code == 404, path
         assert error_of(response)["code"] == "not_found"
+    response = client.delete("/api/v1/sessions", headers=tokens.operator)
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
 
 
 def test_admin_only_operations_are_403_for_others(client: FlaskClient, tokens: Tokens) -> None:

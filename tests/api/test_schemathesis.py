@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,7 @@ from bpm_livechat.sessions.messages import add_message
 from tests.api.support import make_app
 
 pytestmark = pytest.mark.slow
-MAX_EXAMPLES = 25
-TIME_BUDGET = 120.0  # seconds; the run takes about a third of it
+MAX_EXAMPLES = 25  # per operation and mode: the count bounds the run, not a clock
 
 
 def _seed(url: str) -> str:
@@ -121,7 +119,6 @@ def test_every_operation_conforms_to_the_document(api_schema: Any, served: Any) 
     headers = {"Authorization": f"Bearer {token}"}
     failures: list[str] = []
     exercised = 0
-    started = time.monotonic()
     for result in api_schema.get_all_operations():
         operation = result.ok()
         exercised += 1
@@ -132,6 +129,5 @@ def test_every_operation_conforms_to_the_document(api_schema: Any, served: Any) 
                 assert mode is GenerationMode.NEGATIVE
             except Exception as exc:  # collect every operation's failure, then report them all
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
-        assert time.monotonic() - started < TIME_BUDGET, "schemathesis run over its time budget"
     assert exercised >= 15
     assert failures == [], "\n\n".join(failures)

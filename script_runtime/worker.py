@@ -88,6 +88,8 @@ def _start_failed(fd_out: int, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
     with contextlib.suppress(BaseException):
         framing.send(fd_out, json.dumps({"op": "failed", "error": reason}).encode())
+    with contextlib.suppress(OSError):  # and the host's log (the pool forwards stderr)
+        os.write(2, f"cannot start: {reason}\n".encode())
     os._exit(EXIT_START_FAILED)
 
 

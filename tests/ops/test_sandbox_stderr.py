@@ -21,5 +21,5 @@ def test_a_dying_workers_stderr_is_logged(caplog: pytest.LogCaptureFixture) -> N
     assert caplog.records, "nothing logged"
     record = caplog.records[0]
     assert record.name == "script_runtime.sandbox"
-    assert f"sandbox worker {worker.process.pid} wrote: Traceback" in record.getMessage()
+    assert f"sandbox worker {worker.process.pid} wrote: cannot start:" in record.getMessage()
     assert "JSONDecodeError" in "".join(r.getMessage() for r in caplog.records)

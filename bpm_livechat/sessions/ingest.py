@@ -19,8 +19,11 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     BindParameter,
+    ColumnElement,
     Table,
+    and_,
     bindparam,
+    exists,
     func,
     insert,
     literal,
@@ -36,7 +39,15 @@ from bpm_livechat.desk.access import no_access, work_clause, work_params
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.errors import NotFoundError
 from bpm_livechat.jobs.queue import JOBS, enqueue
-from bpm_livechat.models import AuthorKind, Client, JobStatus, Message, SupportSession, User
+from bpm_livechat.models import (
+    AuthorKind,
+    Client,
+    JobStatus,
+    Message,
+    Status,
+    SupportSession,
+    User,
+)
 from bpm_livechat.sessions.events import (
     SESSION_EVENT_JOB,
     SessionEvent,
@@ -58,12 +69,14 @@ class Ingested:
 
     `event_recorded`: its session event was written for the workers (a process is bound to it,
     an instance waits for it, or a webhook subscribes); `key_recorded`: the keyed request's
-    answer was stored with the message.
+    answer was stored with the message; `first_in_queue`: it is the session's first client
+    message and the session waits in the queue with nobody on it (what routing asks for).
     """
 
     message: Message
     event_recorded: bool
     key_recorded: bool
+    first_in_queue: bool = False
 
 
 _MESSAGES = cast(Table, Message.__table__)
@@ -76,15 +89,38 @@ _POSTED_INTO = (
 _FILLED = ("id", "author_name")
 
 
+def _first_in_queue(seen: int) -> ColumnElement[bool]:
+    """The message's session is queued with nobody on it, and has `seen` client messages: 0 where
+    the statement does not see its own insert (PostgreSQL's CTE), 1 where it does (SQLite's
+    RETURNING). Read in the insert's own statement, so the hot path pays no query."""
+    session_id = bindparam("session_id", type_=_MESSAGES.c.session_id.type)
+    clients = (
+        select(literal(1))
+        .where(_MESSAGES.c.session_id == session_id)
+        .where(_MESSAGES.c.author_kind == AuthorKind.CLIENT.value)
+        .limit(seen + 1)
+        .subquery()
+    )
+    waiting = exists().where(
+        SupportSession.id == session_id,
+        SupportSession.operator_id.is_(None),
+        SupportSession.status == Status.QUEUED.value,
+    )
+    counted = select(func.count()).select_from(clients).scalar_subquery()
+    return and_(counted == seen, waiting).label("first_in_queue")
+
+
 def _value(column: str) -> BindParameter[Any]:
     return bindparam(column, type_=_MESSAGES.c[column].type)
 
 
 @functools.cache  # one statement per event: built once, since building costs more than running
-def _insert_message(event: SessionEvent | None) -> ReturningInsert[Any]:
+def _insert_message(event: SessionEvent | None, asks_first: bool) -> ReturningInsert[Any]:
     session_id = bindparam("session_id", type_=_MESSAGES.c.session_id.type)
     asked = [] if event is None else [anyone_listens(event, session_id)]
-    answer = [question.label("answer") for question in asked]
+    answer: list[ColumnElement[Any]] = [question.label("answer") for question in asked]
+    if asks_first and event is SessionEvent.MESSAGE_RECEIVED:  # a client's message
+        answer.append(_first_in_queue(seen=1))
     return (
         insert(_MESSAGES)
         .from_select(
@@ -111,7 +147,7 @@ def _insert_message(event: SessionEvent | None) -> ReturningInsert[Any]:
 @functools.cache
 def _one_statement(event: SessionEvent | None, keyed: bool) -> Executable:
     """PostgreSQL: the message, its event's job when anyone listens, and the key's record."""
-    written = _insert_message(event).cte("written")
+    written = _insert_message(event, False).cte("written")
     parts = []
     if event is not None:
         payload = func.json_build_object(
@@ -131,7 +167,8 @@ def _one_statement(event: SessionEvent | None, keyed: bool) -> Executable:
         parts.append(job.cte("queued"))
     if keyed:
         parts.append(KeyedWrite.record_cte_for(written, _FILLED))
-    return select(written).add_cte(*parts)
+    first = [_first_in_queue(seen=0)] if event is SessionEvent.MESSAGE_RECEIVED else []
+    return select(written, *first).add_cte(*parts)
 
 
 def take_message(
@@ -151,7 +188,7 @@ def take_message(
     params = {**values, **work_params(user), "now": values["sent_at"]}
     one_statement = db.get_bind().dialect.name == "postgresql"
     statement: Executable = (
-        _one_statement(event, keyed is not None) if one_statement else _insert_message(event)
+        _one_statement(event, keyed is not None) if one_statement else _insert_message(event, True)
     )
     if keyed is not None and one_statement:
         provisional = {**values, "id": 0, "author_name": values["author_name"] or ""}
@@ -163,12 +200,13 @@ def take_message(
         raise no_access(user, session_id)
     row = {**values, "id": inserted.id, "author_name": inserted.author_name}
     recorded = event is not None and bool(inserted.answer)
+    first_in_queue = bool(getattr(inserted, "first_in_queue", False))
     if not one_statement:
         if recorded and event is not None:
             _record(db, event, session_id, inserted.id, values["sent_at"])
         if keyed is not None:
             keyed.remember_row(db, row)
-    return Ingested(Message(**row), recorded, key_recorded=keyed is not None)
+    return Ingested(Message(**row), recorded, keyed is not None, first_in_queue)
 
 
 def _record(

@@ -304,6 +304,25 @@ def test_take_message_records_its_event_only_when_someone_listens(
     ]
 
 
+def test_take_message_says_when_it_is_the_first_client_message_of_a_queued_session(
+    db_session: Session, desk: Desk
+) -> None:
+    db = db_session
+    support = open_session(db, desk.support)
+    db.commit()
+    reply = take_message(
+        db, SYSTEM_CLOCK, support.id, desk.operator, "Hi, how can I help?", "operator"
+    )
+    assert reply.first_in_queue is False  # an operator's message is not the client's
+    assert take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "Refund?").first_in_queue
+    db.commit()
+    assert not take_message(db, SYSTEM_CLOCK, support.id, desk.operator, "Hello?").first_in_queue
+    taken = open_session(db, desk.support)
+    taken.operator_id = desk.operator.id
+    db.commit()
+    assert not take_message(db, SYSTEM_CLOCK, taken.id, desk.operator, "Refund?").first_in_queue
+
+
 def test_creation_rules(db_session: Session, desk: Desk) -> None:
     db = db_session
     first = open_session(db, desk.support, client="Jane", client_email="jane@example.com")

@@ -12,12 +12,7 @@ from bpm_livechat.desk.livechats import get_live_chat
 from bpm_livechat.errors import AccessDeniedError, NotFoundError, ValidationError
 from bpm_livechat.models import AuthorKind, User
 from bpm_livechat.params.values import get_parameters
-from bpm_livechat.routing.triggers import (
-    Reason,
-    first_message_routes,
-    route_after_client_message,
-    route_if_needed,
-)
+from bpm_livechat.routing.triggers import Reason, route_if_needed
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
 from bpm_livechat.sessions.ingest import take_message
 from bpm_livechat.sessions.lifecycle import (
@@ -175,7 +170,7 @@ def add_message_api(
         taken = reply_as_operator(db, clock, session, user, body.text, keyed)
     else:  # the channel's hot path: one statement, access checked inside it
         taken = take_message(db, clock, session_id, user, body.text, kind, keyed)
-        if kind == AuthorKind.CLIENT.value:
+        if taken.first_in_queue:
             _route_first_message(db, clock, session_id)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
 
@@ -185,12 +180,10 @@ def _route_first_message(db: Session, clock: Clock, session_id: int) -> None:
     committed by itself (autocommit), so routing, which needs its row locks held until it
     commits, runs in a transaction of its own; elsewhere in the request's."""
     if db.get_bind().dialect.name != "postgresql":
-        route_after_client_message(db, clock, get_session(db, session_id))
-        return
-    if not first_message_routes(db, session_id):
+        route_if_needed(db, clock, get_session(db, session_id), Reason.FIRST_MESSAGE)
         return
     with SessionFactory(bind=db.get_bind()) as tx, tx.begin():
-        route_after_client_message(tx, clock, get_session(tx, session_id))
+        route_if_needed(tx, clock, get_session(tx, session_id), Reason.FIRST_MESSAGE)
 
 
 @api.operation(

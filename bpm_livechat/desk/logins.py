@@ -89,5 +89,5 @@ def end_logins(db: Session, user: User, keep: str | None = None) -> int:
     statement = delete(Login).where(Login.user_id == user.id)
     if keep is not None:
         statement = statement.where(Login.secret_hash != _digest(keep))
-    ended = db.execute(statement.execution_options(synchronize_session=False)).rowcount
-    return int(ended or 0)
+    result = db.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

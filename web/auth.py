@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from typing import cast
 
 from flask import (
@@ -19,11 +19,20 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from bpm_livechat.desk.users import authenticate, end_logins
+from bpm_livechat.desk.logins import (
+    Lifetimes,
+    end_login,
+    find_login,
+    is_live,
+    note_use,
+    start_login,
+)
+from bpm_livechat.desk.users import authenticate
 from bpm_livechat.errors import AccessDeniedError
 from bpm_livechat.models import Role, User
 
 from .db import commit, get_db
+from .engine import process_engine
 from .redirects import local_path
 from .throttle import LoginThrottle
 
@@ -35,18 +44,19 @@ login_manager.session_protection = "strong"
 
 
 class AppUser:
-    """The logged-in user for Flask-Login; the id carries the user's login version, so raising
-    it (logout, a new password, deactivation, "sign out everywhere") ends every login at once."""
+    """The logged-in user for Flask-Login. The id (kept in the signed cookie) is the random
+    secret of a login row; the row, not the cookie, says whether the login still lives."""
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, secret: str) -> None:
         self.user = user
+        self.secret = secret
 
     def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.login_version}"
+        return self.secret
 
 
 def init_app(app: Flask) -> None:
@@ -59,36 +69,33 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-LOGIN_AT = "login_at"
-SEEN_AT = "seen_at"
-_SEEN_GRANULARITY = 60  # seconds: the cookie is rewritten at most once a minute
-
-
-def _load_user(user_id: str) -> AppUser | None:
-    ident, _sep, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit() or not _within_lifetimes():
-        return None
-    user = get_db().get(User, int(ident))
-    if user is None or not user.active or str(user.login_version) != version:
-        return None
-    return AppUser(user)
-
-
-def _within_lifetimes() -> bool:
-    """True while the login is younger than its absolute lifetime and was used recently enough;
-    notes this use (the cookie is signed, so its times cannot be forged)."""
-    now = time.time()
-    login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
-    if not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float)):
-        return False
+def lifetimes() -> Lifetimes:
+    """The login lifetimes from the configuration (LOGIN_IDLE_MINUTES, LOGIN_MAX_HOURS)."""
     config = current_app.config
-    if now - login_at > float(config["LOGIN_MAX_HOURS"]) * 3600:
-        return False
-    if now - seen_at > float(config["LOGIN_IDLE_MINUTES"]) * 60:
-        return False
-    if now - seen_at > _SEEN_GRANULARITY and _by_the_person():
-        session[SEEN_AT] = int(now)
-    return True
+    return Lifetimes(
+        idle=timedelta(minutes=float(config["LOGIN_IDLE_MINUTES"])),
+        absolute=timedelta(hours=float(config["LOGIN_MAX_HOURS"])),
+    )
+
+
+def _load_user(secret: str) -> AppUser | None:
+    """The user of the login row this cookie names, if it still lives; notes the use (at most
+    once a minute, and only for requests the person made)."""
+    db = get_db()
+    now = process_engine().clock.now()
+    found = find_login(db, secret)
+    if found is None:
+        return None
+    login, user = found
+    if not is_live(login, now, lifetimes()):
+        end_login(db, secret)  # expired: its row goes
+        commit()
+        return None
+    if not user.active:
+        return None
+    if _by_the_person() and note_use(db, login, now):
+        commit()
+    return AppUser(user, secret)
 
 
 def _by_the_person() -> bool:
@@ -103,6 +110,18 @@ def _by_the_person() -> bool:
 def acting_user() -> User:
     """The logged-in core user (views behind `login_required` only)."""
     return cast(AppUser, current_user._get_current_object()).user
+
+
+def own_secret() -> str:
+    """The secret of the login this request was made with (logged-in requests only)."""
+    return cast(AppUser, current_user._get_current_object()).secret
+
+
+def own_login(user: User) -> str | None:
+    """The secret of this request's login when it is a login of `user`, else None."""
+    if current_user.is_authenticated and acting_user().id == user.id:
+        return own_secret()
+    return None
 
 
 def require_login() -> ResponseReturnValue | None:
@@ -163,17 +182,19 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", username=username, next=target, error=message), 401
     _throttle().succeeded(username, address)
     session.clear()  # no fixation: a fresh session for the logged-in user
-    session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
-    login_user(AppUser(user))
+    secret = start_login(get_db(), user, process_engine().clock.now(), lifetimes())
+    commit()
+    login_user(AppUser(user, secret))
     return redirect(_safe_next(target, user))
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Log out (a POST with the CSRF token, so other sites cannot log people out); the user's
-    logins end everywhere, so a copy of the cookie is worth nothing afterwards."""
+    """Log out (a POST with the CSRF token, so other sites cannot log people out): this login's
+    row is deleted, so a copy of the cookie is worth nothing afterwards; the user's logins in
+    other browsers go on."""
     if current_user.is_authenticated:
-        end_logins(acting_user())
+        end_login(get_db(), own_secret())
         commit()
     logout_user()
     session.clear()

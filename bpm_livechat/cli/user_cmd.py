@@ -7,8 +7,9 @@ import sys
 import click
 
 from bpm_livechat.desk.livechats import add_member, get_live_chat
+from bpm_livechat.desk.logins import end_logins
 from bpm_livechat.desk.presence import presence_of, set_presence
-from bpm_livechat.desk.users import create_user, end_logins, get_user, set_active
+from bpm_livechat.desk.users import create_user, get_user, set_active
 from bpm_livechat.models import MemberRole, Presence, Role
 from bpm_livechat.routing.triggers import Reason, operator_available
 
@@ -91,8 +92,8 @@ def signout_all(username: str, as_json: bool) -> None:
     """End every web login of the user at once (their API tokens are not touched)."""
     with transaction() as db:
         person = get_user(db, username)
-        end_logins(person)
-        data = {"username": person.username, "login_version": person.login_version}
+        ended = end_logins(db, person)
+        data = {"username": person.username, "logins_ended": ended}
     emit(data, as_json, f"{person.username} is signed out everywhere")
 
 
@@ -117,6 +118,6 @@ def activate(username: str, as_json: bool) -> None:
 def _set_active(username: str, active: bool, as_json: bool) -> None:
     with transaction() as db:
         person = get_user(db, username)
-        set_active(person, active)
+        set_active(db, person, active)
         data = {"username": person.username, "active": person.active}
     emit(data, as_json, f"{person.username} is {'active' if active else 'deactivated'}")

@@ -12,6 +12,7 @@ import secrets
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from bpm_livechat.desk.logins import end_logins
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import Role, User
 from bpm_livechat.params.choices import parse_choice
@@ -84,26 +85,22 @@ def create_user(
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Replace a user's password; every login of theirs ends."""
+def set_password(db: Session, user: User, password: str, keep: str | None = None) -> None:
+    """Replace a user's password; every login of theirs ends but the one with the secret
+    `keep` (the login of the person who set it, when they set their own)."""
     _check_password(password)
     user.password_hash = hash_password(password)
-    end_logins(user)
+    end_logins(db, user, keep)
 
 
-def end_logins(user: User) -> None:
-    """End every login of `user` at once, on every worker ("sign out everywhere", logout)."""
-    user.login_version = (user.login_version or 0) + 1
-
-
-def set_active(user: User, active: bool) -> None:
+def set_active(db: Session, user: User, active: bool) -> None:
     """Activate or deactivate a user; a deactivated one cannot log in, their logins end and
     their API tokens stop working."""
     if user.username == SYSTEM_USERNAME:
         raise ValidationError("the automation account cannot be changed", {"active": "built in"})
     if user.active != active:
         user.active = active
-        end_logins(user)
+        end_logins(db, user)
 
 
 # Built once: every request and process step looks its user up.

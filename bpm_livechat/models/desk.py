@@ -1,5 +1,5 @@
-"""The desk's tables: users and roles, live chats with channels and members, API tokens,
-user preferences and idempotency records."""
+"""The desk's tables: users and roles, web logins, live chats with channels and members, API
+tokens, user preferences and idempotency records."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bpm_livechat.models.base import Base, utcnow
 
 TOKEN_NAME_LENGTH = 64
 IDEMPOTENCY_KEY_LENGTH = 255
+LOGIN_HASH_LENGTH = 64  # hex SHA-256
 
 
 class Role(enum.StrEnum):
@@ -64,11 +65,24 @@ class User(Base):
     )
     presence_changed_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
-    # Every login carries the version it started under; raising it ends them all at once
-    # (logout, a new password, deactivation, "sign out everywhere").
-    login_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A deactivated user cannot log in, and their logins and API tokens stop working.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class Login(Base):
+    """One browser's web login: the cookie carries a random secret, the row only its SHA-256.
+    Logout deletes the row; a new password, deactivation and "sign out everywhere" delete the
+    user's rows."""
+
+    __tablename__ = "logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(LOGIN_HASH_LENGTH), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    # The last request the person made (written at most once a minute; background requests
+    # of an open page do not count).
+    last_seen_at: Mapped[datetime]
 
 
 class LiveChat(Base):

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.administration import list_users, memberships, remove_member, set_role
 from bpm_livechat.desk.livechats import add_member, list_live_chats
-from bpm_livechat.desk.users import create_user, end_logins, set_active, set_password
+from bpm_livechat.desk.logins import end_logins
+from bpm_livechat.desk.users import create_user, set_active, set_password
 from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import LiveChat, MemberRole, Role, User
 from web.admin import admin_blueprint, field_errors, saved
+from web.auth import own_login
 from web.db import form_post, get_db, writes
 
 bp = admin_blueprint("admin_users", __name__, "/admin/users")
@@ -109,9 +111,10 @@ def _password_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue
 @bp.post("/<id:user_id>/password")
 @form_post(_password_refused)
 def reset_password(user_id: int) -> ResponseReturnValue:
-    """Give the user a new password; their other logins end."""
+    """Give the user a new password; their logins end (an admin setting their own keeps the
+    login they set it from)."""
     user = _user(get_db(), user_id)
-    set_password(user, request.form.get("password", ""))
+    set_password(get_db(), user, request.form.get("password", ""), keep=own_login(user))
     return saved(f"Password of {user.username} reset.", ".detail", user_id=user.id)
 
 
@@ -120,7 +123,7 @@ def reset_password(user_id: int) -> ResponseReturnValue:
 def sign_out_everywhere(user_id: int) -> ResponseReturnValue:
     """End every login of the user, in every browser and on every worker."""
     user = _user(get_db(), user_id)
-    end_logins(user)
+    end_logins(get_db(), user)
     return saved(f"{user.username} is signed out everywhere.", ".detail", user_id=user.id)
 
 
@@ -133,7 +136,7 @@ def _active_refused(exc: ValidationError, user_id: int) -> ResponseReturnValue:
 def change_active(user_id: int) -> ResponseReturnValue:
     """Deactivate the user (their logins end, their tokens stop working) or activate them again."""
     user = _user(get_db(), user_id)
-    set_active(user, request.form.get("active") == "yes")
+    set_active(get_db(), user, request.form.get("active") == "yes")
     state = "active again" if user.active else "deactivated"
     return saved(f"{user.username} is {state}.", ".detail", user_id=user.id)
 

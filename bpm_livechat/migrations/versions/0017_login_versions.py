@@ -1,7 +1,7 @@
-"""logins that end: users.login_version and users.active
+"""logins that end: server-side login records (logins) and users.active
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-03
 
 """
@@ -18,18 +18,30 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add users.login_version (0) and users.active (true for existing users)."""
+    """Add the logins table and users.active (true for existing users)."""
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("login_version", sa.Integer(), server_default="0", nullable=False)
-        )
         batch_op.add_column(
             sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
+    op.create_table(
+        "logins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_logins_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_logins")),
+        sa.UniqueConstraint("secret_hash", name=op.f("uq_logins_secret_hash")),
+    )
+    op.create_index(op.f("ix_logins_user_id"), "logins", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
-    """Drop users.active and users.login_version."""
+    """Drop the logins table and users.active."""
+    op.drop_index(op.f("ix_logins_user_id"), table_name="logins")
+    op.drop_table("logins")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("active")
-        batch_op.drop_column("login_version")

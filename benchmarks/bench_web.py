@@ -55,7 +55,7 @@ def run(engine: Engine, sessions: int, runs: int) -> list[tuple[str, Timing, Tim
     """Seed, log in, then time each page next to its core calls."""
     seed(engine, sessions)
     with Session(engine) as db:
-        admin = db.scalars(select(User)).one()
+        admin = db.scalars(select(User).where(User.username == "admin")).one()
         save_list_columns(db, admin, COLUMNS)
         db.commit()
     url = engine.url.render_as_string(hide_password=False)
@@ -75,7 +75,7 @@ def run(engine: Engine, sessions: int, runs: int) -> list[tuple[str, Timing, Tim
         list_page = measure(partial(page, LIST_URL), runs)
         session_page = measure(partial(page, f"/sessions/{SESSION_ID}"), runs)
         with Session(engine) as db:
-            admin = db.scalars(select(User)).one()
+            admin = db.scalars(select(User).where(User.username == "admin")).one()
             results = [
                 ("list page", list_page, measure(partial(_core_list, db, admin), runs)),
                 ("session page", session_page, measure(partial(_core_session, db, admin), runs)),

@@ -55,6 +55,8 @@ class SupportSession(Base):
     __table_args__ = (
         Index("ix_sessions_live_chat_created", "live_chat_id", "created_at"),
         Index("ix_sessions_live_chat_status", "live_chat_id", "status"),
+        # Routing counts each operator's active sessions from this index alone.
+        Index("ix_sessions_operator_status", "operator_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ when two teams share the operator. SQLite has one writer at a time, so the locks
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,14 +100,9 @@ def best_candidates(
     first (least busy: fewest active sessions; round robin: whose turn is longest ago; ties by
     who waited longest, then id), at most BEST of them but those `passed` over already; and
     how many there are.
-    A named operator's capacity is their largest among their teams. One statement."""
-    loads = (
-        select(_SESSIONS.c.operator_id, func.count().label("active"))
-        .where(_SESSIONS.c.status == Status.ACTIVE.value, _SESSIONS.c.operator_id.is_not(None))
-        .group_by(_SESSIONS.c.operator_id)
-        .subquery()
-    )
-    active = func.coalesce(loads.c.active, 0)
+    A named operator's capacity is their largest among their teams. Two statements: each
+    eligible operator's sort key (their load read from the sessions(operator_id, status) index),
+    ranked and counted here, then the names of the best."""
     if team_id is not None:  # one membership per operator
         capacity: Any = _MEMBERS.c.capacity
         last_turn: Any = _MEMBERS.c.last_turn
@@ -124,38 +120,29 @@ def best_candidates(
         )
         capacity, last_turn, where = per_user.c.capacity, per_user.c.last_turn, None
     members = per_user if team_id is None else _MEMBERS
-    order: list[Any] = [last_turn, _USERS.c.id]
-    if strategy is Strategy.LEAST_BUSY:
-        order.insert(0, active)
-    eligible = (
-        select(
-            _USERS.c.id,
-            _USERS.c.username,
-            _USERS.c.display_name,
-            capacity.label("capacity"),
-            last_turn.label("last_turn"),
-            active.label("active"),
-        )
+    keys = (
+        select(_USERS.c.id, capacity, last_turn, _active_of(_USERS.c.id))
         .join(members, members.c.user_id == _USERS.c.id)
-        .outerjoin(loads, loads.c.operator_id == _USERS.c.id)
-        .where(online_clause(now), _works_chat(live_chat_id), active < capacity)
+        .where(online_clause(now), _works_chat(live_chat_id))
     )
     if where is not None:
-        eligible = eligible.where(where)
+        keys = keys.where(where)
     if passed:
-        eligible = eligible.where(_USERS.c.id.not_in(list(passed)))
-    found = db.execute(eligible.order_by(*order).limit(BEST)).all()
-    best = [
-        Candidate(
-            r.id, r.username, r.display_name, int(r.active), int(r.capacity), int(r.last_turn or 0)
-        )
-        for r in found
+        keys = keys.where(_USERS.c.id.not_in(list(passed)))
+    # (active, last turn, id, capacity) of the operators under capacity
+    free = [
+        (int(a), int(t or 0), int(u), int(c)) for u, c, t, a in db.execute(keys) if int(a) < int(c)
     ]
-    if len(best) < BEST:
-        return best, len(best)
-    # Counted apart: a window count over the sorted rows costs ten times the rows themselves.
-    count = select(func.count()).select_from(eligible.subquery())
-    return best, int(db.execute(count).scalar_one())
+    if strategy is Strategy.LEAST_BUSY:
+        top = heapq.nsmallest(BEST, free)
+    else:
+        top = heapq.nsmallest(BEST, free, key=lambda f: (f[1], f[2]))
+    if not top:
+        return [], 0
+    names = select(_USERS.c.id, _USERS.c.username, _USERS.c.display_name)
+    named = {r.id: r for r in db.execute(names.where(_USERS.c.id.in_([f[2] for f in top])))}
+    best = [Candidate(u, named[u].username, named[u].display_name, a, c, t) for a, t, u, c in top]
+    return best, len(free)
 
 
 def lock_teams(db: Session, team_ids: Sequence[int]) -> None:

@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create teams, team_members, routing_rules and session_routes."""
+    """Create teams, team_members, routing_rules and session_routes; index sessions by operator and status."""
     op.create_table(
         "teams",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -60,10 +60,12 @@ def upgrade() -> None:
         sa.Column("routed_at", sa.DateTime(), nullable=False),
     )  # fmt: skip
     op.create_index("ix_session_routes_team_waiting", "session_routes", ["team_id", "waiting"])
+    op.create_index("ix_sessions_operator_status", "sessions", ["operator_id", "status"])
 
 
 def downgrade() -> None:
     """Drop the routing tables."""
+    op.drop_index("ix_sessions_operator_status", table_name="sessions")
     op.drop_index("ix_session_routes_team_waiting", table_name="session_routes")
     op.drop_table("session_routes")
     op.drop_index(op.f("ix_routing_rules_live_chat_id"), table_name="routing_rules")

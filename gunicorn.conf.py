@@ -6,7 +6,9 @@ directory it starts in, and command-line options override it.
 Every setting comes from the environment, with production defaults:
 
     BPM_LIVECHAT_BIND             127.0.0.1:8000   address to listen on
-    BPM_LIVECHAT_WORKERS          2                worker processes (WEB_CONCURRENCY works too)
+    BPM_LIVECHAT_WORKERS          2                worker processes (WEB_CONCURRENCY works too);
+                                                   set to the final count (`-w` included) for the
+                                                   workers, whose sandbox pools share the cores by it
     BPM_LIVECHAT_THREADS          256              request threads per worker (gthread; see README)
     BPM_LIVECHAT_TIMEOUT          60               seconds a silent worker lives before it is killed
     BPM_LIVECHAT_GRACEFUL_TIMEOUT 30               seconds in-flight requests get on SIGTERM/HUP
@@ -57,7 +59,10 @@ if _OWN_METRICS_DIR:
 
 def on_starting(server: Any) -> None:
     """Follow `--log-level` when BPM_LIVECHAT_LOG_LEVEL is not set (benchmarks start gunicorn
-    with `--log-level warning`: no line per request); start from empty metric files."""
+    with `--log-level warning`: no line per request); start from empty metric files; tell the
+    workers how many of them there are (the default sandbox pool size divides the cores by it,
+    see `bpm_livechat.config.default_script_workers`)."""
+    os.environ["BPM_LIVECHAT_WORKERS"] = str(server.cfg.workers)
     if not os.environ.get("BPM_LIVECHAT_LOG_LEVEL"):
         level = str(server.cfg.loglevel).upper()
         for name in ("", "gunicorn.error"):

@@ -1,7 +1,7 @@
 """Message ingest while runaway process starts (CPU-burning scripts) hammer the same servers.
 
 Run: .venv/bin/python -m benchmarks.bench_runaway [--postgres] [--messages N] [--runaways N]
-     [--script-workers N] [--wait SECONDS]
+     [--script-workers N] [--wait SECONDS] [--impolite]
 
 gunicorn runs the product's app with 3 workers x 4 threads (gthread), as the issue's test did.
 Phases, in one run: ingest alone (the baseline), ingest while `--runaways` client threads keep
@@ -10,6 +10,10 @@ Each ingest phase sends `--messages` client messages from 4 threads. The figure 
 rate with runaway starts as a ratio of the mean of the two baselines around it. The runaway
 starts' answers are counted: 503 (no sandbox worker free within `--wait` seconds, with
 Retry-After) or a recorded failure (the script hit its limit). Loopback only, bounded in time.
+
+The runaway clients honour Retry-After, as the product asks a client to; `--impolite` makes them
+retry at once after a 503 instead (a flood of cheap refused requests, not script work). Without
+`--script-workers` the servers size their sandbox pools by the product's default rule.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +43,7 @@ from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.sessions.lifecycle import create_session
 from script_runtime import ScriptPool
 
-from .bench_api import HOST, Request, Result, _call, _free_port, run_load
+from .bench_api import HOST, Request, Result, _free_port, run_load
 from .bench_sessions import database
 
 RUNAWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -84,8 +89,9 @@ def seed(engine: Engine) -> tuple[str, str, list[int]]:
 
 
 @contextmanager
-def gunicorn(url: str, script_workers: int, wait: float) -> Iterator[int]:
-    """web.create_app under gunicorn, 3 workers x 4 threads, with the sandbox settings given."""
+def gunicorn(url: str, script_workers: int | None, wait: float) -> Iterator[tuple[int, int]]:
+    """web.create_app under gunicorn, 3 workers x 4 threads, with the sandbox settings given
+    (`script_workers` None: the product's default)."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as instance:
         env = {
@@ -93,9 +99,11 @@ def gunicorn(url: str, script_workers: int, wait: float) -> Iterator[int]:
             "BPM_LIVECHAT_DATABASE_URL": url,
             "BPM_LIVECHAT_INSTANCE_PATH": instance,
             "BPM_LIVECHAT_SECRET_KEY": "benchmark-only",
-            "BPM_LIVECHAT_SCRIPT_WORKERS": str(script_workers),
             "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS": str(wait),
         }
+        env.pop("BPM_LIVECHAT_SCRIPT_WORKERS", None)
+        if script_workers is not None:
+            env["BPM_LIVECHAT_SCRIPT_WORKERS"] = str(script_workers)
         command = [
             sys.executable, "-m", "gunicorn", "--workers", "3", "--worker-class", "gthread",
             "--threads", "4", "--timeout", "120", "--bind", f"{HOST}:{port}",
@@ -104,7 +112,7 @@ def gunicorn(url: str, script_workers: int, wait: float) -> Iterator[int]:
         server = subprocess.Popen(command, env=env)
         try:
             _wait_until_up(port, server, 180)
-            yield port
+            yield port, server.pid
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -124,6 +132,32 @@ def _wait_until_up(port: int, server: subprocess.Popen[bytes], seconds: float) -
     raise RuntimeError(f"gunicorn did not answer within {seconds:g} s")
 
 
+def _call(port: int, request: Request) -> tuple[int, bytes, float]:
+    """One request on a new connection: its status, body and Retry-After (0 when absent)."""
+    method, path, body, headers = request
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+    with socket.create_connection((HOST, port), timeout=30) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line, *fields = head.split(b"\r\n")
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise OSError(f"malformed response: {head[:80]!r}")
+    retry_after = 0.0
+    for field in fields:
+        name, _, value = field.partition(b":")
+        if name.strip().lower() == b"retry-after" and value.strip().isdigit():
+            retry_after = float(value.strip())
+    return int(parts[1]), payload, retry_after
+
+
 def _messages(channel: str, ids: list[int], count: int, tag: str) -> list[Request]:
     auth = {"Authorization": f"Bearer {channel}", "Content-Type": "application/json"}
     return [
@@ -138,8 +172,11 @@ def _messages(channel: str, ids: list[int], count: int, tag: str) -> list[Reques
 
 
 @contextmanager
-def runaways(port: int, staff: str, ids: list[int], clients: int) -> Iterator[Counter[str]]:
-    """`clients` threads starting the runaway process again and again; counts their answers."""
+def runaways(
+    port: int, staff: str, ids: list[int], clients: int, polite: bool
+) -> Iterator[Counter[str]]:
+    """`clients` threads starting the runaway process again and again; counts their answers.
+    A polite client waits the Retry-After of a 503 before it tries again, an impolite one not."""
     stop = threading.Event()
     answers: Counter[str] = Counter()
     headers = {"Authorization": f"Bearer {staff}", "Content-Type": "application/json"}
@@ -149,13 +186,13 @@ def runaways(port: int, staff: str, ids: list[int], clients: int) -> Iterator[Co
         path = f"/api/v1/sessions/{ids[number % len(ids)]}/instances"
         while not stop.is_set():
             try:
-                status, payload = _call(port, ("POST", path, body, headers))
+                status, payload, retry_after = _call(port, ("POST", path, body, headers))
             except OSError as exc:
                 answers[type(exc).__name__] += 1
                 continue
             answers[_kind(status, payload)] += 1
-            if status == 503:
-                stop.wait(0.2)  # a polite client; Retry-After says more, the load wants more
+            if status == 503 and polite:
+                stop.wait(retry_after)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -169,6 +206,21 @@ def runaways(port: int, staff: str, ids: list[int], clients: int) -> Iterator[Co
             thread.join()
 
 
+def _pool_sizes(server: int) -> str:
+    """The sandbox worker processes each gunicorn worker runs (its children), as "2, 2, 2"."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    workers = [pid for pid, parent in parents.items() if parent == server]
+    sizes = sorted(sum(1 for parent in parents.values() if parent == w) for w in workers)
+    return ", ".join(str(size) for size in sizes)
+
+
 def _kind(status: int, payload: bytes) -> str:
     if status == 503:
         return "503 busy"
@@ -179,18 +231,26 @@ def _kind(status: int, payload: bytes) -> str:
     return f"{status} {state}" if state else str(status)
 
 
-def run(postgres: bool, messages: int, clients: int, script_workers: int, wait: float) -> None:
+def run(
+    postgres: bool,
+    messages: int,
+    clients: int,
+    script_workers: int | None,
+    wait: float,
+    polite: bool,
+) -> None:
     """The three phases against one database; checks every message was stored once."""
     with database(postgres) as engine:
         channel, staff, ids = seed(engine)
         url = engine.url.render_as_string(hide_password=False)
-        with gunicorn(url, script_workers, wait) as port:
+        with gunicorn(url, script_workers, wait) as (port, server):
             run_load("warm-up", port, _messages(channel, ids, 100, "warm"), INGEST_THREADS, 201)
+            pools = _pool_sizes(server)
             before, _ = run_load(
                 "ingest alone", port, _messages(channel, ids, messages, "before"),
                 INGEST_THREADS, 201,
             )  # fmt: skip
-            with runaways(port, staff, ids, clients) as answers:
+            with runaways(port, staff, ids, clients, polite) as answers:
                 during, _ = run_load(
                     "ingest with runaway starts", port, _messages(channel, ids, messages, "during"),
                     INGEST_THREADS, 201,
@@ -201,7 +261,7 @@ def run(postgres: bool, messages: int, clients: int, script_workers: int, wait: 
             )  # fmt: skip
         with session_factory(engine)() as db:
             stored = db.scalar(select(func.count()).select_from(Message)) or 0
-    _report(postgres, [before, during, after], answers, clients, script_workers, wait)
+    _report(postgres, [before, during, after], answers, clients, pools, wait, polite)
     expected = 100 + 3 * messages
     print(f"database check: {stored} messages stored (expected {expected})")
     if stored != expected or any(r.errors for r in (before, during, after)):
@@ -213,13 +273,16 @@ def _report(
     results: list[Result],
     answers: Counter[str],
     clients: int,
-    script_workers: int,
+    pools: str,
     wait: float,
+    polite: bool,
 ) -> None:
     name = "PostgreSQL" if postgres else "SQLite (WAL)"
+    manner = "honour Retry-After" if polite else "impolite: retry at once after a 503"
     print(
-        f"\n{name}, gunicorn 3 workers x 4 threads, {script_workers} sandbox worker(s) per "
-        f"worker, wait for one {wait:g} s, {clients} runaway clients, 127.0.0.1\n"
+        f"\n{name}, gunicorn 3 workers x 4 threads, {pools} sandbox worker(s) per "
+        f"worker, wait for one {wait:g} s, {clients} runaway clients ({manner}), 127.0.0.1, "
+        f"cores: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.2f}\n"
     )
     print("| phase | messages | errors | msg/s | p50 | p99 |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -240,10 +303,22 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="use the local PostgreSQL")
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--runaways", type=int, default=30, help="runaway client threads")
-    parser.add_argument("--script-workers", type=int, default=2)
+    parser.add_argument(
+        "--script-workers", type=int, default=None, help="per web worker (default: the product's)"
+    )
     parser.add_argument("--wait", type=float, default=0.5, help="seconds to wait for a worker")
+    parser.add_argument(
+        "--impolite", action="store_true", help="runaway clients ignore Retry-After"
+    )
     args = parser.parse_args()
-    run(args.postgres, args.messages, args.runaways, args.script_workers, args.wait)
+    run(
+        args.postgres,
+        args.messages,
+        args.runaways,
+        args.script_workers,
+        args.wait,
+        not args.impolite,
+    )
 
 
 if __name__ == "__main__":

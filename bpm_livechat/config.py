@@ -96,6 +96,9 @@ DEFAULT_LOGIN_MAX_HOURS = 24
 SCRIPT_WORKERS_ENV = "BPM_LIVECHAT_SCRIPT_WORKERS"
 SCRIPT_WAIT_ENV = "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS"
 STEP_SECONDS_ENV = "BPM_LIVECHAT_STEP_SECONDS"
+# The web worker processes that share the machine's cores (gunicorn.conf.py reads them, and sets
+# BPM_LIVECHAT_WORKERS to gunicorn's final count, `-w` included, before the workers start).
+WEB_WORKERS_ENVS = ("BPM_LIVECHAT_WORKERS", "WEB_CONCURRENCY")
 DEFAULT_SCRIPT_WAIT_SECONDS = 0.5
 DEFAULT_STEP_SECONDS = 10.0
 
@@ -118,7 +121,7 @@ class SandboxSettings:
 def sandbox_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSettings:
     """The sandbox settings: `overrides` (SCRIPT_WORKERS, SCRIPT_WAIT_SECONDS, STEP_SECONDS),
     else $BPM_LIVECHAT_SCRIPT_WORKERS, $BPM_LIVECHAT_SCRIPT_WAIT_SECONDS,
-    $BPM_LIVECHAT_STEP_SECONDS, else the CPU count, 0.5 s and 10 s."""
+    $BPM_LIVECHAT_STEP_SECONDS, else `default_script_workers()`, 0.5 s and 10 s."""
     given = overrides or {}
 
     def read(key: str, env: str) -> object:
@@ -131,10 +134,23 @@ def sandbox_settings(overrides: Mapping[str, Any] | None = None) -> SandboxSetti
     )
     step = _positive(read("STEP_SECONDS", STEP_SECONDS_ENV), STEP_SECONDS_ENV, float)
     return SandboxSettings(
-        workers=int(workers or os.cpu_count() or 2),
+        workers=int(workers or default_script_workers()),
         wait_seconds=DEFAULT_SCRIPT_WAIT_SECONDS if wait is None else float(wait),
         step_seconds=float(step or DEFAULT_STEP_SECONDS),
     )
+
+
+def default_script_workers() -> int:
+    """Sandbox workers per process when none are set: the CPU count shared among the web worker
+    processes ($BPM_LIVECHAT_WORKERS, else $WEB_CONCURRENCY, else 1), at least 1, so that all the
+    processes' CPU-burning scripts together do not take more cores than the machine has."""
+    web_workers = 1
+    for name in WEB_WORKERS_ENVS:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            web_workers = int(value)
+            break
+    return max(1, (os.cpu_count() or 1) // web_workers)
 
 
 def _positive(

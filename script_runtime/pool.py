@@ -247,10 +247,13 @@ class ScriptPool:
         start_timeout: float = 30.0,
         wait_seconds: float | None = None,
         retry_seconds: float = 10.0,
+        max_waiting: int | None = None,
     ) -> None:
         """`size` workers; a call waits at most `wait_seconds` for a free one (by default as long
         as a worker may take to start and run the longest script); after a worker failed to
-        start, calls fail at once for `retry_seconds` before a new worker is tried."""
+        start, calls fail at once for `retry_seconds` before a new worker is tried. With
+        `max_waiting`, at most that many calls wait at once: more are refused (ScriptPoolBusy)
+        at once, so callers' threads are not all tied up waiting (None: no bound)."""
         self.policy = policy
         self.size = size or os.cpu_count() or 2
         self.start_timeout = start_timeout
@@ -260,6 +263,8 @@ class ScriptPool:
             else start_timeout + policy.maxima.wall_seconds + 5.0
         )
         self.retry_seconds = retry_seconds
+        self.max_waiting = max_waiting
+        self._waiting = 0
         self._unavailable: tuple[float, str] | None = None  # (since, reason) of a failed start
         self._init = json.dumps({"policy": policy.to_dict()}).encode()
         self._lock = threading.Lock()
@@ -423,12 +428,21 @@ class ScriptPool:
                     self.stats["workers_started"] += 1
                     return worker
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._available.wait(left):
+                queue_full = self.max_waiting is not None and self._waiting >= self.max_waiting
+                if left <= 0 or queue_full or not self._wait_available(left):
                     self.stats["busy"] += 1
                     raise ScriptPoolBusy(
                         f"all {self.size} script workers stayed busy for {wait:g} s",
                         retry_after=max(1.0, min(wait, 5.0)),
                     )
+
+    def _wait_available(self, seconds: float) -> bool:
+        """Wait (holding the lock's condition) up to `seconds` for a worker, counted as waiting."""
+        self._waiting += 1
+        try:
+            return self._available.wait(seconds)
+        finally:
+            self._waiting -= 1
 
     def _refuse_while_unavailable(self) -> None:
         """Raise ScriptPoolUnavailable while a recent start failure says a new worker would fail."""

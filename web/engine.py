@@ -25,7 +25,11 @@ def init_app(app: Flask, engine: ProcessEngine | None) -> None:
     stops the app from starting, with the reason."""
     if engine is None:
         settings = sandbox_settings(app.config)
-        pool = ScriptPool(settings.workers, wait_seconds=settings.wait_seconds)
+        # As many requests may wait for a sandbox worker as there are workers; more are refused
+        # at once, so runaway starts cannot hold every request thread waiting.
+        pool = ScriptPool(
+            settings.workers, wait_seconds=settings.wait_seconds, max_waiting=settings.workers
+        )
         pool.wait_started()
         limits = EngineLimits(step_seconds=settings.step_seconds)
         engine = ProcessEngine(SandboxEnvironment(pool), limits=limits)

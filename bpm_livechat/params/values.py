@@ -84,8 +84,13 @@ _SESSIONS = cast(Table, SupportSession.__table__)
 _STORED = select(_VALUES.c.definition_id, _VALUES.c.value).where(
     _VALUES.c.session_id == bindparam("session_id")
 )
+# FOR NO KEY UPDATE, not FOR UPDATE: it queues the session's steps and value writers the same,
+# but not the inserts that only reference the session (a message's foreign key check takes FOR
+# KEY SHARE), so message ingest does not wait for a step that runs scripts (issue 18, item 5).
 _LOCK_SESSION = (
-    select(_SESSIONS.c.id).where(_SESSIONS.c.id == bindparam("session_id")).with_for_update()
+    select(_SESSIONS.c.id)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .with_for_update(key_share=True)
 )
 
 

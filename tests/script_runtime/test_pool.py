@@ -13,7 +13,13 @@ from dataclasses import replace
 
 import pytest
 
-from script_runtime import Limits, ScriptLimitExceeded, ScriptPool, ScriptRuntimeError
+from script_runtime import (
+    Limits,
+    ScriptLimitExceeded,
+    ScriptPool,
+    ScriptPoolBusy,
+    ScriptRuntimeError,
+)
 from script_runtime.policy import Policy
 from tests.script_runtime.support import SMALL, assert_pool_serves
 
@@ -139,4 +145,25 @@ def test_the_caller_polls_for_a_reply_only_after_quick_ones() -> None:
         with pytest.raises(ScriptLimitExceeded) as caught:
             single.run("while True:\n    pass", data={}, limits=Limits(wall_seconds=0.3))
         assert caught.value.limit == "wall_seconds"
+        assert_pool_serves(single)
+
+
+def test_callers_beyond_max_waiting_are_refused_at_once() -> None:
+    with ScriptPool(1, wait_seconds=30, max_waiting=1) as single:
+        single.run("x = 1", data={})
+        with ThreadPoolExecutor(2) as threads:
+            spinning = threads.submit(single.run, "while True:\n    pass", data={}, limits=SMALL)
+            while not spinning.done() and single._idle:
+                time.sleep(0.01)
+            waiting = threads.submit(single.run, "y = 2", data={})
+            while not waiting.done() and single._waiting == 0:
+                time.sleep(0.01)
+            with pytest.raises(ScriptPoolBusy) as caught:
+                single.run("z = 3", data={})
+            assert not spinning.done()  # refused while the worker was still busy, not after
+            assert caught.value.retry_after >= 1
+            assert waiting.result().data == {"y": 2}  # the one that waited got the worker
+            with pytest.raises(ScriptLimitExceeded):
+                spinning.result()
+        assert single.stats["busy"] == 1
         assert_pool_serves(single)

@@ -133,7 +133,7 @@ def test_a_library_of_three_files_dropped_together_deploys_as_one(page: Any, sit
     cells = problems.locator("tbody tr").first.locator("td")
     assert [cells.nth(i).inner_text() for i in range(3)] == [
         "note_writer.bpmn",
-        "note_writer_work",
+        "note_writer_work “Note writer”",
         "12",
     ]
     _drop_files(page, "#drop-zone", [(n, library_file(n)) for n in names])

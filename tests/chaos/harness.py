@@ -283,6 +283,8 @@ class Service:
              "--bind", f"{HOST}:{self.port}", "--timeout", "30", "web:create_app()"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
         )  # fmt: skip
+        # Started with gunicorn, not after it: started later, they would boot into the faults
+        # and run few jobs before the stop (their check would have little to see).
         self.jobs = [self._job_worker() for _ in range(plan.job_workers)]
 
     def _job_worker(self) -> subprocess.Popen[bytes]:
@@ -293,16 +295,26 @@ class Service:
         """The pids of gunicorn's worker processes."""
         return children(self.web.pid)
 
+    def _logged(self, pattern: re.Pattern[str]) -> set[int]:
+        """The pids that `pattern`'s group names in the service log so far."""
+        self.log.flush()
+        return {int(pid) for pid in pattern.findall(self.log_path.read_text("utf-8", "replace"))}
+
+    def wait_jobs_running(self, seconds: float) -> None:
+        """Wait until every job worker has started its loop (its "worker ... running" line)."""
+        deadline = time.monotonic() + seconds
+        while not self._logged(_RUNNING).issuperset(job.pid for job in self.jobs):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the job workers did not all start within {seconds:.0f} s")
+            time.sleep(0.1)
+
     def wait_booted(self, seconds: float) -> None:
         """Wait until every web worker has loaded the app (its "Worker ready" line in the log):
         a sandbox killed while its web worker boots makes that worker fail to boot, and gunicorn
         then stops altogether (the product's choice for a pool that cannot start)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            self.log.flush()
-            ready = {
-                int(pid) for pid in _READY.findall(self.log_path.read_text("utf-8", "replace"))
-            }
+            ready = self._logged(_READY)
             workers = self.web_workers()
             if len(workers) == self.plan.web_workers and ready.issuperset(workers):
                 return
@@ -346,7 +358,8 @@ class Service:
         self.log.close()
 
 
-_READY = re.compile(r"Worker ready \(pid: (\d+)\)")
+_READY = re.compile(r"Worker ready \(pid: (\d+)\)")  # gunicorn.conf.py's post_worker_init
+_RUNNING = re.compile(r"worker [^\s:]+:(\d+):\w+ running")  # `bpm-livechat worker` at its start
 
 
 @contextmanager
@@ -540,6 +553,8 @@ def inject(kind: str, plan: Plan, service: Service, proxy: FaultyProxy) -> None:
     """Cause one fault (returning when it is over: the outage and the slowdown last a while)."""
     if kind in ("web_kill", "sandbox_kill"):
         service.wait_booted(60)  # one fault at a time: not while a killed worker's heir boots
+    if kind == "job_kill":
+        service.wait_jobs_running(60)  # kill a worker at work, not one still importing
     if kind == "web_kill":
         os.kill(random.choice(service.web_workers()), signal.SIGKILL)
     elif kind == "job_kill":

@@ -74,6 +74,16 @@ def on_starting(server: Any) -> None:
             os.remove(os.path.join(folder, name))
 
 
+def post_worker_init(worker: Any) -> None:
+    """The app is loaded: say so (gunicorn logs only when a worker begins booting), and freeze
+    what the worker holds, so that its exit after SIGTERM skips collecting it (seconds
+    otherwise; see `bpm_livechat.heap`)."""
+    from bpm_livechat.heap import freeze_startup_heap
+
+    freeze_startup_heap()
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """A worker that exited (or was killed) no longer counts in the live gauges."""
     from prometheus_client import multiprocess

@@ -23,6 +23,7 @@ CORE_LAYERS: tuple[tuple[str, ...], ...] = (
         "bpm_livechat.clock",
         "bpm_livechat.names",
         "bpm_livechat.json_input",
+        "bpm_livechat.heap",
     ),
     ("bpm_livechat.models",),
     ("bpm_livechat.persistence",),

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from bpm_livechat.automation.kinds import build_worker
+from bpm_livechat.heap import freeze_startup_heap
 from bpm_livechat.jobs.queue import cancel_job, list_jobs, retry_job
 from bpm_livechat.jobs.wake import waker_for
 from bpm_livechat.models import Job
@@ -49,6 +50,7 @@ def worker(once: bool, poll_seconds: float | None, as_json: bool) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, stop_now)
+    freeze_startup_heap()  # its exit after SIGTERM then takes well under a second
     click.echo(f"worker {runner.name} running (Ctrl+C to stop)", err=True)
     try:
         runner.run_forever(stop)

@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,8 @@ from bpm_livechat.desk.tokens import create_token
 from bpm_livechat.desk.users import create_user
 from bpm_livechat.desk.webhooks import add_webhook
 from bpm_livechat.models import (
+    Job,
+    JobStatus,
     MemberRole,
     Message,
     ParamHistory,
@@ -145,6 +148,8 @@ class Report:
     duplicate_deliveries: int
     dropped: int
     replays: int
+    stop_seconds: dict[str, float] = field(default_factory=dict)  # SIGTERM to exit, per process
+    leased: int = 0  # jobs left to their lease by job workers that SIGTERM stopped
 
     def text(self) -> str:
         """A summary for people."""
@@ -159,6 +164,9 @@ class Report:
             f"{self.duplicate_deliveries})",
             "recovered after: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in self.recovery_seconds.items()),
+            "stopped after SIGTERM in: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in self.stop_seconds.items())
+            + f" (jobs they left to the lease after a database fault: {self.leased})",
             "problems: " + ("none" if not self.problems else "; ".join(self.problems[:20])),
         ]
         return "\n".join(lines)
@@ -261,7 +269,12 @@ class Service:
             "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
         }
         (folder / "metrics").mkdir()
+        self.log_path = log
         self.log = log.open("ab")
+        self.killed_jobs: set[int] = set()  # pids of job workers killed with -9
+        self.stop_seconds: dict[str, float] = {}
+        self.unstopped: list[str] = []  # processes that needed a kill after SIGTERM
+        self.leased = 0  # jobs left claimed by job workers that SIGTERM stopped
         with socket_port() as port:
             self.port = port
         self.web = subprocess.Popen(
@@ -270,6 +283,8 @@ class Service:
              "--bind", f"{HOST}:{self.port}", "--timeout", "30", "web:create_app()"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
         )  # fmt: skip
+        # Started with gunicorn, not after it: started later, they would boot into the faults
+        # and run few jobs before the stop (their check would have little to see).
         self.jobs = [self._job_worker() for _ in range(plan.job_workers)]
 
     def _job_worker(self) -> subprocess.Popen[bytes]:
@@ -280,6 +295,32 @@ class Service:
         """The pids of gunicorn's worker processes."""
         return children(self.web.pid)
 
+    def _logged(self, pattern: re.Pattern[str]) -> set[int]:
+        """The pids that `pattern`'s group names in the service log so far."""
+        self.log.flush()
+        return {int(pid) for pid in pattern.findall(self.log_path.read_text("utf-8", "replace"))}
+
+    def wait_jobs_running(self, seconds: float) -> None:
+        """Wait until every job worker has started its loop (its "worker ... running" line)."""
+        deadline = time.monotonic() + seconds
+        while not self._logged(_RUNNING).issuperset(job.pid for job in self.jobs):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the job workers did not all start within {seconds:.0f} s")
+            time.sleep(0.1)
+
+    def wait_booted(self, seconds: float) -> None:
+        """Wait until every web worker has loaded the app (its "Worker ready" line in the log):
+        a sandbox killed while its web worker boots makes that worker fail to boot, and gunicorn
+        then stops altogether (the product's choice for a pool that cannot start)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ready = self._logged(_READY)
+            workers = self.web_workers()
+            if len(workers) == self.plan.web_workers and ready.issuperset(workers):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the web workers did not all boot within {seconds:.0f} s")
+
     def sandbox_workers(self) -> list[int]:
         """The pids of the sandbox workers of every web worker."""
         return [pid for worker in self.web_workers() for pid in children(worker)]
@@ -287,21 +328,38 @@ class Service:
     def restart_job_worker(self, index: int) -> None:
         """kill -9 one job worker and start another, as a service manager would."""
         victim = self.jobs[index]
+        self.killed_jobs.add(victim.pid)
         victim.kill()
         victim.wait()
         self.jobs[index] = self._job_worker()
 
     def stop(self) -> None:
-        """SIGTERM everything and wait (graceful shutdown), then kill what is left."""
-        for process in [self.web, *self.jobs]:
+        """SIGTERM everything and wait (graceful shutdown), then kill what is left; note how
+        long each took (`stop_seconds`) and which needed the kill (`unstopped`)."""
+        named = {
+            "gunicorn": self.web,
+            **{f"job worker {i + 1}": p for i, p in enumerate(self.jobs)},
+        }
+        began = time.monotonic()
+        for process in named.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in [self.web, *self.jobs]:
-            try:
-                process.wait(timeout=self.plan.stop_seconds)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        left = dict(named)
+        while left and time.monotonic() - began < self.plan.stop_seconds:
+            for name, process in list(left.items()):
+                if process.poll() is not None:
+                    self.stop_seconds[name] = time.monotonic() - began
+                    del left[name]
+            time.sleep(0.02)
+        for name, process in left.items():
+            process.kill()
+            process.wait()
+            self.unstopped.append(name)
         self.log.close()
+
+
+_READY = re.compile(r"Worker ready \(pid: (\d+)\)")  # gunicorn.conf.py's post_worker_init
+_RUNNING = re.compile(r"worker [^\s:]+:(\d+):\w+ running")  # `bpm-livechat worker` at its start
 
 
 @contextmanager
@@ -493,6 +551,10 @@ class Workload:
 
 def inject(kind: str, plan: Plan, service: Service, proxy: FaultyProxy) -> None:
     """Cause one fault (returning when it is over: the outage and the slowdown last a while)."""
+    if kind in ("web_kill", "sandbox_kill"):
+        service.wait_booted(60)  # one fault at a time: not while a killed worker's heir boots
+    if kind == "job_kill":
+        service.wait_jobs_running(60)  # kill a worker at work, not one still importing
     if kind == "web_kill":
         os.kill(random.choice(service.web_workers()), signal.SIGKILL)
     elif kind == "job_kill":
@@ -517,10 +579,14 @@ def inject(kind: str, plan: Plan, service: Service, proxy: FaultyProxy) -> None:
         raise ValueError(f"unknown fault {kind!r}")
 
 
-def check(engine: Engine, ledger: Ledger, receiver: Receiver) -> list[str]:
-    """Everything acknowledged stored exactly once; nothing half-done; nothing ran twice at once."""
-    problems: list[str] = []
+def check(engine: Engine, ledger: Ledger, receiver: Receiver, service: Service) -> list[str]:
+    """Everything acknowledged stored exactly once; nothing half-done; nothing ran twice at once;
+    every process stopped by SIGTERM in time."""
+    problems: list[str] = [f"{name} did not stop after SIGTERM" for name in service.unstopped]
     with engine.connect() as db:
+        held = db.execute(
+            select(Job.id, Job.locked_by).where(Job.status == JobStatus.RUNNING.value)
+        ).all()
         texts = dict(
             db.execute(
                 select(Message.text, func.count())
@@ -580,6 +646,11 @@ def check(engine: Engine, ledger: Ledger, receiver: Receiver) -> list[str]:
             problems.append(
                 f"instance {instance_id} acknowledged complete ({answer}) is {statuses.get(instance_id)}"
             )
+    # A job still claimed by a worker that SIGTERM stopped is not a problem by itself: a worker
+    # whose database failed in the middle of a batch leaves the rest of it to the lease (5 min).
+    service.leased = sum(
+        1 for _job, holder in held if int(str(holder).split(":")[-2]) not in service.killed_jobs
+    )  # a worker's name is host:pid:random
     problems += [f"webhook delivery {d} ran twice at the same time" for d in receiver.concurrent()]
     problems += [f"unclean error answer: {u}" for u in ledger.unclean[:10]]
     return problems
@@ -601,6 +672,7 @@ def run(plan: Plan, admin_url: str, database_url: str | None = None) -> Report:
             service = Service(plan, proxy.url(url), Path(folder), Path(folder) / "service.log")
             try:
                 wait_ready(service.port, 60)
+                service.wait_booted(60)
                 marks["ready"] = time.monotonic()
                 load = Workload(service.port, staff, channel, ids)
                 clients = load.run(plan.clients)
@@ -609,13 +681,14 @@ def run(plan: Plan, admin_url: str, database_url: str | None = None) -> Report:
                 load.stop.set()
                 for client in clients:
                     client.join(timeout=60)
-                time.sleep(3)  # let the job workers deliver what is due
+                # No pause for the deliveries still due: SIGTERM while the job workers are busy
+                # is the graceful shutdown to check (their jobs finished or released).
             finally:
                 marks["stopping"] = time.monotonic()
                 service.stop()
                 marks["stopped"] = time.monotonic()
                 log_tail = (Path(folder) / "service.log").read_bytes()[-4000:]
-        problems = check(direct, load.ledger, receiver)
+        problems = check(direct, load.ledger, receiver, service)
         direct.dispose()
     receiver.server.shutdown()
     marks["end"] = time.monotonic()
@@ -647,6 +720,8 @@ def run(plan: Plan, admin_url: str, database_url: str | None = None) -> Report:
         duplicate_deliveries=sum(len(v) - 1 for v in visits if len(v) > 1),
         dropped=ledger.dropped,
         replays=ledger.replays,
+        stop_seconds=service.stop_seconds,
+        leased=service.leased,
     )
 
 

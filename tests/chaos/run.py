@@ -1,6 +1,6 @@
 """Run the chaos harness: `python -m tests.chaos.run [--seconds 180] [--long]`.
 
-The short run (the CI test's) takes about a minute; `--long` is the documented run: 180 s, a
+The default run (45 s of load; the CI test's is 12 s) takes about a minute; `--long` is the documented run: 180 s, a
 10 s outage, a slow database, every fault twice and a real PostgreSQL restart (which other users
 of the same server feel: run it on a machine of your own).
 """

@@ -27,7 +27,9 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(
     truncate_all(pg_engine)
     pg_engine.dispose()
     url = pg_engine.url.render_as_string(hide_password=False)
-    plan = Plan(seconds=20, web_workers=2, outage_seconds=3, slow_seconds=3, stop_seconds=10)
+    # 12 s of load carries the six faults (one every ~1.7 s; the outage and the slowdown last
+    # 2 s each): every check below still has something to count.
+    plan = Plan(seconds=12, web_workers=2, outage_seconds=2, slow_seconds=2, stop_seconds=10)
     report = run(plan, admin_url, url)
     with capsys.disabled():
         print("\n" + report.text())

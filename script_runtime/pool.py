@@ -336,9 +336,17 @@ class ScriptPool:
             return len(self._idle)
 
     def wait_started(self) -> None:
-        """Wait until a worker is ready; raise ScriptPoolUnavailable (naming why) if none can start."""
-        worker = self._acquire(self.start_timeout + self.wait_seconds)
-        self._put_idle(worker)
+        """Wait until a worker is ready; raise ScriptPoolUnavailable (naming why) if none can start
+        (a worker killed while starting is tried again, up to three times)."""
+        for attempt in range(3):
+            try:
+                worker = self._acquire(self.start_timeout + self.wait_seconds)
+            except ScriptPoolUnavailable:
+                if self._unavailable is not None or attempt == 2:
+                    raise
+                continue
+            self._put_idle(worker)
+            return
 
     def close(self) -> None:
         """Stop every worker; later calls raise RuntimeError."""
@@ -457,11 +465,15 @@ class ScriptPool:
         """Retire a worker that could not start, without a replacement; the error saying why."""
         status = worker.exit_status()
         reason = exc.reason or f"the script worker exited while starting (exit status {status})"
+        # Killed by a signal without a word (kill -9, the OOM killer): nothing says the next
+        # worker would fail too, so only a worker that said why, or exited, blocks new starts.
+        killed = exc.reason is None and status is not None and status < 0
         self._discard(worker, kill=True, replace=False)
         with self._lock:
             self.stats["start_failures"] += 1
-            self._unavailable = (time.monotonic(), reason)
-        return ScriptPoolUnavailable(reason, retry_after=self.retry_seconds)
+            if not killed:
+                self._unavailable = (time.monotonic(), reason)
+        return ScriptPoolUnavailable(reason, retry_after=1.0 if killed else self.retry_seconds)
 
     def _release(self, worker: Worker, reply: dict[str, Any]) -> None:
         """Count the run, then hand the worker back (or retire it when it asked to be)."""

@@ -8,13 +8,17 @@ Each case runs a real subprocess whose hard limits are set in `preexec_fn`, as a
 from __future__ import annotations
 
 import json
+import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from script_runtime import ScriptPool
 
 MIB = 1024 * 1024
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +94,7 @@ def test_too_small_an_address_space_fails_fast_naming_the_limit(one_line: Path) 
 
 POOL_PROBE = """
 import json
+import os
 from script_runtime import ScriptPool, ScriptPoolUnavailable
 pool = ScriptPool(2, retry_seconds=60)
 outcomes = []
@@ -118,3 +123,11 @@ def test_a_pool_that_cannot_start_workers_stops_trying() -> None:
     assert probe["outcomes"] == [reason] * 5
     assert probe["started"] == 2  # the two first workers; none after they failed
     assert probe["startup"].startswith(f"unavailable: {reason}")
+
+
+def test_workers_killed_while_starting_do_not_make_the_pool_unavailable() -> None:
+    with ScriptPool(2) as pool:
+        for worker in list(pool._workers):  # kill -9 while they import (or just after)
+            os.kill(worker.process.pid, signal.SIGKILL)
+        pool.wait_started()
+        assert pool.run("result = 1 + 1", data={}).data["result"] == 2

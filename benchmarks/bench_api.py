@@ -225,8 +225,10 @@ def worker_class(postgres: bool) -> list[str]:
     # SQLite's writers take turns and its requests are all CPU: plain sync workers. On PostgreSQL
     # threads let requests waiting for round trips and the commit overlap the others; 2 workers
     # with 4 threads each match the 8 clients (15% more messages/s than 2 threads, A/B/A/B).
+    # `--threads 1` too: gunicorn.conf.py sets 256 threads, and gunicorn turns a sync worker
+    # with more than one thread into a gthread one.
     if not postgres:
-        return ["--worker-class", "sync"]
+        return ["--worker-class", "sync", "--threads", "1"]
     return ["--worker-class", "gthread", "--threads", str(PG_THREADS)]
 
 

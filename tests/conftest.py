@@ -100,8 +100,9 @@ def script_pool() -> Iterator[ScriptPool]:
 
 @pytest.fixture(scope="session")
 def process_engine(script_pool: ScriptPool) -> ProcessEngine:
-    """The process engine on the run's pool, with tight script limits so runaways end fast."""
-    limits = Limits(cpu_seconds=0.5, wall_seconds=2.0)
+    """The process engine on the run's pool, with tight script limits so runaways end fast (the
+    wall limit leaves room for a loaded machine, where sandbox workers run at a lower priority)."""
+    limits = Limits(cpu_seconds=0.5, wall_seconds=5.0)
     return ProcessEngine(SandboxEnvironment(script_pool, limits), limits=EngineLimits())
 
 

@@ -154,9 +154,9 @@ def test_the_instance_page_follows_the_instance_live(
         watch.set_default_timeout(10_000)
         login(watch, *SUPERVISOR)
         watch.goto(f"/instances/{instance_id}")
-        watch.wait_for_function(
-            "document.querySelector('[data-live-stream]').dataset.state === 'live'"
-        )
+        # A locator, not wait_for_function: polling a string predicate needs eval, which the
+        # page's Content-Security-Policy refuses.
+        watch.locator('[data-live-stream][data-state="live"]').wait_for()
         assert watch.locator("#instance-status").text_content() == "waiting"
         page.goto(f"/instances/{instance_id}")  # the operator completes the task meanwhile
         page.get_by_role("link", name="Open task: Write the summary").click()
@@ -210,7 +210,7 @@ def test_a_cancel_elsewhere_reaches_the_open_instance_page_live(
     instance_id = _start(page, session_id, "summarize_session")
     watch = page  # the operator keeps the instance page open
     watch.goto(f"/instances/{instance_id}")
-    watch.wait_for_function("document.querySelector('[data-live-stream]').dataset.state === 'live'")
+    watch.locator('[data-live-stream][data-state="live"]').wait_for()
     assert _marked(watch, "current") == ["Write the summary (current step)"]
     other = browser.new_context(base_url=site.url, viewport={"width": 1366, "height": 900})
     try:

@@ -126,10 +126,23 @@ def finish(db: Session, job: ClaimedJob, worker: str, now: datetime) -> None:
     _release(db, job, worker, now, status=JobStatus.DONE, finished=True)
 
 
-def release(db: Session, job: ClaimedJob, worker: str, now: datetime) -> None:
-    """Hand back a claimed job this worker will not run (it is stopping): due again at once for
-    any worker, its try not counted. ConflictError when the lease was already lost."""
-    _release(db, job, worker, now, status=JobStatus.PENDING, attempts=job.attempts - 1)
+def release_held(db: Session, worker: str, now: datetime) -> int:
+    """Hand back every job `worker` still holds and will not run (it is stopping, or a database
+    fault cut its batch short): due again at once for any worker, the claim's try not counted;
+    how many. Jobs whose lease ran out and another worker claimed are not touched."""
+    held = and_(JOBS.c.locked_by == worker, JOBS.c.status == JobStatus.RUNNING.value)
+    done = db.execute(
+        update(JOBS)
+        .where(held)
+        .values(
+            status=JobStatus.PENDING.value,
+            locked_by=None,
+            locked_until=None,
+            attempts=JOBS.c.attempts - 1,
+            updated_at=now,
+        )
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 def fail(
@@ -157,7 +170,6 @@ def _release(
     finished: bool = False,
     due_at: datetime | None = None,
     error: str | None = None,
-    attempts: int | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "status": status.value,
@@ -171,8 +183,6 @@ def _release(
         values["due_at"] = due_at
     if error is not None:
         values["last_error"] = error[:MAX_ERROR_LENGTH]
-    if attempts is not None:
-        values["attempts"] = attempts
     fenced = and_(
         JOBS.c.id == job.id,
         JOBS.c.locked_by == worker,

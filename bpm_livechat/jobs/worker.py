@@ -4,14 +4,21 @@ Each job runs in a transaction of its own, in which it is also marked done; a jo
 fails is rolled back and due again after its backoff, and after its last try it is marked
 failed and its kind's `dead` callback records the incident. Work that must not happen inside a
 transaction (an HTTP request) runs in `send`, before the job is marked done.
+
+When the database fails in the middle of a batch (an outage, a restart, a dropped connection),
+so that a failed try cannot even be recorded, the worker stops the batch and, once the database
+answers again, records that try and hands back the jobs it claimed but did not start: they run
+again within seconds, not after their lease.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.clock import Clock
 from bpm_livechat.errors import BpmLivechatError, ConflictError
-from bpm_livechat.jobs.queue import ClaimedJob, claim, fail, finish, next_due, release
+from bpm_livechat.jobs.queue import ClaimedJob, claim, fail, finish, next_due, release_held
 from bpm_livechat.jobs.wake import Waker
 from bpm_livechat.persistence.transactions import unit_of_work
 
@@ -104,46 +111,85 @@ class Worker:
             batch = self.batch if limit is None else min(self.batch, limit - ran)
             with unit_of_work(self.factory) as db:
                 jobs = claim(db, self.name, self.clock.now(), self.lease, batch)
+            claimed_at = time.monotonic()
             if not jobs:
                 return ran
-            for index, job in enumerate(jobs):
+            for job in jobs:
                 if stop is not None and stop.is_set():
-                    self._release(jobs[index:])
+                    self.release_held("stopping")
                     return ran
-                self.run(job)
+                unrecorded = self.run(job)
                 ran += 1
+                if unrecorded is not None:  # the database failed: the batch stops here
+                    deadline = claimed_at + self.lease.total_seconds()
+                    self._hand_back(job, unrecorded, deadline, stop)
+                    break  # the database answers again: claim afresh
         return ran
 
-    def _release(self, jobs: list[ClaimedJob]) -> None:
-        """Hand back claimed jobs not started, so another worker runs them now, not after the
-        lease."""
+    def _hand_back(
+        self, failed: ClaimedJob, failure: Exception, deadline: float, stop: threading.Event | None
+    ) -> None:
+        """Once the database answers again, record the try that failed and release the claimed
+        jobs not started, retrying with backoff; gives up (raising the database's error) when
+        the worker stops or the lease would have freed them anyway."""
+        delay = min(0.05, self.poll_seconds)
+        recorded = False
+        while True:
+            try:
+                if not recorded:
+                    self._record_failure(failed, self.kinds.get(failed.kind), failure)
+                    recorded = True
+                self.release_held("after a database fault")
+                return
+            except DBAPIError as exc:
+                if (stop is not None and stop.is_set()) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning(
+                    "job worker %s: database unavailable, claimed jobs wait: %s",
+                    self.name,
+                    _first_line(exc),
+                )
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
+            delay = min(delay * 2, self.poll_seconds)
+
+    def release_held(self, why: str) -> int:
+        """Hand back every job this worker claimed and is not running, so another worker runs
+        them now, not after the lease; how many. Only between jobs: a Worker runs one at a time."""
         with unit_of_work(self.factory) as db:
-            for job in jobs:
-                try:
-                    with db.begin_nested():
-                        release(db, job, self.name, self.clock.now())
-                except ConflictError:
-                    continue  # its lease ran out and another worker has it
-        log.info("job worker %s stopping: released %d claimed jobs", self.name, len(jobs))
+            released = release_held(db, self.name, self.clock.now())
+        if released:
+            log.info("job worker %s %s: released %d claimed jobs", self.name, why, released)
+        return released
 
     def run_forever(self, stop: threading.Event) -> None:
         """Run due jobs until `stop` is set, sleeping until the next due time or a notification."""
+        faulted = False  # a database fault may have left jobs claimed by this worker
         while not stop.is_set():
             try:
+                if faulted:
+                    self.release_held("after a database fault")
+                    faulted = False
                 self.run_due(stop=stop)
                 timeout = self._sleep_seconds()
             except DBAPIError as exc:  # a database outage: one line, and try again
                 log.warning("job worker %s: database unavailable: %s", self.name, _first_line(exc))
+                faulted = True
                 timeout = self.poll_seconds
             except Exception:  # keep the worker alive and try again
                 log.exception("job worker %s: claiming failed", self.name)
                 timeout = self.poll_seconds
             if stop.is_set():
-                return
+                break
             if self.waker is not None:
                 self.waker.wait(timeout)
             else:
                 stop.wait(timeout)
+        if faulted:  # one last try; if the database is still away, the lease frees them
+            with contextlib.suppress(DBAPIError):
+                self.release_held("stopping after a database fault")
 
     def _sleep_seconds(self) -> float:
         with self.factory() as db:
@@ -152,9 +198,24 @@ class Worker:
             return self.poll_seconds
         return max(0.0, min(self.poll_seconds, (due - self.clock.now()).total_seconds()))
 
-    def run(self, job: ClaimedJob) -> None:
-        """Run one claimed job: its work and its completion, or its failure."""
+    def run(self, job: ClaimedJob) -> Exception | None:
+        """Run one claimed job: its work and its completion, or its failure. Returns the
+        failure when the database could not record it (the job is then still claimed)."""
         kind = self.kinds.get(job.kind)
+        failure = self._attempt(job, kind)
+        if failure is None:
+            return None
+        if not isinstance(failure, BpmLivechatError):
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, describe(failure))
+        try:
+            self._record_failure(job, kind, failure)
+        except DBAPIError as exc:
+            log.warning("job %s: its failure could not be recorded: %s", job.id, _first_line(exc))
+            return failure
+        return None
+
+    def _attempt(self, job: ClaimedJob, kind: JobKind | None) -> Exception | None:
+        """One try of the job, marked done in its transaction; the exception when it failed."""
         try:
             if kind is None:
                 raise LookupError(f"this worker does not know jobs of kind {job.kind!r}")
@@ -169,19 +230,19 @@ class Worker:
         except ConflictError as exc:
             if "taken over" in exc.message:  # another worker owns it now: leave it alone
                 log.warning("job %s: %s", job.id, exc.message)
-                return
-            self._failed(job, kind, exc)
+                return None
+            return exc
         except Exception as exc:  # every failure of a try is recorded on the job
-            self._failed(job, kind, exc)
+            return exc
+        return None
 
-    def _failed(self, job: ClaimedJob, kind: JobKind | None, exc: Exception) -> None:
+    def _record_failure(self, job: ClaimedJob, kind: JobKind | None, exc: Exception) -> None:
+        """Record a failed try: due again after its backoff, or failed for good (and `dead`)."""
         now = self.clock.now()
         final = kind is None or job.last_try
         retry_at: datetime | None = None
         if kind is not None and not final:
             retry_at = now + kind.backoff(job.attempts)
-        if not isinstance(exc, BpmLivechatError):
-            log.warning("job %s (%s) failed: %s", job.id, job.kind, describe(exc))
         try:
             with unit_of_work(self.factory) as db:
                 if final and kind is not None and kind.dead is not None:

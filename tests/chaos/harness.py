@@ -6,8 +6,9 @@ Faults: kill -9 of a web worker, of a job worker (restarted as a service manager
 the sandbox workers; a database outage, a slow database and a dropped-connections "restart"
 through `FaultyProxy`; and, when asked, a real PostgreSQL restart (other tests share the server,
 so only the long run does that). Checks: every acknowledged write exists exactly once, no
-instance is half-done, no webhook delivery (a job) ran twice at the same time, every 5xx was a
-503 with Retry-After, and the service answered again within seconds of each fault.
+instance is half-done, no webhook delivery (a job) ran twice at the same time, no job is left
+claimed (to wait for its lease) by a job worker that SIGTERM stopped, every 5xx was a 503 with
+Retry-After, and the service answered again within seconds of each fault.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,7 @@ class Report:
     replays: int
     stop_seconds: dict[str, float] = field(default_factory=dict)  # SIGTERM to exit, per process
     leased: int = 0  # jobs left to their lease by job workers that SIGTERM stopped
+    lease_wait: float = 0.0  # how long the longest of them would still wait, in seconds
 
     def text(self) -> str:
         """A summary for people."""
@@ -166,7 +169,8 @@ class Report:
             + ", ".join(f"{k} {v:.1f} s" for k, v in self.recovery_seconds.items()),
             "stopped after SIGTERM in: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in self.stop_seconds.items())
-            + f" (jobs they left to the lease after a database fault: {self.leased})",
+            + f" (jobs they left to the lease: {self.leased}"
+            + (f", waiting up to {self.lease_wait:.0f} s more)" if self.leased else ")"),
             "problems: " + ("none" if not self.problems else "; ".join(self.problems[:20])),
         ]
         return "\n".join(lines)
@@ -275,6 +279,7 @@ class Service:
         self.stop_seconds: dict[str, float] = {}
         self.unstopped: list[str] = []  # processes that needed a kill after SIGTERM
         self.leased = 0  # jobs left claimed by job workers that SIGTERM stopped
+        self.lease_wait = 0.0  # seconds until the last of their leases runs out
         with socket_port() as port:
             self.port = port
         self.web = subprocess.Popen(
@@ -585,7 +590,7 @@ def check(engine: Engine, ledger: Ledger, receiver: Receiver, service: Service) 
     problems: list[str] = [f"{name} did not stop after SIGTERM" for name in service.unstopped]
     with engine.connect() as db:
         held = db.execute(
-            select(Job.id, Job.locked_by).where(Job.status == JobStatus.RUNNING.value)
+            select(Job.locked_by, Job.locked_until).where(Job.status == JobStatus.RUNNING.value)
         ).all()
         texts = dict(
             db.execute(
@@ -646,11 +651,21 @@ def check(engine: Engine, ledger: Ledger, receiver: Receiver, service: Service) 
             problems.append(
                 f"instance {instance_id} acknowledged complete ({answer}) is {statuses.get(instance_id)}"
             )
-    # A job still claimed by a worker that SIGTERM stopped is not a problem by itself: a worker
-    # whose database failed in the middle of a batch leaves the rest of it to the lease (5 min).
-    service.leased = sum(
-        1 for _job, holder in held if int(str(holder).split(":")[-2]) not in service.killed_jobs
-    )  # a worker's name is host:pid:random
+    # A job still claimed by a worker that SIGTERM stopped (not one killed with -9) waits for
+    # its lease (5 min): a job worker hands back what it claimed but did not run, when it stops
+    # and when a database fault cut its batch short, as soon as the database answers again.
+    leases = [
+        until
+        for holder, until in held
+        if until is not None and int(str(holder).split(":")[-2]) not in service.killed_jobs
+    ]  # a worker's name is host:pid:random
+    service.leased = len(leases)
+    if leases:
+        service.lease_wait = (max(leases) - datetime.now(UTC)).total_seconds()
+        problems.append(
+            f"{len(leases)} jobs left claimed by job workers stopped by SIGTERM (waiting up to "
+            f"{service.lease_wait:.0f} s for their lease)"
+        )
     problems += [f"webhook delivery {d} ran twice at the same time" for d in receiver.concurrent()]
     problems += [f"unclean error answer: {u}" for u in ledger.unclean[:10]]
     return problems
@@ -722,6 +737,7 @@ def run(plan: Plan, admin_url: str, database_url: str | None = None) -> Report:
         replays=ledger.replays,
         stop_seconds=service.stop_seconds,
         leased=service.leased,
+        lease_wait=service.lease_wait,
     )
 
 

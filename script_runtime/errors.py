@@ -135,7 +135,8 @@ class ScriptCapacityError(ScriptError):
 
 
 class ScriptPoolBusy(ScriptCapacityError):
-    """Every sandbox worker stayed busy for as long as the caller may wait for one."""
+    """Every sandbox worker stayed busy for as long as the caller may wait for one; `retry_after`
+    is when the first of them is sure to be free (its script's wall-clock limit), at least 1 s."""
 
 
 class ScriptPoolUnavailable(ScriptCapacityError):

@@ -102,6 +102,9 @@ class Worker:
         self._poller.register(self.from_child, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.ready = False
         self.quick = False  # the last reply came within SPIN_SECONDS
+        # time.monotonic() by which the request in flight ends (its wall-clock limit: the pool
+        # kills the worker then); None while no request is in flight.
+        self.busy_until: float | None = None
         framing.send(self.to_child, init_message)
 
     def alive(self) -> bool:
@@ -127,6 +130,7 @@ class Worker:
         # Adaptive spin, then sleep: after a quick reply the next one is awaited by polling for
         # up to SPIN_SECONDS, which spares the wake-up of a sleeping caller; after a slow one
         # the caller sleeps at once, so a long script costs no polling.
+        self.busy_until = time.monotonic() + timeout
         try:
             framing.send(self.to_child, payload)
             sent = time.perf_counter()
@@ -140,6 +144,8 @@ class Worker:
             raise _ReplyTooLarge from exc
         except (EOFError, OSError) as exc:
             raise _WorkerDied(str(exc)) from exc
+        finally:
+            self.busy_until = None
 
     def _answered_within(self, deadline: float) -> bool:
         """Poll without sleeping until the reply is readable (True) or `deadline` passes."""
@@ -441,8 +447,25 @@ class ScriptPool:
                     self.stats["busy"] += 1
                     raise ScriptPoolBusy(
                         f"all {self.size} script workers stayed busy for {wait:g} s",
-                        retry_after=max(1.0, min(wait, 5.0)),
+                        retry_after=self._free_in(),
                     )
+
+    def _free_in(self) -> float:
+        """Seconds (at least 1) until the first busy worker is sure to be free: when its script
+        in flight reaches its wall-clock limit (the default limit for one about to run one)."""
+        now = time.monotonic()
+        idle = set(self._idle)
+        soonest = min(
+            (
+                w.busy_until
+                if w.busy_until is not None
+                else now + self.policy.defaults.wall_seconds
+                for w in self._workers
+                if w not in idle
+            ),
+            default=now,
+        )
+        return max(1.0, soonest - now)
 
     def _wait_available(self, seconds: float) -> bool:
         """Wait (holding the lock's condition) up to `seconds` for a worker, counted as waiting."""

@@ -167,3 +167,31 @@ def test_callers_beyond_max_waiting_are_refused_at_once() -> None:
                 spinning.result()
         assert single.stats["busy"] == 1
         assert_pool_serves(single)
+
+
+def test_a_busy_pool_says_when_its_first_worker_is_sure_to_be_free() -> None:
+    # Two workers on runaway scripts with wall-clock limits of 30 s and 20 s: a refused caller
+    # is told to come back when the second reaches its limit (the pool kills it then), not 1 s.
+    with ScriptPool(2, wait_seconds=0.05) as pair:
+        pair.run("x = 1", data={})
+        with ThreadPoolExecutor(2) as threads:
+            runaways = [threads.submit(pair.run, "while True:\n    pass", data={},
+                                       limits=Limits(cpu_seconds=30.0, wall_seconds=30.0))]  # fmt: skip
+            while pair.idle == 2:
+                time.sleep(0.01)
+            before = time.monotonic()
+            runaways.append(threads.submit(pair.run, "while True:\n    pass", data={},
+                                           limits=Limits(cpu_seconds=20.0, wall_seconds=20.0)))  # fmt: skip
+            while pair.idle:
+                time.sleep(0.01)
+            with pytest.raises(ScriptPoolBusy) as caught:
+                pair.run("y = 2", data={})
+            after = time.monotonic()
+            for worker in list(pair._workers):  # end the runaways now, not in 20 s
+                os.kill(worker.process.pid, signal.SIGKILL)
+            for runaway in runaways:
+                with pytest.raises(ScriptRuntimeError):
+                    runaway.result()
+        # Between what is left of the 20 s limit, however long this test took, and 20 s.
+        assert 20.0 - (after - before) <= caught.value.retry_after <= 20.0
+        assert_pool_serves(pair)

@@ -17,19 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import queue
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select, text
 
@@ -40,113 +30,14 @@ from bpm_livechat.models import InstanceStatus, MemberRole, Message, ProcessInst
 from bpm_livechat.persistence.transactions import session_factory
 from script_runtime import ScriptPool
 
+from . import http_load
 from .bench_processes import FORM, PROCESS_ID, offer_collect_contact_details
 from .bench_sessions import database
+from .http_load import Request, Result, run_load
 
-HOST = "127.0.0.1"
 PG_THREADS = 4
 WARM_UP = 200  # trivial requests before timing: workers and their threads started, code loaded
 BLOCKS = 10  # rounds of messages and trivial requests, alternating
-Request = tuple[str, str, bytes | None, dict[str, str]]
-
-
-@dataclass(frozen=True)
-class Result:
-    """Throughput and latency of one phase."""
-
-    label: str
-    requests: int
-    errors: int
-    seconds: float
-    samples: tuple[float, ...]
-
-    @property
-    def p50(self) -> float:
-        """Median latency in ms."""
-        return statistics.median(self.samples)
-
-    @property
-    def p99(self) -> float:
-        """99th percentile latency in ms."""
-        return statistics.quantiles(self.samples, n=100, method="inclusive")[98]
-
-    @property
-    def per_second(self) -> float:
-        """Requests per second over the phase's wall-clock time."""
-        return self.requests / self.seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _call(port: int, request: Request) -> tuple[int, bytes]:
-    """One request on a new connection (`Connection: close`): its status and body.
-
-    Plain socket I/O, not http.client: the load generator shares the two CPUs with the server,
-    and with http.client it spent 0.45 to 0.63 ms of CPU per request, against 0.20 to 0.32 ms
-    now. The server ends the response by closing, so the body is what follows the header block
-    up to the end of the stream.
-    """
-    method, path, body, headers = request
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if body is not None:
-        lines.append(f"Content-Length: {len(body)}")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-    with socket.create_connection((HOST, port), timeout=30) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-    status_line = head.split(b"\r\n", 1)[0].split()
-    if len(status_line) < 2 or not status_line[1].isdigit():
-        raise OSError(f"malformed response: {head[:80]!r}")
-    return int(status_line[1]), payload
-
-
-def run_load(
-    label: str, port: int, requests: list[Request], threads: int, expect: int
-) -> tuple[Result, list[bytes]]:
-    """Send every request once from `threads` threads; time each; count unexpected statuses."""
-    work: queue.SimpleQueue[tuple[int, Request]] = queue.SimpleQueue()
-    for item in enumerate(requests):
-        work.put(item)
-    samples = [0.0] * len(requests)
-    bodies: list[bytes] = [b""] * len(requests)
-    errors: list[str] = []
-
-    def worker() -> None:
-        while True:
-            try:
-                index, request = work.get_nowait()
-            except queue.Empty:
-                return
-            started = time.perf_counter()
-            try:
-                status, body = _call(port, request)
-            except OSError as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
-                continue
-            samples[index] = (time.perf_counter() - started) * 1000
-            bodies[index] = body
-            if status != expect:
-                errors.append(f"{status}: {body[:200]!r}")
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    started = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    seconds = time.perf_counter() - started
-    if errors:
-        print(f"{label}: {len(errors)} errors, first: {errors[0]}", file=sys.stderr)
-    return Result(label, len(requests), len(errors), seconds, tuple(samples)), bodies
 
 
 def alternate(
@@ -199,25 +90,9 @@ def seed(engine: Engine) -> tuple[str, str]:
 @contextmanager
 def gunicorn(url: str, workers: int = 2) -> Iterator[int]:
     """The product's app (web.create_app) under gunicorn on 127.0.0.1; yields the port."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            "BPM_LIVECHAT_DATABASE_URL": url,
-            "BPM_LIVECHAT_INSTANCE_PATH": instance,
-            "BPM_LIVECHAT_SECRET_KEY": "benchmark-only",
-        }
-        command = [
-            sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker_class(not url.startswith("sqlite")),
-            "--bind", f"{HOST}:{port}", "--log-level", "warning", "web:create_app()",
-        ]  # fmt: skip
-        server = subprocess.Popen(command, env=env)
-        try:
-            _wait_until_up(port, server)
-            yield port
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+    options = ["--workers", str(workers), *worker_class(not url.startswith("sqlite"))]
+    with http_load.gunicorn(url, options) as server:
+        yield server.port
 
 
 def worker_class(postgres: bool) -> list[str]:
@@ -230,19 +105,6 @@ def worker_class(postgres: bool) -> list[str]:
     if not postgres:
         return ["--worker-class", "sync", "--threads", "1"]
     return ["--worker-class", "gthread", "--threads", str(PG_THREADS)]
-
-
-def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited before serving")
-        try:
-            if _call(port, ("GET", "/api/v1/health", None, {}))[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 30 s")
 
 
 def _requests(

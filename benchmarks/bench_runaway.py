@@ -21,11 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -43,8 +39,9 @@ from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.sessions.lifecycle import create_session
 from script_runtime import ScriptPool
 
-from .bench_api import HOST, Request, Result, _free_port, run_load
+from . import http_load
 from .bench_sessions import database
+from .http_load import Request, Result, call, run_load
 
 RUNAWAY = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
@@ -89,73 +86,17 @@ def seed(engine: Engine) -> tuple[str, str, list[int]]:
 
 
 @contextmanager
-def gunicorn(url: str, script_workers: int | None, wait: float) -> Iterator[tuple[int, int]]:
+def gunicorn(url: str, script_workers: int | None, wait: float) -> Iterator[http_load.Server]:
     """web.create_app under gunicorn, 3 workers x 4 threads, with the sandbox settings given
     (`script_workers` None: the product's default)."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            "BPM_LIVECHAT_DATABASE_URL": url,
-            "BPM_LIVECHAT_INSTANCE_PATH": instance,
-            "BPM_LIVECHAT_SECRET_KEY": "benchmark-only",
-            "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS": str(wait),
-        }
-        env.pop("BPM_LIVECHAT_SCRIPT_WORKERS", None)
-        if script_workers is not None:
-            env["BPM_LIVECHAT_SCRIPT_WORKERS"] = str(script_workers)
-        command = [
-            sys.executable, "-m", "gunicorn", "--workers", "3", "--worker-class", "gthread",
-            "--threads", "4", "--timeout", "120", "--bind", f"{HOST}:{port}",
-            "--log-level", "warning", "web:create_app()",
-        ]  # fmt: skip
-        server = subprocess.Popen(command, env=env)
-        try:
-            _wait_until_up(port, server, 180)
-            yield port, server.pid
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
-
-
-def _wait_until_up(port: int, server: subprocess.Popen[bytes], seconds: float) -> None:
-    """Wait for the health endpoint (three workers each start their sandbox pool first)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited before serving")
-        try:
-            if _call(port, ("GET", "/api/v1/health", None, {}))[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {seconds:g} s")
-
-
-def _call(port: int, request: Request) -> tuple[int, bytes, float]:
-    """One request on a new connection: its status, body and Retry-After (0 when absent)."""
-    method, path, body, headers = request
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    if body is not None:
-        lines.append(f"Content-Length: {len(body)}")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-    with socket.create_connection((HOST, port), timeout=30) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-    status_line, *fields = head.split(b"\r\n")
-    parts = status_line.split()
-    if len(parts) < 2 or not parts[1].isdigit():
-        raise OSError(f"malformed response: {head[:80]!r}")
-    retry_after = 0.0
-    for field in fields:
-        name, _, value = field.partition(b":")
-        if name.strip().lower() == b"retry-after" and value.strip().isdigit():
-            retry_after = float(value.strip())
-    return int(parts[1]), payload, retry_after
+    options = ["--workers", "3", "--worker-class", "gthread", "--threads", "4", "--timeout", "120"]
+    env = {
+        "BPM_LIVECHAT_SCRIPT_WAIT_SECONDS": str(wait),
+        "BPM_LIVECHAT_SCRIPT_WORKERS": None if script_workers is None else str(script_workers),
+    }
+    # Three workers each start their sandbox pool first; runaway scripts may still be stopping.
+    with http_load.gunicorn(url, options, env, up_seconds=180, stop_seconds=60) as server:
+        yield server
 
 
 def _messages(channel: str, ids: list[int], count: int, tag: str) -> list[Request]:
@@ -186,13 +127,13 @@ def runaways(
         path = f"/api/v1/sessions/{ids[number % len(ids)]}/instances"
         while not stop.is_set():
             try:
-                status, payload, retry_after = _call(port, ("POST", path, body, headers))
+                answer = call(port, ("POST", path, body, headers))
             except OSError as exc:
                 answers[type(exc).__name__] += 1
                 continue
-            answers[_kind(status, payload)] += 1
-            if status == 503 and polite:
-                stop.wait(retry_after)
+            answers[_kind(answer.status, answer.body)] += 1
+            if answer.status == 503 and polite:
+                stop.wait(answer.retry_after)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -243,9 +184,10 @@ def run(
     with database(postgres) as engine:
         channel, staff, ids = seed(engine)
         url = engine.url.render_as_string(hide_password=False)
-        with gunicorn(url, script_workers, wait) as (port, server):
+        with gunicorn(url, script_workers, wait) as server:
+            port = server.port
             run_load("warm-up", port, _messages(channel, ids, 100, "warm"), INGEST_THREADS, 201)
-            pools = _pool_sizes(server)
+            pools = _pool_sizes(server.pid)
             before, _ = run_load(
                 "ingest alone", port, _messages(channel, ids, messages, "before"),
                 INGEST_THREADS, 201,

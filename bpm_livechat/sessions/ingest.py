@@ -7,6 +7,8 @@ the idempotency record are one statement (data-modifying CTEs), which the API ru
 autocommit; elsewhere they are two or three statements in the caller's transaction. The live
 feed's event for open pages (`live.feed`) is written by the database's own trigger on
 `messages`. Nothing runs a script here: bound processes start, and waiting ones resume, in a worker.
+A channel's message (`take_channel_message`) also routes a queued session on its first client
+message.
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ from bpm_livechat.models import (
     SupportSession,
     User,
 )
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
+from bpm_livechat.routing.triggers import Reason, route_if_needed
 from bpm_livechat.sessions.events import (
     SESSION_EVENT_JOB,
     SessionEvent,
     anyone_listens,
     event_payload,
 )
+from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import message_row
 
 # The session event a message is, by who wrote it (a system note is no event).
@@ -207,6 +212,30 @@ def take_message(
         if keyed is not None:
             keyed.remember_row(db, row)
     return Ingested(Message(**row), recorded, keyed is not None, first_in_queue)
+
+
+def take_channel_message(
+    db: Session,
+    clock: Clock,
+    session_id: int,
+    user: User,
+    text: str,
+    author_kind: str = AuthorKind.CLIENT.value,
+    keyed: KeyedWrite | None = None,
+) -> Ingested:
+    """A channel's message, as `take_message` takes it; on the session's first client message,
+    while it waits in the queue, the session is routed too. On PostgreSQL the message's one
+    statement commits by itself (the caller runs `db` in autocommit), so routing, which holds
+    its row locks until it commits, runs in a transaction of its own; elsewhere in `db`'s."""
+    taken = take_message(db, clock, session_id, user, text, author_kind, keyed)
+    if not taken.first_in_queue:
+        return taken
+    if db.get_bind().dialect.name != "postgresql":
+        route_if_needed(db, clock, get_session(db, session_id), Reason.FIRST_MESSAGE)
+        return taken
+    with unit_of_work(session_factory(db.get_bind().engine)) as tx:
+        route_if_needed(tx, clock, get_session(tx, session_id), Reason.FIRST_MESSAGE)
+    return taken
 
 
 def _record(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import Session as SessionFactory
 
-from bpm_livechat.clock import Clock
 from bpm_livechat.desk.access import can_access_live_chat
 from bpm_livechat.desk.idempotency import KeyedWrite
 from bpm_livechat.desk.livechats import get_live_chat
@@ -14,7 +12,7 @@ from bpm_livechat.models import AuthorKind, User
 from bpm_livechat.params.values import get_parameters
 from bpm_livechat.routing.triggers import Reason, route_if_needed
 from bpm_livechat.sessions.events import SessionEvent, record_event, record_events
-from bpm_livechat.sessions.ingest import take_message
+from bpm_livechat.sessions.ingest import take_channel_message
 from bpm_livechat.sessions.lifecycle import (
     close_session,
     create_session,
@@ -169,21 +167,8 @@ def add_message_api(
         session = get_session(db, session_id, user)
         taken = reply_as_operator(db, clock, session, user, body.text, keyed)
     else:  # the channel's hot path: one statement, access checked inside it
-        taken = take_message(db, clock, session_id, user, body.text, kind, keyed)
-        if taken.first_in_queue:
-            _route_first_message(db, clock, session_id)
+        taken = take_channel_message(db, clock, session_id, user, body.text, kind, keyed)
     return KeyedResult(message_out(taken.message), taken.key_recorded)
-
-
-def _route_first_message(db: Session, clock: Clock, session_id: int) -> None:
-    """Route on a session's first client message. On PostgreSQL the message's one statement
-    committed by itself (autocommit), so routing, which needs its row locks held until it
-    commits, runs in a transaction of its own; elsewhere in the request's."""
-    if db.get_bind().dialect.name != "postgresql":
-        route_if_needed(db, clock, get_session(db, session_id), Reason.FIRST_MESSAGE)
-        return
-    with SessionFactory(bind=db.get_bind()) as tx, tx.begin():
-        route_if_needed(tx, clock, get_session(tx, session_id), Reason.FIRST_MESSAGE)
 
 
 @api.operation(

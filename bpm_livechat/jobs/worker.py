@@ -103,7 +103,8 @@ class Worker:
 
     def run_due(self, limit: int | None = None, stop: threading.Event | None = None) -> int:
         """Run every job due now (and those due while running), at most `limit`; how many ran.
-        Once `stop` is set, the job in hand finishes and the other claimed ones are released."""
+        Once `stop` is set, the job in hand finishes and the other claimed ones are released;
+        when the database fails mid-batch, the batch stops and is handed back (`_hand_back`)."""
         ran = 0
         while limit is None or ran < limit:
             if stop is not None and stop.is_set():
@@ -210,7 +211,11 @@ class Worker:
         try:
             self._record_failure(job, kind, failure)
         except DBAPIError as exc:
-            log.warning("job %s: its failure could not be recorded: %s", job.id, _first_line(exc))
+            log.warning(
+                "job %s: database unavailable, its failure is not recorded yet: %s",
+                job.id,
+                _first_line(exc),
+            )
             return failure
         return None
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from script_runtime.pool import Worker
+from script_runtime.worker_process import Worker
 
 
 def test_a_dying_workers_stderr_is_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -127,7 +127,7 @@ def test_a_pool_that_cannot_start_workers_stops_trying() -> None:
 
 def test_workers_killed_while_starting_do_not_make_the_pool_unavailable() -> None:
     with ScriptPool(2) as pool:
-        for worker in list(pool._workers):  # kill -9 while they import (or just after)
+        for worker in list(pool._checkout.running):  # kill -9 while they import (or just after)
             os.kill(worker.process.pid, signal.SIGKILL)
         pool.wait_started()
         assert pool.run("result = 1 + 1", data={}).data["result"] == 2

@@ -45,7 +45,7 @@ def test_cached_code_is_not_recompiled() -> None:
 def test_killed_worker_gives_clear_error_and_is_replaced() -> None:
     with ScriptPool(1) as single:
         single.run("x = 1", data={})
-        (worker,) = single._workers
+        (worker,) = single._checkout.running
         timer = threading.Timer(0.3, os.kill, (worker.process.pid, signal.SIGKILL))
         timer.start()
         with pytest.raises(ScriptRuntimeError) as caught:
@@ -60,7 +60,7 @@ def test_killed_worker_gives_clear_error_and_is_replaced() -> None:
 def test_idle_worker_that_died_is_replaced_before_use() -> None:
     with ScriptPool(1) as single:
         single.run("x = 1", data={})
-        (worker,) = single._workers
+        (worker,) = single._checkout.running
         worker.process.kill()
         worker.process.wait()
         assert single.run("x = 2", data={}).data == {"x": 2}
@@ -129,7 +129,7 @@ def test_the_caller_polls_for_a_reply_only_after_quick_ones() -> None:
     # After a quick reply the next one is awaited by polling (no wake-up of the caller's CPU);
     # after a slow one the caller sleeps at once, and a runaway still ends at its limit.
     with ScriptPool(1) as single:
-        (worker,) = single._workers
+        (worker,) = single._checkout.running
         quick = []
         for i in range(50):
             assert single.run("y = x + 1", data={"x": i}).data["y"] == i + 1
@@ -153,10 +153,10 @@ def test_callers_beyond_max_waiting_are_refused_at_once() -> None:
         single.run("x = 1", data={})
         with ThreadPoolExecutor(2) as threads:
             spinning = threads.submit(single.run, "while True:\n    pass", data={}, limits=SMALL)
-            while not spinning.done() and single._idle:
+            while not spinning.done() and single._checkout.idle:
                 time.sleep(0.01)
             waiting = threads.submit(single.run, "y = 2", data={})
-            while not waiting.done() and single._waiting == 0:
+            while not waiting.done() and single._checkout.waiting == 0:
                 time.sleep(0.01)
             with pytest.raises(ScriptPoolBusy) as caught:
                 single.run("z = 3", data={})
@@ -187,7 +187,7 @@ def test_a_busy_pool_says_when_its_first_worker_is_sure_to_be_free() -> None:
             with pytest.raises(ScriptPoolBusy) as caught:
                 pair.run("y = 2", data={})
             after = time.monotonic()
-            for worker in list(pair._workers):  # end the runaways now, not in 20 s
+            for worker in list(pair._checkout.running):  # end the runaways now, not in 20 s
                 os.kill(worker.process.pid, signal.SIGKILL)
             for runaway in runaways:
                 with pytest.raises(ScriptRuntimeError):

@@ -19,15 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import selectors
-import signal
 import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -45,9 +40,10 @@ from bpm_livechat.persistence.transactions import session_factory
 from bpm_livechat.sessions.lifecycle import create_session
 from bpm_livechat.sessions.messages import add_message
 
+from . import http_load
 from .bench_sessions import database
+from .http_load import HOST, Answer, call
 
-HOST = "127.0.0.1"
 WORKERS = 2
 THREADS = 256  # per worker: up to MAX_STREAMS streams and still threads for every other request
 MAX_STREAMS = 200  # per worker (BPM_LIVECHAT_WEB_LIVE_MAX_STREAMS)
@@ -56,46 +52,12 @@ EVENT = re.compile(rb"id: (\d+)\ndata: ([^\n]*)\n\n")
 
 
 @dataclass
-class Server:
-    """The running gunicorn: its port and the operator's cookie and token."""
+class Operator:
+    """The logged-in operator on the running gunicorn: its port, the cookie and the API token."""
 
     port: int
     cookie: str = ""
     token: str = ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def request(
-    port: int,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, list[str]], bytes]:
-    """One HTTP/1.0 request on a new connection: status, headers (lower-case names), body."""
-    lines = [f"{method} {path} HTTP/1.0", f"Host: {HOST}:{port}"]
-    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    if body is not None:
-        lines.append(f"Content-Length: {len(body)}")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-    with socket.create_connection((HOST, port), timeout=30) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    found: dict[str, list[str]] = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        found.setdefault(name.strip().lower(), []).append(value.strip())
-    return int(status_line.split()[1]), found, payload
 
 
 def seed(engine: Engine, sessions: int) -> tuple[str, list[int]]:
@@ -120,53 +82,28 @@ def seed(engine: Engine, sessions: int) -> tuple[str, list[int]]:
 @contextmanager
 def gunicorn(url: str) -> Iterator[int]:
     """The product under gunicorn gthread on 127.0.0.1; yields the port."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            "BPM_LIVECHAT_DATABASE_URL": url,
-            "BPM_LIVECHAT_INSTANCE_PATH": instance,
-            "BPM_LIVECHAT_SECRET_KEY": "benchmark-only",
-            "BPM_LIVECHAT_WEB_LIVE_MAX_STREAMS": str(MAX_STREAMS),
-        }
-        command = [
-            sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class",
-            "gthread", "--threads", str(THREADS), "--bind", f"{HOST}:{port}",
-            "--log-level", "warning", "web:create_app()",
-        ]  # fmt: skip
-        server = subprocess.Popen(command, env=env)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start")
-                try:
-                    if request(port, "GET", "/api/v1/health")[0] == 200:
-                        break
-                except OSError:
-                    time.sleep(0.2)
-            yield port
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
+    options = ["--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS)]
+    env = {"BPM_LIVECHAT_WEB_LIVE_MAX_STREAMS": str(MAX_STREAMS)}
+    with http_load.gunicorn(url, options, env, stop_seconds=60) as server:
+        yield server.port
 
 
 def log_in(port: int) -> str:
     """The operator's session cookie, through the login form."""
-    _status, headers, body = request(port, "GET", "/login")
-    jar = _cookies(headers)
-    token = re.search(rb'name="csrf_token" value="([^"]+)"', body)
+    page = call(port, ("GET", "/login", None, {}))
+    jar = _cookies(page)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.body)
     assert token is not None
     form = f"username=bench&password={PASSWORD}&csrf_token={token.group(1).decode()}".encode()
-    status, headers, _ = request(port, "POST", "/login", form, {
+    answer = call(port, ("POST", "/login", form, {
         "Cookie": jar, "Content-Type": "application/x-www-form-urlencoded",
-    })  # fmt: skip
-    assert status == 302, status
-    return _cookies(headers) or jar
+    }))  # fmt: skip
+    assert answer.status == 302, answer.status
+    return _cookies(answer) or jar
 
 
-def _cookies(headers: dict[str, list[str]]) -> str:
-    return "; ".join(value.split(";", 1)[0] for value in headers.get("set-cookie", []))
+def _cookies(answer: Answer) -> str:
+    return "; ".join(value.split(";", 1)[0] for value in answer.headers("set-cookie"))
 
 
 @dataclass
@@ -238,19 +175,19 @@ class Streams:
         self.socks.clear()
 
 
-def post_message(server: Server, session_id: int, text_: str) -> int:
+def post_message(server: Operator, session_id: int, text_: str) -> int:
     """A client message through the API; its id."""
     body = json.dumps({"text": text_}).encode()
-    status, _headers, payload = request(server.port, "POST", f"/api/v1/sessions/{session_id}/messages", body, {
+    answer = call(server.port, ("POST", f"/api/v1/sessions/{session_id}/messages", body, {
         "Authorization": f"Bearer {server.token}", "Content-Type": "application/json",
-    })  # fmt: skip
-    assert status == 201, (status, payload[:200])
-    message_id: int = json.loads(payload)["id"]
+    }))  # fmt: skip
+    assert answer.status == 201, (answer.status, answer.body[:200])
+    message_id: int = json.loads(answer.body)["id"]
     return message_id
 
 
 @contextmanager
-def background_messages(server: Server, ids: list[int]) -> Iterator[None]:
+def background_messages(server: Operator, ids: list[int]) -> Iterator[None]:
     """A channel posting a client message twice a second into the sessions `ids`."""
     stop = threading.Event()
 
@@ -269,12 +206,12 @@ def background_messages(server: Server, ids: list[int]) -> Iterator[None]:
         thread.join(timeout=30)
 
 
-def time_page(server: Server, path: str, runs: int) -> list[float]:
+def time_page(server: Operator, path: str, runs: int) -> list[float]:
     """Milliseconds of `runs` sequential GETs of the page (after 5 untimed)."""
     samples = []
     for i in range(runs + 5):
         started = time.perf_counter()
-        status, _headers, _body = request(server.port, "GET", path, None, {"Cookie": server.cookie})
+        status = call(server.port, ("GET", path, None, {"Cookie": server.cookie})).status
         if i >= 5:
             samples.append((time.perf_counter() - started) * 1000)
         assert status == 200, status
@@ -296,7 +233,7 @@ def run(postgres: bool, streams: int, pages: int, messages: int, rounds: int) ->
         url = engine.url.render_as_string(hide_password=False)
         page_session, stream_session, others = ids[0], ids[1], ids[2:]
         with gunicorn(url) as port:
-            server = Server(port, log_in(port), token)
+            server = Operator(port, log_in(port), token)
             page = f"/sessions/{page_session}"
             with background_messages(server, others):
                 time_page(server, page, 20)  # warm-up: code loaded, threads started

@@ -24,11 +24,23 @@ _RETRY_AFTER = b"\r\nretry-after:"
 
 @dataclass(frozen=True)
 class Answer:
-    """A response: status, body, and the seconds of its Retry-After header (0 when absent)."""
+    """A response: status, body, the seconds of its Retry-After header (0 when absent), and its
+    header block as received (read only by `headers`, so the load generator parses no more)."""
 
     status: int
     body: bytes
     retry_after: float
+    head: bytes
+
+    def headers(self, name: str) -> list[str]:
+        """The values of every header called `name` (in any case), in the order received."""
+        wanted = name.lower()
+        found = []
+        for line in self.head.decode("latin-1").split("\r\n")[1:]:
+            key, _, value = line.partition(":")
+            if key.strip().lower() == wanted:
+                found.append(value.strip())
+        return found
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,7 @@ def call(port: int, request: Request) -> Answer:
     status_line = head.split(b"\r\n", 1)[0].split()
     if len(status_line) < 2 or not status_line[1].isdigit():
         raise OSError(f"malformed response: {head[:80]!r}")
-    return Answer(int(status_line[1]), payload, _retry_after(head))
+    return Answer(int(status_line[1]), payload, _retry_after(head), head)
 
 
 def _retry_after(head: bytes) -> float:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bpm_livechat.clock import Clock
@@ -50,6 +51,7 @@ ROUTED = "routed"  # the session history's kind of a routing decision
 _QUIET_REPEATS = ("parameter changed", "first client message")
 _SESSIONS = cast(Table, SupportSession.__table__)
 _ROUTES = cast(Table, SessionRoute.__table__)
+_HISTORY = cast(Table, SessionHistory.__table__)
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,14 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the CLI, the API and the tester."""
+        checks = [c.as_dict() for c in self.verdict.checks]
+        return {**self.outcome(), "checks": checks, "not_tried": list(self.verdict.untried)}
+
+    def outcome(self) -> dict[str, Any]:
+        """The rule, target, shortlist and choice (`as_dict` without the rules' reasons)."""
         rule = self.verdict.rule
         return {
             "rule": rule.name if rule else None,
-            "checks": [c.as_dict() for c in self.verdict.checks],
-            "not_tried": list(self.verdict.untried),
             "team": self.team,
             "strategy": rule.strategy.value if rule else None,
             "candidates": [
@@ -140,7 +145,7 @@ def route_session(
         )
         first_page = first_page or (best, total)
         for candidate in best:
-            if lock_operator(db, candidate.user_id) >= candidate.capacity:
+            if lock_operator(db, candidate.user_id, candidate.active) >= candidate.capacity:
                 passed.append(candidate.user_id)
                 continue  # filled by another worker since it was counted
             if not assign_if_unassigned(db, session.id, candidate.user_id):
@@ -199,36 +204,46 @@ def _remember(
     """Keep where the session was routed; a history entry when that changed (or it was assigned)."""
     now = clock.now()
     team_id = rule.team_id if rule else None
-    route = db.get(SessionRoute, session.id)
-    same = (
-        route is not None and route.explanation == decision.explanation and route.team_id == team_id
-    )
-    if route is None:
-        route = SessionRoute(session_id=session.id)
-        db.add(route)
-    route.team_id, route.rule_id, route.waiting = team_id, rule.id if rule else None, waiting
-    route.explanation, route.routed_at = decision.explanation, now
-    if same and not force and reason in _QUIET_REPEATS:
-        return  # a parameter change that changed nothing about the route says nothing
-    db.add(
-        SessionHistory(
-            session_id=session.id,
-            kind=ROUTED,
-            summary=f"Routing ({reason}): {decision.explanation}",
-            detail={"reason": reason, **_facts_kept(decision)},
-            created_at=now,
+    quiet = not force and reason in _QUIET_REPEATS
+    if quiet:
+        before = select(_ROUTES.c.explanation, _ROUTES.c.team_id).where(
+            _ROUTES.c.session_id == session.id
         )
-    )
-    db.flush()
+        previous = db.execute(before).first()
+    route = {
+        "team_id": team_id,
+        "rule_id": rule.id if rule else None,
+        "waiting": waiting,
+        "explanation": decision.explanation,
+        "routed_at": now,
+    }
+    _keep_route(db, session.id, route)
+    if quiet and previous is not None and tuple(previous) == (decision.explanation, team_id):
+        return  # a parameter change that changed nothing about the route says nothing
+    history = {
+        "session_id": session.id,
+        "kind": ROUTED,
+        "summary": f"Routing ({reason}): {decision.explanation}",
+        "detail": {"reason": reason, **_facts_kept(decision)},
+        "created_at": now,
+    }
+    db.execute(insert(_HISTORY), history)
+
+
+def _keep_route(db: Session, session_id: int, route: dict[str, Any]) -> None:
+    """Insert or replace the session's route in one statement."""
+    maker = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    upsert = maker(_ROUTES).values(session_id=session_id, **route)
+    db.execute(upsert.on_conflict_do_update(index_elements=[_ROUTES.c.session_id], set_=route))
+    loaded = db.identity_map.get(db.identity_key(SessionRoute, session_id))
+    if loaded is not None:
+        db.expire(loaded)  # written past the ORM: read it again when asked
 
 
 def _facts_kept(decision: Decision) -> dict[str, Any]:
     """What the history keeps of a decision: the rule, target, shortlist and choice (the
     tester shows every rule's reasons again on demand)."""
-    facts = decision.as_dict()
-    facts["rules_tried"] = len(facts.pop("checks"))
-    facts.pop("not_tried")
-    return facts
+    return {**decision.outcome(), "rules_tried": len(decision.verdict.tried)}
 
 
 def drain_operator(db: Session, clock: Clock, user: User, reason: str) -> list[int]:

@@ -4,12 +4,12 @@ least busy, under row locks so that concurrent workers never overfill anyone.
 Locks are taken in one order everywhere: the session's row (the caller's), then team rows (by
 id), then the chosen operator's membership rows (by team id). A team's lock serializes its
 decisions (round robin stays fair); an operator's lock makes the capacity recount final, even
-when two teams share the operator. SQLite has one writer at a time, so the locks are no-ops there.
+when two teams share the operator. SQLite has one writer at a time, which a writing transaction
+holds from its start: the locks and the recount are skipped there.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,15 +100,41 @@ def best_candidates(
     first (least busy: fewest active sessions; round robin: whose turn is longest ago; ties by
     who waited longest, then id), at most BEST of them but those `passed` over already; and
     how many there are.
-    A named operator's capacity is their largest among their teams. Two statements: each
-    eligible operator's sort key (their load read from the sessions(operator_id, status) index),
-    ranked and counted here, then the names of the best."""
+    A named operator's capacity is their largest among their teams. One statement ranks in the
+    database (each load read from the sessions(operator_id, status) index), counts every
+    eligible operator with a window and returns only the best with their names."""
+    keys = _eligible(now, live_chat_id, team_id, operator_ids, passed).subquery()
+    order: tuple[Any, ...] = (keys.c.last_turn, keys.c.id)
+    if strategy is Strategy.LEAST_BUSY:
+        order = (keys.c.active, *order)
+    query = (
+        select(keys, func.count().over().label("total"))
+        .where(keys.c.active < keys.c.capacity)
+        .order_by(*order)
+        .limit(BEST)
+    )
+    rows = db.execute(query).all()
+    best = [
+        Candidate(r.id, r.username, r.display_name, r.active, r.capacity, r.last_turn) for r in rows
+    ]
+    return best, rows[0].total if rows else 0
+
+
+def _eligible(
+    now: datetime,
+    live_chat_id: int,
+    team_id: int | None,
+    operator_ids: Sequence[int],
+    passed: Sequence[int],
+) -> Any:
+    """Each Online operator of the target who works the live chat: name, capacity, last turn
+    and active sessions."""
     if team_id is not None:  # one membership per operator
         capacity: Any = _MEMBERS.c.capacity
         last_turn: Any = _MEMBERS.c.last_turn
-        where = _MEMBERS.c.team_id == team_id
+        members: Any = _MEMBERS
     else:  # named operators: their largest capacity, their latest turn
-        per_user = (
+        members = (
             select(
                 _MEMBERS.c.user_id,
                 func.max(_MEMBERS.c.capacity).label("capacity"),
@@ -118,45 +144,51 @@ def best_candidates(
             .group_by(_MEMBERS.c.user_id)
             .subquery()
         )
-        capacity, last_turn, where = per_user.c.capacity, per_user.c.last_turn, None
-    members = per_user if team_id is None else _MEMBERS
+        capacity, last_turn = members.c.capacity, members.c.last_turn
     keys = (
-        select(_USERS.c.id, capacity, last_turn, _active_of(_USERS.c.id))
+        select(
+            _USERS.c.id,
+            _USERS.c.username,
+            _USERS.c.display_name,
+            capacity.label("capacity"),
+            func.coalesce(last_turn, 0).label("last_turn"),
+            _active_of(_USERS.c.id).label("active"),
+        )
         .join(members, members.c.user_id == _USERS.c.id)
         .where(online_clause(now), _works_chat(live_chat_id))
     )
-    if where is not None:
-        keys = keys.where(where)
+    if team_id is not None:
+        keys = keys.where(_MEMBERS.c.team_id == team_id)
     if passed:
         keys = keys.where(_USERS.c.id.not_in(list(passed)))
-    # (active, last turn, id, capacity) of the operators under capacity
-    free = [
-        (int(a), int(t or 0), int(u), int(c)) for u, c, t, a in db.execute(keys) if int(a) < int(c)
-    ]
-    if strategy is Strategy.LEAST_BUSY:
-        top = heapq.nsmallest(BEST, free)
-    else:
-        top = heapq.nsmallest(BEST, free, key=lambda f: (f[1], f[2]))
-    if not top:
-        return [], 0
-    names = select(_USERS.c.id, _USERS.c.username, _USERS.c.display_name)
-    named = {r.id: r for r in db.execute(names.where(_USERS.c.id.in_([f[2] for f in top])))}
-    best = [Candidate(u, named[u].username, named[u].display_name, a, c, t) for a, t, u, c in top]
-    return best, len(free)
+    return keys
+
+
+def single_writer(db: Session) -> bool:
+    """True on SQLite: a writing transaction holds the database's one write lock from its first
+    statement (BEGIN IMMEDIATE), so row locks are moot and what it read stays true."""
+    return db.get_bind().dialect.name == "sqlite"
 
 
 def lock_teams(db: Session, team_ids: Sequence[int]) -> None:
-    """Lock team rows in id order (the first lock after the session's row)."""
-    if team_ids:
+    """Lock team rows in id order (the first lock after the session's row; nothing to do on
+    SQLite)."""
+    if team_ids and not single_writer(db):
         query = select(_TEAMS.c.id).where(_TEAMS.c.id.in_(sorted(team_ids))).order_by(_TEAMS.c.id)
         db.execute(query.with_for_update()).all()
 
 
-def lock_operator(db: Session, user_id: int) -> int:
+def lock_operator(db: Session, user_id: int, counted: int | None = None) -> int:
     """Lock the operator's membership rows and return their active sessions, counted after
-    the lock (so it includes every assignment committed by the lock's previous holder)."""
-    rows = select(_MEMBERS.c.team_id).where(_MEMBERS.c.user_id == user_id)
-    db.execute(rows.order_by(_MEMBERS.c.team_id).with_for_update()).all()
+    the lock (so it includes every assignment committed by the lock's previous holder). On
+    SQLite, where nobody else writes meanwhile, a count this transaction made (`counted`)
+    stands as it is."""
+    if single_writer(db):
+        if counted is not None:
+            return counted
+    else:
+        rows = select(_MEMBERS.c.team_id).where(_MEMBERS.c.user_id == user_id)
+        db.execute(rows.order_by(_MEMBERS.c.team_id).with_for_update()).all()
     return int(db.execute(select(_active_of(user_id))).scalar_one())
 
 

@@ -10,12 +10,13 @@ holds from its start: the locks and the recount are skipped there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.presence import DEFAULT_AWAY_AFTER
@@ -67,14 +68,14 @@ def _active_of(user_id: Any) -> Any:
     )
 
 
-def online_clause(now: datetime, away_after: timedelta = DEFAULT_AWAY_AFTER) -> Any:
-    """SQL: the user reads as Online at `now` (see desk.presence.presence_of)."""
-    return (_USERS.c.presence == Presence.ONLINE.value) & (
-        _USERS.c.last_seen_at >= now - away_after
-    )
+def _online() -> Any:
+    """SQL: the user reads as Online (see desk.presence.presence_of): present and seen since
+    the bound `online_since`."""
+    since = bindparam("online_since", type_=_USERS.c.last_seen_at.type)
+    return (_USERS.c.presence == Presence.ONLINE.value) & (_USERS.c.last_seen_at >= since)
 
 
-def _works_chat(live_chat_id: int) -> Any:
+def _works_chat(live_chat_id: Any) -> Any:
     return exists().where(
         LiveChatMember.user_id == _USERS.c.id,
         LiveChatMember.live_chat_id == live_chat_id,
@@ -103,33 +104,40 @@ def best_candidates(
     A named operator's capacity is their largest among their teams. One statement ranks in the
     database (each load read from the sessions(operator_id, status) index), counts every
     eligible operator with a window and returns only the best with their names."""
-    keys = _eligible(now, live_chat_id, team_id, operator_ids, passed).subquery()
-    order: tuple[Any, ...] = (keys.c.last_turn, keys.c.id)
-    if strategy is Strategy.LEAST_BUSY:
-        order = (keys.c.active, *order)
-    query = (
-        select(keys, func.count().over().label("total"))
-        .where(keys.c.active < keys.c.capacity)
-        .order_by(*order)
-        .limit(BEST)
-    )
-    rows = db.execute(query).all()
+    query = _ranking(team_id is None, strategy is Strategy.LEAST_BUSY, bool(passed))
+    params: dict[str, Any] = {
+        "online_since": now - DEFAULT_AWAY_AFTER,
+        "live_chat_id": live_chat_id,
+        "team_id": team_id,
+        "operator_ids": list(operator_ids),
+        "passed": list(passed),
+    }
+    rows = db.execute(query, params).all()
     best = [
         Candidate(r.id, r.username, r.display_name, r.active, r.capacity, r.last_turn) for r in rows
     ]
     return best, rows[0].total if rows else 0
 
 
-def _eligible(
-    now: datetime,
-    live_chat_id: int,
-    team_id: int | None,
-    operator_ids: Sequence[int],
-    passed: Sequence[int],
-) -> Any:
-    """Each Online operator of the target who works the live chat: name, capacity, last turn
-    and active sessions."""
-    if team_id is not None:  # one membership per operator
+@functools.cache  # built once per shape: building the statement costs about as much as running it
+def _ranking(named: bool, least_busy: bool, passing: bool) -> Select[Any]:
+    """The best BEST eligible operators, each row with how many are eligible (`total`)."""
+    keys = _eligible(named, passing).subquery()
+    order: tuple[Any, ...] = (keys.c.last_turn, keys.c.id)
+    if least_busy:
+        order = (keys.c.active, *order)
+    return (
+        select(keys, func.count().over().label("total"))
+        .where(keys.c.active < keys.c.capacity)
+        .order_by(*order)
+        .limit(BEST)
+    )
+
+
+def _eligible(named: bool, passing: bool) -> Select[Any]:
+    """Each Online operator of the target (the bound team, or the bound `operator_ids`) who
+    works the bound live chat but those `passed`: name, capacity, last turn, active sessions."""
+    if not named:  # one membership per operator
         capacity: Any = _MEMBERS.c.capacity
         last_turn: Any = _MEMBERS.c.last_turn
         members: Any = _MEMBERS
@@ -140,7 +148,7 @@ def _eligible(
                 func.max(_MEMBERS.c.capacity).label("capacity"),
                 func.max(_MEMBERS.c.last_turn).label("last_turn"),
             )
-            .where(_MEMBERS.c.user_id.in_(list(operator_ids)))
+            .where(_MEMBERS.c.user_id.in_(bindparam("operator_ids", expanding=True)))
             .group_by(_MEMBERS.c.user_id)
             .subquery()
         )
@@ -155,12 +163,12 @@ def _eligible(
             _active_of(_USERS.c.id).label("active"),
         )
         .join(members, members.c.user_id == _USERS.c.id)
-        .where(online_clause(now), _works_chat(live_chat_id))
+        .where(_online(), _works_chat(bindparam("live_chat_id")))
     )
-    if team_id is not None:
-        keys = keys.where(_MEMBERS.c.team_id == team_id)
-    if passed:
-        keys = keys.where(_USERS.c.id.not_in(list(passed)))
+    if not named:
+        keys = keys.where(_MEMBERS.c.team_id == bindparam("team_id"))
+    if passing:
+        keys = keys.where(_USERS.c.id.not_in(bindparam("passed", expanding=True)))
     return keys
 
 

@@ -71,7 +71,7 @@ def _operators(db: Session, chat_id: int, count: int, prefix: str) -> list[int]:
 
 
 def _team(db: Session, name: str, ids: list[int], capacities: list[int]) -> None:
-    team = Team(name=name, turns=0)
+    team = Team(name=name)
     db.add(team)
     db.flush()
     rows = [

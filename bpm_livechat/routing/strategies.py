@@ -122,7 +122,9 @@ def best_candidates(
 @functools.cache  # built once per shape: building the statement costs about as much as running it
 def _ranking(named: bool, least_busy: bool, passing: bool) -> Select[Any]:
     """The best BEST eligible operators, each row with how many are eligible (`total`)."""
-    keys = _eligible(named, passing).subquery()
+    # OFFSET 0 keeps the subquery whole: inlined, each operator's sessions would be counted
+    # once for the capacity test and again for the order.
+    keys = _eligible(named, passing).offset(0).subquery()
     order: tuple[Any, ...] = (keys.c.last_turn, keys.c.id)
     if least_busy:
         order = (keys.c.active, *order)
@@ -216,20 +218,15 @@ def assign_if_unassigned(db: Session, session_id: int, user_id: int) -> bool:
 
 
 def take_turn(db: Session, team_id: int | None, user_id: int) -> None:
-    """Note the operator's round-robin turn in the team (for named operators: in all theirs)."""
+    """Note the operator's round-robin turn in the team, one after the team's latest (for named
+    operators: one after anyone's latest, in all their teams); one statement."""
+    latest = _MEMBERS.alias("latest")
+    after = select(func.coalesce(func.max(latest.c.last_turn), 0) + 1)
+    mine: ColumnElement[bool] = _MEMBERS.c.user_id == user_id
     if team_id is not None:
-        bump = update(_TEAMS).where(_TEAMS.c.id == team_id).values(turns=_TEAMS.c.turns + 1)
-        turn = db.execute(bump.returning(_TEAMS.c.turns)).scalar_one()
-        mine: ColumnElement[bool] = (_MEMBERS.c.team_id == team_id) & (
-            _MEMBERS.c.user_id == user_id
-        )
-    else:
-        turn = (
-            int(db.execute(select(func.coalesce(func.max(_MEMBERS.c.last_turn), 0))).scalar_one())
-            + 1
-        )
-        mine = _MEMBERS.c.user_id == user_id
-    db.execute(update(_MEMBERS).where(mine).values(last_turn=turn))
+        after = after.where(latest.c.team_id == team_id)
+        mine = mine & (_MEMBERS.c.team_id == team_id)
+    db.execute(update(_MEMBERS).where(mine).values(last_turn=after.scalar_subquery()))
 
 
 def teams_of(db: Session, user_id: int) -> list[tuple[int, int]]:

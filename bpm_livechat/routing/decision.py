@@ -5,11 +5,12 @@ comes Online or frees capacity.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Insert, Table, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -52,6 +53,12 @@ _QUIET_REPEATS = ("parameter changed", "first client message")
 _SESSIONS = cast(Table, SupportSession.__table__)
 _ROUTES = cast(Table, SessionRoute.__table__)
 _HISTORY = cast(Table, SessionHistory.__table__)
+_INSERT_HISTORY = insert(_HISTORY)
+_SESSION_LOCK = (
+    select(_SESSIONS.c.operator_id, _SESSIONS.c.status)
+    .where(_SESSIONS.c.id == bindparam("session"))
+    .with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -169,8 +176,7 @@ def route_session(
 def _still_unassigned(db: Session, session: SupportSession) -> bool:
     """Lock the session's row (the first lock of every decision; the caller may hold it
     already) and say whether it is still open and nobody's."""
-    query = select(_SESSIONS.c.operator_id, _SESSIONS.c.status).where(_SESSIONS.c.id == session.id)
-    row = db.execute(query.with_for_update()).one()
+    row = db.execute(_SESSION_LOCK, {"session": session.id}).one()
     return row.operator_id is None and row.status != Status.CLOSED.value
 
 
@@ -227,17 +233,24 @@ def _remember(
         "detail": {"reason": reason, **_facts_kept(decision)},
         "created_at": now,
     }
-    db.execute(insert(_HISTORY), history)
+    db.execute(_INSERT_HISTORY, history)
 
 
 def _keep_route(db: Session, session_id: int, route: dict[str, Any]) -> None:
     """Insert or replace the session's route in one statement."""
-    maker = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    upsert = maker(_ROUTES).values(session_id=session_id, **route)
-    db.execute(upsert.on_conflict_do_update(index_elements=[_ROUTES.c.session_id], set_=route))
+    db.execute(_route_upsert(db.get_bind().dialect.name), {"session_id": session_id, **route})
     loaded = db.identity_map.get(db.identity_key(SessionRoute, session_id))
     if loaded is not None:
         db.expire(loaded)  # written past the ORM: read it again when asked
+
+
+@functools.cache  # built once per dialect, bound at each use
+def _route_upsert(dialect: str) -> Insert:
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_ROUTES)
+    replaced = ("team_id", "rule_id", "waiting", "explanation", "routed_at")
+    return upsert.on_conflict_do_update(
+        index_elements=[_ROUTES.c.session_id], set_={c: upsert.excluded[c] for c in replaced}
+    )
 
 
 def _facts_kept(decision: Decision) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.presence import DEFAULT_AWAY_AFTER
@@ -180,12 +180,42 @@ def single_writer(db: Session) -> bool:
     return db.get_bind().dialect.name == "sqlite"
 
 
+# The statements of a decision, built once (building one costs several times running it) and
+# bound at each use.
+_LOCK_TEAMS = (
+    select(_TEAMS.c.id)
+    .where(_TEAMS.c.id.in_(bindparam("team_ids", expanding=True)))
+    .order_by(_TEAMS.c.id)
+    .with_for_update()
+)
+_LOCK_MEMBERSHIPS = (
+    select(_MEMBERS.c.team_id)
+    .where(_MEMBERS.c.user_id == bindparam("operator"))
+    .order_by(_MEMBERS.c.team_id)
+    .with_for_update()
+)
+_ACTIVE = select(_active_of(bindparam("operator")))
+_ASSIGN = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.id == bindparam("session"),
+        _SESSIONS.c.operator_id.is_(None),
+        _SESSIONS.c.status != Status.CLOSED.value,
+    )
+    .values(
+        operator_id=bindparam("operator"),
+        status=Status.ACTIVE.value,
+        version=_SESSIONS.c.version + 1,
+    )
+    .returning(_SESSIONS.c.id)
+)
+
+
 def lock_teams(db: Session, team_ids: Sequence[int]) -> None:
     """Lock team rows in id order (the first lock after the session's row; nothing to do on
     SQLite)."""
     if team_ids and not single_writer(db):
-        query = select(_TEAMS.c.id).where(_TEAMS.c.id.in_(sorted(team_ids))).order_by(_TEAMS.c.id)
-        db.execute(query.with_for_update()).all()
+        db.execute(_LOCK_TEAMS, {"team_ids": sorted(team_ids)}).all()
 
 
 def lock_operator(db: Session, user_id: int, counted: int | None = None) -> int:
@@ -197,36 +227,34 @@ def lock_operator(db: Session, user_id: int, counted: int | None = None) -> int:
         if counted is not None:
             return counted
     else:
-        rows = select(_MEMBERS.c.team_id).where(_MEMBERS.c.user_id == user_id)
-        db.execute(rows.order_by(_MEMBERS.c.team_id).with_for_update()).all()
-    return int(db.execute(select(_active_of(user_id))).scalar_one())
+        db.execute(_LOCK_MEMBERSHIPS, {"operator": user_id}).all()
+    return int(db.execute(_ACTIVE, {"operator": user_id}).scalar_one())
 
 
 def assign_if_unassigned(db: Session, session_id: int, user_id: int) -> bool:
     """Give the session to the operator only while nobody has it and it is open."""
-    statement = (
-        update(_SESSIONS)
-        .where(
-            _SESSIONS.c.id == session_id,
-            _SESSIONS.c.operator_id.is_(None),
-            _SESSIONS.c.status != Status.CLOSED.value,
-        )
-        .values(operator_id=user_id, status=Status.ACTIVE.value, version=_SESSIONS.c.version + 1)
-        .returning(_SESSIONS.c.id)
-    )
-    return db.execute(statement).first() is not None
+    return db.execute(_ASSIGN, {"session": session_id, "operator": user_id}).first() is not None
 
 
 def take_turn(db: Session, team_id: int | None, user_id: int) -> None:
     """Note the operator's round-robin turn in the team, one after the team's latest (for named
     operators: one after anyone's latest, in all their teams); one statement."""
+    if team_id is None:
+        db.execute(_turn(False), {"operator": user_id})
+    else:
+        db.execute(_turn(True), {"operator": user_id, "team": team_id})
+
+
+@functools.cache
+def _turn(in_team: bool) -> Update:
+    """Set the bound operator's last_turn one after the latest (in the bound team)."""
     latest = _MEMBERS.alias("latest")
     after = select(func.coalesce(func.max(latest.c.last_turn), 0) + 1)
-    mine: ColumnElement[bool] = _MEMBERS.c.user_id == user_id
-    if team_id is not None:
-        after = after.where(latest.c.team_id == team_id)
-        mine = mine & (_MEMBERS.c.team_id == team_id)
-    db.execute(update(_MEMBERS).where(mine).values(last_turn=after.scalar_subquery()))
+    mine: ColumnElement[bool] = _MEMBERS.c.user_id == bindparam("operator")
+    if in_team:
+        after = after.where(latest.c.team_id == bindparam("team"))
+        mine = mine & (_MEMBERS.c.team_id == bindparam("team"))
+    return update(_MEMBERS).where(mine).values(last_turn=after.scalar_subquery())
 
 
 def teams_of(db: Session, user_id: int) -> list[tuple[int, int]]:

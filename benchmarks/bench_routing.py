@@ -46,7 +46,7 @@ from bpm_livechat.sessions.events import SessionEvent, record_event
 from bpm_livechat.sessions.lifecycle import create_session, get_session
 
 from .bench_sessions import database
-from .common import measure
+from .common import measure_alternately
 
 _USERS = cast(Table, User.__table__)
 
@@ -71,7 +71,7 @@ def _operators(db: Session, chat_id: int, count: int, prefix: str) -> list[int]:
 
 
 def _team(db: Session, name: str, ids: list[int], capacities: list[int]) -> None:
-    team = Team(name=name, turns=0)
+    team = Team(name=name)
     db.add(team)
     db.flush()
     rows = [
@@ -112,7 +112,8 @@ def seed_decision(engine: Engine, rules: int, operators: int) -> None:
 
 
 def run_decision(engine: Engine, runs: int) -> None:
-    """Print the creation baseline, the decision, and their ratio."""
+    """Print the creation baseline, the decision, and their ratio: each round creates a session
+    (the baseline) and routes the one the round before created, so both meet the same load."""
     factory = session_factory(engine)
     with unit_of_work(factory) as db:
         chat_id = get_live_chat(db, "Bench").id
@@ -125,17 +126,17 @@ def run_decision(engine: Engine, runs: int) -> None:
             record_event(db, SYSTEM_CLOCK, SessionEvent.SESSION_CREATED, session.id)  # as the API
             made.append(session.id)
 
-    creation = measure(create, runs)
-    queue = iter(made)
+    create()  # the first round's decision routes this one
+    routed = iter(made)  # made grows as rounds create
 
     def decide() -> None:
         with unit_of_work(factory) as db:
             decision = route_if_needed(
-                db, SYSTEM_CLOCK, get_session(db, next(queue)), Reason.CREATED
+                db, SYSTEM_CLOCK, get_session(db, next(routed)), Reason.CREATED
             )
             assert decision is not None and decision.chosen is not None, decision
 
-    decision = measure(decide, runs)
+    creation, decision = measure_alternately([create, decide], runs)
     print(
         f"{'session-creation transaction (baseline)':<48} p50 {creation.p50:7.2f} ms  p95 {creation.p95:7.2f} ms"
     )

@@ -14,14 +14,13 @@ from bpm_livechat.models.desk import LiveChat, User
 
 
 class Team(Base):
-    """A named group of operators that rules send sessions to; `turns` counts its round-robin
-    turns (each member keeps the turn it last got)."""
+    """A named group of operators that rules send sessions to (each member keeps the round-robin
+    turn it last got: the team's turns are its members' `last_turn`s)."""
 
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
-    turns: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     members: Mapped[list[TeamMember]] = relationship(
@@ -33,6 +32,7 @@ class TeamMember(Base):
     """An operator in a team, with the most concurrent active sessions routing gives them."""
 
     __tablename__ = "team_members"
+    __table_args__ = (Index("ix_team_members_team_turn", "team_id", "last_turn"),)
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)

@@ -1,27 +1,26 @@
 """One routing decision: match the session's rules, choose an operator by the rule's strategy,
-assign under locks, and keep the explanation; and the queue that drains when an operator
-comes Online or frees capacity.
+assign under locks, and keep the explanation (the queue that drains when an operator comes
+Online or frees capacity is `routing.queue`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Insert, Table, bindparam, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bpm_livechat.clock import Clock
 from bpm_livechat.live.feed import LiveKind, publish
 from bpm_livechat.models import (
-    LiveChatMember,
-    MemberRole,
     SessionHistory,
     SessionRoute,
     Status,
     SupportSession,
-    Team,
     User,
 )
 from bpm_livechat.params.values import get_parameters
@@ -42,7 +41,6 @@ from bpm_livechat.routing.strategies import (
     lock_operator,
     lock_teams,
     take_turn,
-    teams_of,
 )
 from bpm_livechat.sessions.events import SessionEvent, record_event
 
@@ -50,6 +48,13 @@ ROUTED = "routed"  # the session history's kind of a routing decision
 _QUIET_REPEATS = ("parameter changed", "first client message")
 _SESSIONS = cast(Table, SupportSession.__table__)
 _ROUTES = cast(Table, SessionRoute.__table__)
+_HISTORY = cast(Table, SessionHistory.__table__)
+_INSERT_HISTORY = insert(_HISTORY)
+_SESSION_LOCK = (
+    select(_SESSIONS.c.operator_id, _SESSIONS.c.status)
+    .where(_SESSIONS.c.id == bindparam("session"))
+    .with_for_update()
+)
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,14 @@ class Decision:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the CLI, the API and the tester."""
+        checks = [c.as_dict() for c in self.verdict.checks]
+        return {**self.outcome(), "checks": checks, "not_tried": list(self.verdict.untried)}
+
+    def outcome(self) -> dict[str, Any]:
+        """The rule, target, shortlist and choice (`as_dict` without the rules' reasons)."""
         rule = self.verdict.rule
         return {
             "rule": rule.name if rule else None,
-            "checks": [c.as_dict() for c in self.verdict.checks],
-            "not_tried": list(self.verdict.untried),
             "team": self.team,
             "strategy": rule.strategy.value if rule else None,
             "candidates": [
@@ -140,7 +148,7 @@ def route_session(
         )
         first_page = first_page or (best, total)
         for candidate in best:
-            if lock_operator(db, candidate.user_id) >= candidate.capacity:
+            if lock_operator(db, candidate.user_id, candidate.active) >= candidate.capacity:
                 passed.append(candidate.user_id)
                 continue  # filled by another worker since it was counted
             if not assign_if_unassigned(db, session.id, candidate.user_id):
@@ -164,8 +172,7 @@ def route_session(
 def _still_unassigned(db: Session, session: SupportSession) -> bool:
     """Lock the session's row (the first lock of every decision; the caller may hold it
     already) and say whether it is still open and nobody's."""
-    query = select(_SESSIONS.c.operator_id, _SESSIONS.c.status).where(_SESSIONS.c.id == session.id)
-    row = db.execute(query.with_for_update()).one()
+    row = db.execute(_SESSION_LOCK, {"session": session.id}).one()
     return row.operator_id is None and row.status != Status.CLOSED.value
 
 
@@ -199,109 +206,50 @@ def _remember(
     """Keep where the session was routed; a history entry when that changed (or it was assigned)."""
     now = clock.now()
     team_id = rule.team_id if rule else None
-    route = db.get(SessionRoute, session.id)
-    same = (
-        route is not None and route.explanation == decision.explanation and route.team_id == team_id
-    )
-    if route is None:
-        route = SessionRoute(session_id=session.id)
-        db.add(route)
-    route.team_id, route.rule_id, route.waiting = team_id, rule.id if rule else None, waiting
-    route.explanation, route.routed_at = decision.explanation, now
-    if same and not force and reason in _QUIET_REPEATS:
-        return  # a parameter change that changed nothing about the route says nothing
-    db.add(
-        SessionHistory(
-            session_id=session.id,
-            kind=ROUTED,
-            summary=f"Routing ({reason}): {decision.explanation}",
-            detail={"reason": reason, **_facts_kept(decision)},
-            created_at=now,
+    quiet = not force and reason in _QUIET_REPEATS
+    if quiet:
+        before = select(_ROUTES.c.explanation, _ROUTES.c.team_id).where(
+            _ROUTES.c.session_id == session.id
         )
+        previous = db.execute(before).first()
+    route = {
+        "team_id": team_id,
+        "rule_id": rule.id if rule else None,
+        "waiting": waiting,
+        "explanation": decision.explanation,
+        "routed_at": now,
+    }
+    _keep_route(db, session.id, route)
+    if quiet and previous is not None and tuple(previous) == (decision.explanation, team_id):
+        return  # a parameter change that changed nothing about the route says nothing
+    history = {
+        "session_id": session.id,
+        "kind": ROUTED,
+        "summary": f"Routing ({reason}): {decision.explanation}",
+        "detail": {"reason": reason, **_facts_kept(decision)},
+        "created_at": now,
+    }
+    db.execute(_INSERT_HISTORY, history)
+
+
+def _keep_route(db: Session, session_id: int, route: dict[str, Any]) -> None:
+    """Insert or replace the session's route in one statement."""
+    db.execute(_route_upsert(db.get_bind().dialect.name), {"session_id": session_id, **route})
+    loaded = db.identity_map.get(db.identity_key(SessionRoute, session_id))
+    if loaded is not None:
+        db.expire(loaded)  # written past the ORM: read it again when asked
+
+
+@functools.cache  # built once per dialect, bound at each use
+def _route_upsert(dialect: str) -> Insert:
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_ROUTES)
+    replaced = ("team_id", "rule_id", "waiting", "explanation", "routed_at")
+    return upsert.on_conflict_do_update(
+        index_elements=[_ROUTES.c.session_id], set_={c: upsert.excluded[c] for c in replaced}
     )
-    db.flush()
 
 
 def _facts_kept(decision: Decision) -> dict[str, Any]:
     """What the history keeps of a decision: the rule, target, shortlist and choice (the
     tester shows every rule's reasons again on demand)."""
-    facts = decision.as_dict()
-    facts["rules_tried"] = len(facts.pop("checks"))
-    facts.pop("not_tried")
-    return facts
-
-
-def drain_operator(db: Session, clock: Clock, user: User, reason: str) -> list[int]:
-    """Give an operator who came Online or freed capacity the sessions waiting for their teams,
-    oldest first, up to their capacity in each team; the ids assigned."""
-    teams = teams_of(db, user.id)
-    if not teams:
-        return []
-    lock_teams(db, [team_id for team_id, _capacity in teams])
-    assigned: list[int] = []
-    for team_id, capacity in teams:
-        active = lock_operator(db, user.id)
-        while active < capacity:
-            session_id = _next_waiting(db, team_id, user.id)
-            if session_id is None:
-                break
-            if assign_if_unassigned(db, session_id, user.id):
-                take_turn(db, team_id, user.id)
-                _drained(db, clock, session_id, team_id, user, active + 1, capacity, reason)
-                assigned.append(session_id)
-                active += 1
-    return assigned
-
-
-def _next_waiting(db: Session, team_id: int, user_id: int) -> int | None:
-    """The oldest open session waiting for the team in a live chat the operator works, locked
-    (one another worker holds is skipped)."""
-    works = select(LiveChatMember.live_chat_id).where(
-        LiveChatMember.user_id == user_id, LiveChatMember.role == MemberRole.OPERATOR.value
-    )
-    query = (
-        select(_SESSIONS.c.id)
-        .join(_ROUTES, _ROUTES.c.session_id == _SESSIONS.c.id)
-        .where(
-            _ROUTES.c.team_id == team_id,
-            _ROUTES.c.waiting.is_(True),
-            _SESSIONS.c.operator_id.is_(None),
-            _SESSIONS.c.status == Status.QUEUED.value,
-            _SESSIONS.c.live_chat_id.in_(works),
-        )
-        .order_by(_SESSIONS.c.created_at, _SESSIONS.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True, of=_SESSIONS)
-    )
-    return db.execute(query).scalar()
-
-
-def _drained(
-    db: Session,
-    clock: Clock,
-    session_id: int,
-    team_id: int,
-    user: User,
-    active: int,
-    capacity: int,
-    reason: str,
-) -> None:
-    team = db.scalar(select(Team.name).where(Team.id == team_id))
-    text = f"queue of team {team} drained ({reason}) -> {user.display_name} {active}/{capacity}"
-    route = db.get(SessionRoute, session_id)
-    if route is not None:
-        route.waiting, route.explanation, route.routed_at = False, text, clock.now()
-    db.add(
-        SessionHistory(
-            session_id=session_id,
-            kind=ROUTED,
-            summary=f"Routing: {text}",
-            detail={"reason": reason, "team": team, "chosen": user.username},
-            created_at=clock.now(),
-        )
-    )
-    detail = {"by": None, "from": None, "to": user.username, "routed": True}
-    record_event(db, clock, SessionEvent.SESSION_ASSIGNED, session_id, {"change": ROUTED, **detail})
-    live_chat_id = db.scalar(select(_SESSIONS.c.live_chat_id).where(_SESSIONS.c.id == session_id))
-    publish(db, LiveKind.SESSION_CHANGED, session_id, int(live_chat_id or 0), {"what": "assigned"})
-    db.flush()
+    return {**decision.outcome(), "rules_tried": len(decision.verdict.tried)}

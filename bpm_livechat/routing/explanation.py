@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from bpm_livechat.models import SupportSession
@@ -38,11 +39,19 @@ class RuleCheck:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The rules tried in order, up to the first that matched (None when none did)."""
+    """The rules tried in order, up to the first that matched (None when none did), and the
+    facts they were tried on."""
 
-    checks: tuple[RuleCheck, ...]
+    tried: tuple[CompiledRule, ...]
     rule: CompiledRule | None
     untried: tuple[str, ...] = field(default=())
+    facts: Mapping[str, object] = field(default_factory=dict)
+
+    @cached_property
+    def checks(self) -> tuple[RuleCheck, ...]:
+        """Each rule tried with the reasons it failed, worded only when someone reads them (a
+        decision keeps how many rules it tried; the tester shows why)."""
+        return tuple(check_rule(rule, self.facts) for rule in self.tried)
 
 
 def session_facts(session: SupportSession, params: Mapping[str, object]) -> dict[str, object]:
@@ -82,15 +91,25 @@ def check_rule(rule: CompiledRule, facts: Mapping[str, object]) -> RuleCheck:
     return RuleCheck(rule.id, rule.name, matched, reasons if not matched else ())
 
 
+def matches(rule: CompiledRule, facts: Mapping[str, object]) -> bool:
+    """Whether the rule's conditions hold for the facts (`check_rule`'s verdict without its
+    reasons)."""
+    held = (
+        subject is not None and holds(subject, condition, expected, facts.get(condition.key))
+        for condition, subject, expected in rule.conditions
+    )
+    if rule.match is Match.ANY:
+        return not rule.conditions or any(held)
+    return all(held)
+
+
 def first_match(rules: Sequence[CompiledRule], facts: Mapping[str, object]) -> Verdict:
     """Try the rules in order; stop at the first that matches."""
-    checks: list[RuleCheck] = []
     for index, rule in enumerate(rules):
-        check = check_rule(rule, facts)
-        checks.append(check)
-        if check.matched:
-            return Verdict(tuple(checks), rule, tuple(r.name for r in rules[index + 1 :]))
-    return Verdict(tuple(checks), None)
+        if matches(rule, facts):
+            untried = tuple(r.name for r in rules[index + 1 :])
+            return Verdict(tuple(rules[: index + 1]), rule, untried, facts)
+    return Verdict(tuple(rules), None, (), facts)
 
 
 def among(strategy: str, found: Sequence[Candidate], total: int) -> str:

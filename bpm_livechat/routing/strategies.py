@@ -4,18 +4,19 @@ least busy, under row locks so that concurrent workers never overfill anyone.
 Locks are taken in one order everywhere: the session's row (the caller's), then team rows (by
 id), then the chosen operator's membership rows (by team id). A team's lock serializes its
 decisions (round robin stays fair); an operator's lock makes the capacity recount final, even
-when two teams share the operator. SQLite has one writer at a time, so the locks are no-ops there.
+when two teams share the operator. SQLite has one writer at a time, which a writing transaction
+holds from its start: the locks and the recount are skipped there.
 """
 
 from __future__ import annotations
 
-import heapq
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, Update, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.presence import DEFAULT_AWAY_AFTER
@@ -67,14 +68,14 @@ def _active_of(user_id: Any) -> Any:
     )
 
 
-def online_clause(now: datetime, away_after: timedelta = DEFAULT_AWAY_AFTER) -> Any:
-    """SQL: the user reads as Online at `now` (see desk.presence.presence_of)."""
-    return (_USERS.c.presence == Presence.ONLINE.value) & (
-        _USERS.c.last_seen_at >= now - away_after
-    )
+def _online() -> Any:
+    """SQL: the user reads as Online (see desk.presence.presence_of): present and seen since
+    the bound `online_since`."""
+    since = bindparam("online_since", type_=_USERS.c.last_seen_at.type)
+    return (_USERS.c.presence == Presence.ONLINE.value) & (_USERS.c.last_seen_at >= since)
 
 
-def _works_chat(live_chat_id: int) -> Any:
+def _works_chat(live_chat_id: Any) -> Any:
     return exists().where(
         LiveChatMember.user_id == _USERS.c.id,
         LiveChatMember.live_chat_id == live_chat_id,
@@ -100,96 +101,160 @@ def best_candidates(
     first (least busy: fewest active sessions; round robin: whose turn is longest ago; ties by
     who waited longest, then id), at most BEST of them but those `passed` over already; and
     how many there are.
-    A named operator's capacity is their largest among their teams. Two statements: each
-    eligible operator's sort key (their load read from the sessions(operator_id, status) index),
-    ranked and counted here, then the names of the best."""
-    if team_id is not None:  # one membership per operator
+    A named operator's capacity is their largest among their teams. One statement ranks in the
+    database (each load read from the sessions(operator_id, status) index), counts every
+    eligible operator with a window and returns only the best with their names."""
+    query = _ranking(team_id is None, strategy is Strategy.LEAST_BUSY, bool(passed))
+    params: dict[str, Any] = {
+        "online_since": now - DEFAULT_AWAY_AFTER,
+        "live_chat_id": live_chat_id,
+        "team_id": team_id,
+        "operator_ids": list(operator_ids),
+        "passed": list(passed),
+    }
+    rows = db.execute(query, params).all()
+    best = [
+        Candidate(r.id, r.username, r.display_name, r.active, r.capacity, r.last_turn) for r in rows
+    ]
+    return best, rows[0].total if rows else 0
+
+
+@functools.cache  # built once per shape: building the statement costs about as much as running it
+def _ranking(named: bool, least_busy: bool, passing: bool) -> Select[Any]:
+    """The best BEST eligible operators, each row with how many are eligible (`total`)."""
+    # OFFSET 0 keeps the subquery whole: inlined, each operator's sessions would be counted
+    # once for the capacity test and again for the order.
+    keys = _eligible(named, passing).offset(0).subquery()
+    order: tuple[Any, ...] = (keys.c.last_turn, keys.c.id)
+    if least_busy:
+        order = (keys.c.active, *order)
+    return (
+        select(keys, func.count().over().label("total"))
+        .where(keys.c.active < keys.c.capacity)
+        .order_by(*order)
+        .limit(BEST)
+    )
+
+
+def _eligible(named: bool, passing: bool) -> Select[Any]:
+    """Each Online operator of the target (the bound team, or the bound `operator_ids`) who
+    works the bound live chat but those `passed`: name, capacity, last turn, active sessions."""
+    if not named:  # one membership per operator
         capacity: Any = _MEMBERS.c.capacity
         last_turn: Any = _MEMBERS.c.last_turn
-        where = _MEMBERS.c.team_id == team_id
+        members: Any = _MEMBERS
     else:  # named operators: their largest capacity, their latest turn
-        per_user = (
+        members = (
             select(
                 _MEMBERS.c.user_id,
                 func.max(_MEMBERS.c.capacity).label("capacity"),
                 func.max(_MEMBERS.c.last_turn).label("last_turn"),
             )
-            .where(_MEMBERS.c.user_id.in_(list(operator_ids)))
+            .where(_MEMBERS.c.user_id.in_(bindparam("operator_ids", expanding=True)))
             .group_by(_MEMBERS.c.user_id)
             .subquery()
         )
-        capacity, last_turn, where = per_user.c.capacity, per_user.c.last_turn, None
-    members = per_user if team_id is None else _MEMBERS
+        capacity, last_turn = members.c.capacity, members.c.last_turn
     keys = (
-        select(_USERS.c.id, capacity, last_turn, _active_of(_USERS.c.id))
+        select(
+            _USERS.c.id,
+            _USERS.c.username,
+            _USERS.c.display_name,
+            capacity.label("capacity"),
+            func.coalesce(last_turn, 0).label("last_turn"),
+            _active_of(_USERS.c.id).label("active"),
+        )
         .join(members, members.c.user_id == _USERS.c.id)
-        .where(online_clause(now), _works_chat(live_chat_id))
+        .where(_online(), _works_chat(bindparam("live_chat_id")))
     )
-    if where is not None:
-        keys = keys.where(where)
-    if passed:
-        keys = keys.where(_USERS.c.id.not_in(list(passed)))
-    # (active, last turn, id, capacity) of the operators under capacity
-    free = [
-        (int(a), int(t or 0), int(u), int(c)) for u, c, t, a in db.execute(keys) if int(a) < int(c)
-    ]
-    if strategy is Strategy.LEAST_BUSY:
-        top = heapq.nsmallest(BEST, free)
-    else:
-        top = heapq.nsmallest(BEST, free, key=lambda f: (f[1], f[2]))
-    if not top:
-        return [], 0
-    names = select(_USERS.c.id, _USERS.c.username, _USERS.c.display_name)
-    named = {r.id: r for r in db.execute(names.where(_USERS.c.id.in_([f[2] for f in top])))}
-    best = [Candidate(u, named[u].username, named[u].display_name, a, c, t) for a, t, u, c in top]
-    return best, len(free)
+    if not named:
+        keys = keys.where(_MEMBERS.c.team_id == bindparam("team_id"))
+    if passing:
+        keys = keys.where(_USERS.c.id.not_in(bindparam("passed", expanding=True)))
+    return keys
+
+
+def single_writer(db: Session) -> bool:
+    """True on SQLite: a writing transaction holds the database's one write lock from its first
+    statement (BEGIN IMMEDIATE), so row locks are moot and what it read stays true."""
+    return db.get_bind().dialect.name == "sqlite"
+
+
+# The statements of a decision, built once (building one costs several times running it) and
+# bound at each use.
+_LOCK_TEAMS = (
+    select(_TEAMS.c.id)
+    .where(_TEAMS.c.id.in_(bindparam("team_ids", expanding=True)))
+    .order_by(_TEAMS.c.id)
+    .with_for_update()
+)
+_LOCK_MEMBERSHIPS = (
+    select(_MEMBERS.c.team_id)
+    .where(_MEMBERS.c.user_id == bindparam("operator"))
+    .order_by(_MEMBERS.c.team_id)
+    .with_for_update()
+)
+_ACTIVE = select(_active_of(bindparam("operator")))
+_ASSIGN = (
+    update(_SESSIONS)
+    .where(
+        _SESSIONS.c.id == bindparam("session"),
+        _SESSIONS.c.operator_id.is_(None),
+        _SESSIONS.c.status != Status.CLOSED.value,
+    )
+    .values(
+        operator_id=bindparam("operator"),
+        status=Status.ACTIVE.value,
+        version=_SESSIONS.c.version + 1,
+    )
+    .returning(_SESSIONS.c.id)
+)
 
 
 def lock_teams(db: Session, team_ids: Sequence[int]) -> None:
-    """Lock team rows in id order (the first lock after the session's row)."""
-    if team_ids:
-        query = select(_TEAMS.c.id).where(_TEAMS.c.id.in_(sorted(team_ids))).order_by(_TEAMS.c.id)
-        db.execute(query.with_for_update()).all()
+    """Lock team rows in id order (the first lock after the session's row; nothing to do on
+    SQLite)."""
+    if team_ids and not single_writer(db):
+        db.execute(_LOCK_TEAMS, {"team_ids": sorted(team_ids)}).all()
 
 
-def lock_operator(db: Session, user_id: int) -> int:
+def lock_operator(db: Session, user_id: int, counted: int | None = None) -> int:
     """Lock the operator's membership rows and return their active sessions, counted after
-    the lock (so it includes every assignment committed by the lock's previous holder)."""
-    rows = select(_MEMBERS.c.team_id).where(_MEMBERS.c.user_id == user_id)
-    db.execute(rows.order_by(_MEMBERS.c.team_id).with_for_update()).all()
-    return int(db.execute(select(_active_of(user_id))).scalar_one())
+    the lock (so it includes every assignment committed by the lock's previous holder). On
+    SQLite, where nobody else writes meanwhile, a count this transaction made (`counted`)
+    stands as it is."""
+    if single_writer(db):
+        if counted is not None:
+            return counted
+    else:
+        db.execute(_LOCK_MEMBERSHIPS, {"operator": user_id}).all()
+    return int(db.execute(_ACTIVE, {"operator": user_id}).scalar_one())
 
 
 def assign_if_unassigned(db: Session, session_id: int, user_id: int) -> bool:
     """Give the session to the operator only while nobody has it and it is open."""
-    statement = (
-        update(_SESSIONS)
-        .where(
-            _SESSIONS.c.id == session_id,
-            _SESSIONS.c.operator_id.is_(None),
-            _SESSIONS.c.status != Status.CLOSED.value,
-        )
-        .values(operator_id=user_id, status=Status.ACTIVE.value, version=_SESSIONS.c.version + 1)
-        .returning(_SESSIONS.c.id)
-    )
-    return db.execute(statement).first() is not None
+    return db.execute(_ASSIGN, {"session": session_id, "operator": user_id}).first() is not None
 
 
 def take_turn(db: Session, team_id: int | None, user_id: int) -> None:
-    """Note the operator's round-robin turn in the team (for named operators: in all theirs)."""
-    if team_id is not None:
-        bump = update(_TEAMS).where(_TEAMS.c.id == team_id).values(turns=_TEAMS.c.turns + 1)
-        turn = db.execute(bump.returning(_TEAMS.c.turns)).scalar_one()
-        mine: ColumnElement[bool] = (_MEMBERS.c.team_id == team_id) & (
-            _MEMBERS.c.user_id == user_id
-        )
+    """Note the operator's round-robin turn in the team, one after the team's latest (for named
+    operators: one after anyone's latest, in all their teams); one statement."""
+    if team_id is None:
+        db.execute(_turn(False), {"operator": user_id})
     else:
-        turn = (
-            int(db.execute(select(func.coalesce(func.max(_MEMBERS.c.last_turn), 0))).scalar_one())
-            + 1
-        )
-        mine = _MEMBERS.c.user_id == user_id
-    db.execute(update(_MEMBERS).where(mine).values(last_turn=turn))
+        db.execute(_turn(True), {"operator": user_id, "team": team_id})
+
+
+@functools.cache
+def _turn(in_team: bool) -> Update:
+    """Set the bound operator's last_turn one after the latest (in the bound team)."""
+    latest = _MEMBERS.alias("latest")
+    after = select(func.coalesce(func.max(latest.c.last_turn), 0) + 1)
+    mine: ColumnElement[bool] = _MEMBERS.c.user_id == bindparam("operator")
+    if in_team:
+        after = after.where(latest.c.team_id == bindparam("team"))
+        mine = mine & (_MEMBERS.c.team_id == bindparam("team"))
+    return update(_MEMBERS).where(mine).values(last_turn=after.scalar_subquery())
 
 
 def teams_of(db: Session, user_id: int) -> list[tuple[int, int]]:

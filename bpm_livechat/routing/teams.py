@@ -45,7 +45,7 @@ def create_team(db: Session, name: str, members: Sequence[tuple[str, int]]) -> T
         )
     if db.scalar(select(Team.id).where(Team.name == name)) is not None:
         raise ValidationError(f"a team named {name!r} exists already", {"name": "taken"})
-    team = Team(name=name, turns=0)
+    team = Team(name=name)
     db.add(team)
     set_members(db, team, members)
     return team

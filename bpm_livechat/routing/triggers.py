@@ -27,7 +27,8 @@ from bpm_livechat.models import (
     SupportSession,
     User,
 )
-from bpm_livechat.routing.decision import Decision, drain_operator, route_session
+from bpm_livechat.routing.decision import Decision, route_session
+from bpm_livechat.routing.queue import drain_operator
 from bpm_livechat.routing.rules import compiled_rules
 
 _SESSIONS = cast(Table, SupportSession.__table__)

@@ -3,10 +3,12 @@ while its scripts run at all is shown in test_unlocked_steps.)"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bpm_livechat.desk.users import get_user
@@ -66,3 +68,19 @@ def test_a_step_over_budget_rolls_back_and_records_its_incident(
     }
     with factory() as db:
         assert get_parameters(db, session_id).get("segment") is None  # the first write is gone
+
+
+def _write_waiting_at_most(engine: Engine, session_id: int, seconds: int) -> None:
+    """Lock the session as a writer would, waiting at most `seconds`; raise if that is not enough."""
+    if engine.dialect.name == "sqlite":
+        writer = sqlite3.connect(str(engine.url.database), timeout=seconds)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+        return
+    with engine.connect() as conn:
+        conn.execute(text(f"SET LOCAL lock_timeout = '{seconds}s'"))
+        conn.execute(text("SELECT id FROM sessions WHERE id = :id FOR UPDATE"), {"id": session_id})
+        conn.rollback()

@@ -111,17 +111,13 @@ class Runner:
         return self.outcome[0]
 
 
-def _wait_for_script(pool: ScriptPool, runner: Runner) -> None:
-    """Return once the step's script runs (the one worker is taken)."""
+def _wait_for_script(pool: ScriptPool, runner: Runner, finished: int | None = None) -> None:
+    """Return once the step's script runs (the one worker is taken), after `finished` runs of
+    the pool ended (the pool counts a run when it ends)."""
     deadline = time.monotonic() + 60  # a guard against a hang, not a measurement
-    while pool.idle:
+    while pool.idle or (finished is not None and pool.stats["runs"] != finished):
         assert runner.thread.is_alive(), [getattr(o, "error", o) for o in runner.outcome]
         assert time.monotonic() < deadline, "the step's script never started"
-        time.sleep(0.005)
-
-
-def _wait_for_end_of_script(pool: ScriptPool, runner: Runner) -> None:
-    while not pool.idle and runner.thread.is_alive():
         time.sleep(0.005)
 
 
@@ -187,11 +183,11 @@ def test_a_value_changed_while_the_script_ran_runs_the_step_again_on_it(
 def test_a_session_changed_during_every_attempt_is_a_conflict(
     factory: sessionmaker[Session], one_worker: ScriptPool, slow: ProcessEngine, session_id: int
 ) -> None:
+    runs = one_worker.stats["runs"]
     runner = Runner(lambda: run_step(factory, _start(slow, session_id)))
     for attempt in range(3):
-        _wait_for_script(one_worker, runner)
+        _wait_for_script(one_worker, runner, finished=runs + attempt)
         _set(factory, session_id, "segment", f"change {attempt + 1}")
-        _wait_for_end_of_script(one_worker, runner)
     outcome = runner.result()
     assert isinstance(outcome, ConflictError)
     assert outcome.message == CHANGED == "the session changed while the step ran; try again"

@@ -106,6 +106,8 @@ def one_writer(db: Session, *, lazily: bool = False) -> Iterator[None]:
         queue = _FileQueue(handle)
         if lazily:
             db.info[WRITER_QUEUE] = queue
+            if not db.in_transaction():  # the reads before the step take no write lock either
+                db.connection(execution_options={READS_ONLY: True})
         else:
             queue.take()
         try:

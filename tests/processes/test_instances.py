@@ -12,13 +12,8 @@ from bpm_livechat.models import ParamHistory, ProcessInstance, UserTask
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.processes.engine.engine import ProcessEngine
-from bpm_livechat.processes.instances import (
-    complete_task,
-    get_instance,
-    prefilled,
-    start_form,
-    start_process,
-)
+from bpm_livechat.processes.instances import complete_task, get_instance, start_process
+from bpm_livechat.processes.start_forms import prefilled, start_form
 from bpm_livechat.processes.tasks import my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import add_message

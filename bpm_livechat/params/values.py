@@ -88,10 +88,11 @@ _STORED = select(_VALUES.c.definition_id, _VALUES.c.value).where(
 # but not the inserts that only reference the session (a message's foreign key check takes FOR
 # KEY SHARE), so message ingest does not wait for a step that runs scripts (issue 18, item 5).
 _LOCK_SESSION = (
-    select(_SESSIONS.c.id)
+    select(_SESSIONS.c.version)
     .where(_SESSIONS.c.id == bindparam("session_id"))
     .with_for_update(key_share=True)
 )
+_SESSION_VERSION = select(_SESSIONS.c.version).where(_SESSIONS.c.id == bindparam("session_id"))
 
 
 def read_for_update(db: Session, session_id: int) -> dict[int, object]:
@@ -105,6 +106,17 @@ def read_for_update(db: Session, session_id: int) -> dict[int, object]:
     """
     if db.get_bind().dialect.name != "sqlite":
         db.execute(_LOCK_SESSION, {"session_id": session_id})
+    return read_stored(db, session_id)
+
+
+def lock_session(db: Session, session_id: int) -> int | None:
+    """Lock the session's row for writing its values (see `read_for_update`); its version now."""
+    statement = _SESSION_VERSION if db.get_bind().dialect.name == "sqlite" else _LOCK_SESSION
+    return db.execute(statement, {"session_id": session_id}).scalar_one_or_none()
+
+
+def read_stored(db: Session, session_id: int) -> dict[int, object]:
+    """The session's stored values (definition id -> JSON), without a lock."""
     if not definitions_read(db):  # a step reads them next: one statement for both
         return read_with_values(db, session_id)
     rows = db.execute(_STORED, {"session_id": session_id})

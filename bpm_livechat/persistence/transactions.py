@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,9 +61,35 @@ def reading(db: Session) -> Iterator[None]:
     db.commit()
 
 
+# Where a lazy `one_writer` leaves its queue for the session's step to take (see `queue_for_writer`).
+WRITER_QUEUE = "bpm_livechat_writer_queue"
+
+
+class _FileQueue:
+    """SQLite's writers of one database in line on an OS file lock; taken at most once."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            self.held = True
+
+    def leave(self) -> None:
+        if self.held:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.held = False
+
+
 @contextmanager
-def one_writer(db: Session) -> Iterator[None]:
-    """On SQLite, queue on an OS file lock while `db` writes; on every database, end its transaction."""
+def one_writer(db: Session, *, lazily: bool = False) -> Iterator[None]:
+    """On SQLite, queue on an OS file lock while `db` writes; on every database, end its transaction.
+
+    `lazily`: the queue is taken only when the code inside calls `queue_for_writer` (a process
+    step does, after its scripts ran and before it writes), not on entry.
+    """
     # SQLite has one writer at a time (every transaction begins IMMEDIATE), and a connection
     # waiting in its busy handler polls with sleeps of up to 100 ms; an flock waiter wakes the
     # moment the lock is released. The lock file sits next to the database, so it queues every
@@ -77,12 +103,33 @@ def one_writer(db: Session) -> Iterator[None]:
             db.rollback()  # a no-op after a commit
         return
     with open(path + ".api-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        queue = _FileQueue(handle)
+        if lazily:
+            db.info[WRITER_QUEUE] = queue
+            if not db.in_transaction():  # the reads before the step take no write lock either
+                db.connection(execution_options={READS_ONLY: True})
+        else:
+            queue.take()
         try:
             yield
         finally:
             db.rollback()  # before the lock goes: the next writer must not meet our transaction
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            db.info.pop(WRITER_QUEUE, None)
+            queue.leave()
+
+
+def queue_for_writer(db: Session) -> None:
+    """Take the place in the writer queue a lazy `one_writer` keeps for `db` (else nothing)."""
+    queue = db.info.get(WRITER_QUEUE)
+    if queue is not None:
+        queue.take()
+
+
+def leave_writer_queue(db: Session) -> None:
+    """Give that place up again (after a rollback), so others write while `db` only reads."""
+    queue = db.info.get(WRITER_QUEUE)
+    if queue is not None:
+        queue.leave()
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import BpmLivechatError, NotFoundError, ProcessStepError
 from bpm_livechat.models import InstanceStatus, ProcessInstance, StepKind, User, utcnow
+from bpm_livechat.persistence.transactions import queue_for_writer
 from bpm_livechat.processes.step_log import log_step
 
 T = TypeVar("T")
@@ -168,4 +169,5 @@ def run_or_record(db: Session, step: Callable[[], T]) -> T | StepFailure:
         return step()
     except ProcessFailed as exc:
         db.rollback()
+        queue_for_writer(db)  # recording it is a write (see `transactions.one_writer`)
         return StepFailure(record_failure(db, exc.failed), exc.failed)

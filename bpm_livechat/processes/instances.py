@@ -1,15 +1,14 @@
 """Running processes from sessions: start one, complete its tasks, in the caller's transaction.
 
-A step (start or completion) validates the form, runs the engine until it waits or ends, applies
-the scripts' parameter changes with history, saves the workflow and syncs the task rows, all in
-the caller's one transaction. A failed step raises ProcessFailed; callers run steps through
+A step (start or completion) validates the form, runs the engine until it waits or ends (with
+reads only, holding no lock), then applies the scripts' parameter changes with history, saves
+the workflow and syncs the task rows in the caller's write transaction (`step_phases`). A failed step raises ProcessFailed; callers run steps through
 `failures.run_or_record`, which rolls back, records the failure and returns it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -22,7 +21,6 @@ from bpm_livechat.errors import (
     ConflictError,
     NotFoundError,
     ProcessStepError,
-    ValidationError,
 )
 from bpm_livechat.models import (
     InstanceStatus,
@@ -34,94 +32,34 @@ from bpm_livechat.models import (
     UserTask,
     utcnow,
 )
-from bpm_livechat.params.definitions import definitions
-from bpm_livechat.params.types import ParamType
-from bpm_livechat.params.values import get_parameters
-from bpm_livechat.processes.deployments import VersionInfo, version_to_start
+from bpm_livechat.processes.deployments import VersionInfo
 from bpm_livechat.processes.engine.engine import (
     CalledSpecs,
-    ParsedBpmn,
     ProcessEngine,
     SerializedWorkflow,
     StepResult,
 )
 from bpm_livechat.processes.engine.script_environment import ValidateChanges
 from bpm_livechat.processes.failures import pending_input, step_failed
-from bpm_livechat.processes.forms import FormField, ParamSpecs, prefill, validate_form
+from bpm_livechat.processes.forms import FormField, prefill, validate_form
 from bpm_livechat.processes.library import called_specs, resolve_called
-from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
+from bpm_livechat.processes.start_forms import (
+    StartForm,
+    param_specs,
+    parsed_version,
+    prefill_sources,
+    start_form,
+)
+from bpm_livechat.processes.step_phases import run_unlocked
+from bpm_livechat.processes.steps import (
+    PreparedStep,
+    StepOutcome,
+    apply_step,
+    prepare_step,
+    read_values,
+)
 from bpm_livechat.processes.tasks import find_task, may_work_task
 from bpm_livechat.sessions.guards import require_writable
-
-
-def param_specs(db: Session) -> ParamSpecs:
-    """Form field types and options taken from the custom parameters of the same key."""
-    return {d.key: (ParamType(d.type), tuple(d.options)) for d in definitions(db)}
-
-
-@dataclass(frozen=True)
-class StartForm:
-    """A process offered in a session, resolved once: its version, parsed BPMN and start form."""
-
-    session: SupportSession
-    version: VersionInfo
-    parsed: ParsedBpmn
-    fields: tuple[FormField, ...]
-
-
-def start_form(
-    db: Session, engine: ProcessEngine, session: SupportSession, process_id: str, user: User
-) -> StartForm:
-    """The start form of a process offered in this session (AccessDenied, ValidationError when
-    it is not; ProcessStepError when its stored BPMN cannot be parsed)."""
-    version = _startable_version(db, session, process_id, user)
-    parsed = _parsed(db, engine, version)
-    return StartForm(session, version, parsed, engine.start_form(parsed, process_id))
-
-
-def prefilled(db: Session, form: StartForm) -> dict[str, object]:
-    """The start form's values pre-filled from the session (for showing it; see `prefill`)."""
-    return prefill(form.fields, get_parameters(db, form.session.id), prefill_sources(form.session))
-
-
-def prefill_sources(session: SupportSession) -> dict[str, object]:
-    """The session's values a form field's `prefill` property may name (PREFILL_SOURCES)."""
-    client, operator = session.client, session.operator
-    return {
-        "client.name": client.name,
-        "client.email": client.email,
-        "client.phone": client.phone,
-        "subject": session.subject,
-        "operator.name": operator.display_name if operator else None,
-        "live_chat.name": session.live_chat.name,
-        "channel.name": session.channel.name,
-    }
-
-
-def _startable_version(
-    db: Session, session: SupportSession, process_id: str, user: User
-) -> VersionInfo:
-    require_session_access(db, user, session)
-    require_writable(session, user, "start processes")
-    version, bound = version_to_start(db, process_id, session.live_chat_id)
-    if version is None:
-        raise ValidationError(f"process {process_id!r} is not active", {"process": "not active"})
-    if not bound:
-        raise ValidationError(
-            f"process {process_id!r} is not offered in live chat {session.live_chat.name!r}",
-            {"process": "not offered in this live chat"},
-        )
-    return version
-
-
-def _parsed(db: Session, engine: ProcessEngine, version: VersionInfo) -> ParsedBpmn:
-    """The version's parsed BPMN; its file is read from the database only when not parsed yet."""
-
-    def bpmn() -> bytes:
-        query = select(ProcessVersion.bpmn).where(ProcessVersion.id == version.id)
-        return db.execute(query).scalar_one()
-
-    return engine.parse_stored(version.content_hash, bpmn)
 
 
 def start_process(
@@ -171,17 +109,19 @@ def run_start_step(
     form_data: Mapping[str, object],
     user: User,
     variables: Mapping[str, object] | None = None,
-) -> StepOutcome:
-    """Validate the start form and run a new workflow for an existing (failed) instance."""
-    version = VersionInfo.of(instance.process_version)
+    version: ProcessVersion | None = None,
+) -> PreparedStep:
+    """Phase 1 of a new workflow for an existing (failed) instance: the start form validated and
+    the engine run, on `version` (default: the instance's own)."""
+    version_info = VersionInfo.of(version or instance.process_version)
     pending = pending_input("start", None, form_data, user, variables)
     try:
-        parsed = _parsed(db, engine, version)
-        fields = engine.start_form(parsed, version.process_id)
+        parsed = parsed_version(db, engine, version_info)
+        fields = engine.start_form(parsed, version_info.process_id)
     except ProcessStepError as exc:
         raise step_failed(instance, exc, pending, new=False) from exc
-    form = StartForm(instance.session, version, parsed, fields)
-    return _start(db, engine, instance, form, form_data, user, variables)
+    form = StartForm(instance.session, version_info, parsed, fields)
+    return _prepare_start(db, engine, instance, form, form_data, user, variables)
 
 
 def _start(
@@ -194,23 +134,44 @@ def _start(
     variables: Mapping[str, object] | None,
 ) -> StepOutcome:
     """Validate the start form (ValidationError on a bad form), then run the new workflow."""
+
+    def prepare() -> PreparedStep:
+        return _prepare_start(db, engine, instance, form, form_data, user, variables)
+
+    return run_unlocked(db, prepare, lambda prepared: apply_step(db, prepared, engine))
+
+
+def _prepare_start(
+    db: Session,
+    engine: ProcessEngine,
+    instance: ProcessInstance,
+    form: StartForm,
+    form_data: Mapping[str, object],
+    user: User,
+    variables: Mapping[str, object] | None,
+) -> PreparedStep:
+    """Phase 1 of a start: the form checked against the session's values, the engine run."""
     pending = pending_input("start", None, form_data, user, variables)
-    values = lock_values(db, form.session)
+    values = read_values(db, form.session)
     shown = prefill(form.fields, values.params, prefill_sources(form.session))
     checked = validate_form(form.fields, form_data, param_specs(db), shown=shown)
     data = {**(variables or {}), **checked}
     parsed, process_id = form.parsed, form.version.process_id
+    try:  # a library's called versions are fixed at the start, for the instance's whole life
+        called = resolve_called(db, engine, parsed, process_id, form.version.id)
+        specs = called_specs(db, engine, called) if called else None
+    except ProcessStepError as exc:
+        raise step_failed(instance, exc, pending, new=instance.id is None) from exc
 
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
-        # A library's called versions are fixed at the start, for the instance's whole life.
-        called = resolve_called(db, engine, parsed, process_id, form.version.id)
-        instance.called_versions = called
-        specs = called_specs(db, engine, called) if called else None
         return engine.start(
             parsed, process_id, data, session=snap, validate_changes=validate, called=specs
         )
 
-    return run_step(db, instance, form.session, form.version, user, step, values, pending, engine)
+    return prepare_step(
+        db, instance, form.session, form.version, user, step, values, pending,
+        called_versions=called,
+    )  # fmt: skip
 
 
 def complete_task(
@@ -222,7 +183,16 @@ def complete_task(
     user: User,
 ) -> StepOutcome:
     """Complete a ready user task with its form; the loser of a race gets ConflictError."""
-    instance = lock_instance(db, instance.id)
+
+    def prepare() -> PreparedStep:
+        task = _ready_task(db, instance, task_id, user)
+        return run_complete_step(db, engine, instance, task, form_data, user)
+
+    return run_unlocked(db, prepare, lambda prepared: apply_step(db, prepared, engine))
+
+
+def _ready_task(db: Session, instance: ProcessInstance, task_id: str, user: User) -> UserTask:
+    """The ready task `task_id` of a waiting instance that `user` may work, else why not."""
     require_session_access(db, user, instance.session)
     require_writable(instance.session, user, "complete tasks")
     if instance.status != InstanceStatus.WAITING.value:
@@ -234,7 +204,7 @@ def complete_task(
         raise ConflictError(f"task {task_id} is already {task.state}")
     if not may_work_task(db, user, task, instance.session):
         raise AccessDeniedError(f"task {task_id} is not assigned to {user.username!r}")
-    return run_complete_step(db, engine, instance, task, form_data, user)
+    return task
 
 
 def run_complete_step(
@@ -245,8 +215,10 @@ def run_complete_step(
     form_data: Mapping[str, object],
     user: User,
     workflow: BpmnWorkflow | None = None,
-) -> StepOutcome:
-    """Validate a task form and complete the task on the saved (or a given, migrated) workflow."""
+    version: ProcessVersion | None = None,
+) -> PreparedStep:
+    """Phase 1 of a completion: the task form validated and the task completed on the saved
+    (or a given, migrated to `version`) workflow."""
     fields = tuple(FormField.from_dict(item) for item in task.form)
     values = validate_form(fields, form_data, param_specs(db))
     pending = pending_input("complete", task.task_id, form_data, user)
@@ -263,9 +235,9 @@ def run_complete_step(
         )
 
     session = instance.session
-    version = VersionInfo.of(instance.process_version)
-    locked = lock_values(db, session)
-    return run_step(db, instance, session, version, user, step, locked, pending, engine, task)
+    info = VersionInfo.of(version or instance.process_version)
+    session_values = read_values(db, session)
+    return prepare_step(db, instance, session, info, user, step, session_values, pending, task)
 
 
 def get_instance(db: Session, instance_id: int, user: User | None = None) -> ProcessInstance:

@@ -1,9 +1,11 @@
-"""One process step in the caller's transaction, from the session's values to the saved instance.
+"""One process step in two phases, from the session's values to the saved instance.
 
-The session's values are read once, under the session's row lock, and serve the start form's
-prefill, the scripts' snapshot and the old values of the changes. The engine runs; the changes
-are applied with history, the app links made, and the instance and its task rows saved: a new
-instance with one INSERT that carries its final state, an existing one in one flush.
+Phase 1 (`prepare_step`) reads the session's values without a lock (they serve the start form's
+prefill, the scripts' snapshot and the old values of the changes) and runs the engine. Phase 2
+(`apply_step`, in the write transaction) locks the session, checks that what phase 1 read is
+unchanged (`step_phases.check_unchanged`), then applies the changes with history, makes the app
+links, and saves the instance and its task rows: a new instance with one INSERT that carries its
+final state, an existing one in one flush. `step_phases.run_unlocked` drives the two.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from bpm_livechat.params.values import (
     ParamChange,
     apply_normalized,
     normalize_changes,
-    read_for_update,
+    read_stored,
     typed_values,
 )
 from bpm_livechat.processes.bpmn.decision_task import DECISIONS_KEY
@@ -43,6 +45,7 @@ from bpm_livechat.processes.engine.script_environment import TaskRef, ValidateCh
 from bpm_livechat.processes.failures import step_failed
 from bpm_livechat.processes.step_effects import apply_effects, listed, waits_after
 from bpm_livechat.processes.step_log import elements_run, log_pending_step, step_clock
+from bpm_livechat.processes.step_phases import check_unchanged
 from bpm_livechat.processes.tasks import add_tasks, sync_tasks
 from bpm_livechat.sessions.lifecycle import snapshot
 
@@ -61,19 +64,41 @@ class StepOutcome:
 
 @dataclass(frozen=True)
 class SessionValues:
-    """A session's stored values (definition id -> JSON) read under its lock, and typed by key."""
+    """A session's stored values (definition id -> JSON) as a step read them, and typed by key."""
 
     stored: dict[int, object]
     params: dict[str, object]
 
 
-def lock_values(db: Session, session: SupportSession) -> SessionValues:
-    """Lock the session for this step and read its values, once for the whole step."""
-    stored = read_for_update(db, session.id)
+def read_values(db: Session, session: SupportSession) -> SessionValues:
+    """Read the session's values for a step, without a lock (its phase 1)."""
+    stored = read_stored(db, session.id)
     return SessionValues(stored, typed_values(db, stored))
 
 
-def run_step(
+@dataclass
+class PreparedStep:
+    """Phase 1 of a step: what the engine did, with what it read to do it, no lock held.
+
+    `seen_session` and `seen_instance` are the versions it ran on (the instance's is None for a
+    new one); `called_versions`, when set, are the library versions a start fixed.
+    """
+
+    instance: ProcessInstance
+    session: SupportSession
+    version: VersionInfo
+    user: User
+    result: StepResult
+    values: SessionValues
+    pending: dict[str, Any]
+    since: float
+    completed: UserTask | None
+    seen_session: int
+    seen_instance: int | None
+    called_versions: dict[str, Any] | None = None
+
+
+def prepare_step(
     db: Session,
     instance: ProcessInstance,
     session: SupportSession,
@@ -82,35 +107,15 @@ def run_step(
     step: Step,
     values: SessionValues,
     pending: dict[str, Any],
-    engine: ProcessEngine,
     completed: UserTask | None = None,
-) -> StepOutcome:
-    """Run `step` and save what it did; a new (unsaved) instance is saved only if it succeeds.
+    called_versions: dict[str, Any] | None = None,
+) -> PreparedStep:
+    """Run `step` on the session's values as read (phase 1: reads only, no lock, no write).
 
-    Any ProcessStepError becomes ProcessFailed; a new instance is then detached from `db`, so
-    the rollback that follows leaves nothing of it behind.
+    A ProcessStepError becomes ProcessFailed, as it does in `apply_step`.
     """
-    new = instance.id is None
-    try:
-        return _run(db, instance, session, version, user, step, values, engine, completed, pending)
-    except ProcessStepError as exc:
-        if new and instance in db:
-            db.expunge(instance)
-        raise step_failed(instance, exc, pending, new=new) from exc
-
-
-def _run(
-    db: Session,
-    instance: ProcessInstance,
-    session: SupportSession,
-    version: VersionInfo,
-    user: User,
-    step: Step,
-    values: SessionValues,
-    engine: ProcessEngine,
-    completed: UserTask | None,
-    pending: Mapping[str, Any],
-) -> StepOutcome:
+    seen_instance = instance.version if instance.id is not None else None
+    seen_session = session.version
     actor = Actor(user, instance.id, version.process_id, version.number)
 
     def validate(changes: dict[str, object]) -> dict[str, object]:
@@ -119,15 +124,60 @@ def _run(
     since = step_clock()
     view = snapshot(db, session, values.params, messages_on_demand=True)
     view[DECISIONS_KEY] = DecisionSource(db)  # business rule tasks read deployed decisions
-    result = step(view, validate)
+    try:
+        result = step(view, validate)
+    except ProcessStepError as exc:
+        raise step_failed(instance, exc, pending, new=instance.id is None) from exc
+    return PreparedStep(
+        instance, session, version, user, result, values, pending, since, completed,
+        seen_session, seen_instance, called_versions,
+    )  # fmt: skip
+
+
+def apply_step(
+    db: Session,
+    prepared: PreparedStep,
+    engine: ProcessEngine,
+    before: Callable[[], None] | None = None,
+) -> StepOutcome:
+    """Phase 2 in the write transaction: lock the session (and instance), check that what the
+    step read is unchanged (else StepChanged), run `before`, then save what the step did.
+
+    A new (unsaved) instance is saved only if this succeeds; on a ProcessStepError it is
+    detached from `db`, so the rollback that follows leaves nothing of it behind.
+    """
+    instance = prepared.instance
+    new = instance.id is None
+    check_unchanged(db, prepared)
+    if before is not None:
+        before()
+    try:
+        return _apply(db, prepared, engine)
+    except ProcessStepError as exc:
+        if new and instance in db:
+            db.expunge(instance)
+        raise step_failed(instance, exc, prepared.pending, new=new) from exc
+
+
+def _apply(db: Session, prepared: PreparedStep, engine: ProcessEngine) -> StepOutcome:
+    instance, session, version, user = (
+        prepared.instance, prepared.session, prepared.version, prepared.user,
+    )  # fmt: skip
+    result, completed = prepared.result, prepared.completed
+    actor = Actor(user, instance.id, version.process_id, version.number)
     previous_waits = list(instance.waiting_for or [])
+    if instance.id is not None and instance.version_id != version.id:  # a retry moved it on
+        instance.process_version = db.get_one(ProcessVersion, version.id)
+    if prepared.called_versions is not None:
+        instance.called_versions = prepared.called_versions
     _record(instance, result, engine.serialize(result.workflow), user, completed)
     new = instance.id is None
     if new:
         _insert(db, instance)
         actor = replace(actor, instance_id=instance.id)
-    log_pending_step(db, instance, pending, user, elements_run(result.workflow, since))
-    applied = _apply_changes(db, session, result, actor, values.stored)
+    elements = elements_run(result.workflow, prepared.since)
+    log_pending_step(db, instance, prepared.pending, user, elements)
+    applied = _apply_changes(db, session, result, actor, prepared.values.stored)
     _apply_links(db, session, result)
 
     def process_name() -> str:

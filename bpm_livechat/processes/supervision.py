@@ -30,9 +30,10 @@ from bpm_livechat.processes.instances import (
 )
 from bpm_livechat.processes.step_effects import clear_waits
 from bpm_livechat.processes.step_log import log_step
-from bpm_livechat.processes.steps import StepOutcome
+from bpm_livechat.processes.step_phases import run_unlocked
+from bpm_livechat.processes.steps import PreparedStep, StepOutcome, apply_step
 from bpm_livechat.processes.tasks import cancel_tasks, find_task
-from bpm_livechat.processes.waiting import resume, retry_call
+from bpm_livechat.processes.waiting import NotWaiting, prepare_resume, retry_call
 
 
 def _require_supervisor(db: Session, user: User, instance: ProcessInstance) -> None:
@@ -65,37 +66,50 @@ def retry_instance(
     still exists there (a failed start always can), so deploying a fixed version and retrying
     picks the fix up. History still names the user whose step it was.
     """
-    instance = lock_instance(db, instance.id)
+
+    def prepare() -> PreparedStep:
+        return _prepare_retry(db, engine, instance, user)
+
+    def apply(prepared: PreparedStep) -> StepOutcome:
+        def log_retry() -> None:
+            detail = {"step": prepared.pending.get("step")}
+            log_step(db, instance, StepKind.RETRY.value, user.id, detail=detail)
+
+        return apply_step(db, prepared, engine, before=log_retry)
+
+    return run_unlocked(db, prepare, apply)
+
+
+def _prepare_retry(
+    db: Session, engine: ProcessEngine, instance: ProcessInstance, user: User
+) -> PreparedStep:
+    """Phase 1 of a retry: the checks, the version to run on, and the failed step run again."""
     _require_supervisor(db, user, instance)
     if instance.status != InstanceStatus.FAILED.value or not instance.pending:
         raise ConflictError(f"process instance {instance.id} is {instance.status}, not failed")
     pending = {key: value for key, value in instance.pending.items() if key != "job_id"}
     actor = db.get(User, pending.get("user_id")) or user
-    log_step(db, instance, StepKind.RETRY.value, user.id, detail={"step": pending.get("step")})
     call = retry_call(engine, pending)
     if call is not None:  # a timer, message or continuation a worker ran: run it again
-        instance.status = InstanceStatus.WAITING.value
-        outcome = resume(db, engine, instance, actor.id, pending, call)
-        if outcome is None:
-            raise ConflictError(f"process instance {instance.id} no longer waits for that")
-        return outcome
+        try:
+            return prepare_resume(db, engine, instance, actor.id, pending, call)
+        except NotWaiting:
+            raise ConflictError(
+                f"process instance {instance.id} no longer waits for that"
+            ) from None
     newest = latest_version(db, instance.process_version.process)
-    instance.status = InstanceStatus.RUNNING.value
     if pending["step"] == "start":
-        if newest is not None:
-            instance.process_version = newest
         return run_start_step(
-            db, engine, instance, pending["data"], actor, pending.get("variables")
+            db, engine, instance, pending["data"], actor, pending.get("variables"), newest
         )
     task = find_task(db, instance, str(pending["task_id"]))
     if task is None or task.state != TaskState.READY.value:
         raise ConflictError(f"task {pending['task_id']} of instance {instance.id} is not ready")
-    workflow = None
+    workflow, version = None, None
     if newest is not None and newest.number > instance.process_version.number:
         workflow = _migrated(engine, instance, task, newest)
-        if workflow is not None:
-            instance.process_version = newest
-    return run_complete_step(db, engine, instance, task, pending["data"], actor, workflow)
+        version = newest if workflow is not None else None
+    return run_complete_step(db, engine, instance, task, pending["data"], actor, workflow, version)
 
 
 def _migrated(

@@ -1,8 +1,8 @@
 """Steps that move a waiting instance without a person: due timers, a message of its session's
 conversation, the continuation after an asynchronous boundary.
 
-Workers run them from jobs, and a supervisor's retry runs them again; each is one step in the
-caller's transaction, like a task completion, acting as the built-in `system` account. An
+Workers run them from jobs, and a supervisor's retry runs them again; each is one step
+(`step_phases`: the engine with reads only, then the write), like a task completion, acting as the built-in `system` account. An
 instance that no longer waits (completed, cancelled, failed, or moved past the event) is left
 as it is and the step says so by returning None.
 """
@@ -16,14 +16,21 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from sqlalchemy.orm import Session
 
 from bpm_livechat.desk.users import system_user
-from bpm_livechat.errors import ProcessStepError
+from bpm_livechat.errors import NotFoundError, ProcessStepError
 from bpm_livechat.models import InstanceStatus, ProcessInstance, User
 from bpm_livechat.processes.deployments import VersionInfo
 from bpm_livechat.processes.engine.engine import ProcessEngine, StepResult
 from bpm_livechat.processes.engine.script_environment import ValidateChanges
 from bpm_livechat.processes.failures import step_failed
-from bpm_livechat.processes.instances import load_workflow, lock_instance
-from bpm_livechat.processes.steps import StepOutcome, lock_values, run_step
+from bpm_livechat.processes.instances import load_workflow
+from bpm_livechat.processes.step_phases import run_unlocked
+from bpm_livechat.processes.steps import (
+    PreparedStep,
+    StepOutcome,
+    apply_step,
+    prepare_step,
+    read_values,
+)
 
 Call = Callable[[BpmnWorkflow, Mapping[str, Any], ValidateChanges], StepResult | None]
 
@@ -74,8 +81,8 @@ def deliver_message(
     return _resume(db, engine, instance_id, pending, call, job_id)
 
 
-class _NotWaiting(Exception):
-    """The instance does not wait for what the step brings."""
+class NotWaiting(Exception):
+    """The instance does not wait for what the step brings (any more)."""
 
 
 def _resume(
@@ -86,25 +93,35 @@ def _resume(
     call: Call,
     job_id: int | None,
 ) -> StepOutcome | None:
-    instance = lock_instance(db, instance_id)
-    if instance.status != InstanceStatus.WAITING.value:
-        return None
     user = system_user(db)
     pending = {**pending, "user_id": user.id}
     if job_id is not None:
         pending["job_id"] = job_id  # the step log names the job that ran it
-    return resume(db, engine, instance, user.id, pending, call)
+
+    def prepare() -> PreparedStep:
+        instance = db.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise NotFoundError("process instance", instance_id)
+        if instance.status != InstanceStatus.WAITING.value:
+            raise NotWaiting
+        return prepare_resume(db, engine, instance, user.id, pending, call)
+
+    try:
+        return run_unlocked(db, prepare, lambda prepared: apply_step(db, prepared, engine))
+    except NotWaiting:
+        return None
 
 
-def resume(
+def prepare_resume(
     db: Session,
     engine: ProcessEngine,
     instance: ProcessInstance,
     user_id: int,
     pending: dict[str, Any],
     call: Call,
-) -> StepOutcome | None:
-    """Run `call` on the instance's saved workflow as one step (also a supervisor's retry)."""
+) -> PreparedStep:
+    """Phase 1 of `call` on the instance's saved workflow (also a supervisor's retry);
+    NotWaiting when the workflow does not wait for it."""
     user = db.get_one(User, user_id)
     try:
         workflow = load_workflow(engine, instance)
@@ -114,16 +131,13 @@ def resume(
     def step(snap: Mapping[str, Any], validate: ValidateChanges) -> StepResult:
         result = call(workflow, snap, validate)
         if result is None:
-            raise _NotWaiting
+            raise NotWaiting
         return result
 
     session = instance.session
     version = VersionInfo.of(instance.process_version)
-    locked = lock_values(db, session)
-    try:
-        return run_step(db, instance, session, version, user, step, locked, pending, engine)
-    except _NotWaiting:
-        return None
+    values = read_values(db, session)
+    return prepare_step(db, instance, session, version, user, step, values, pending)
 
 
 def retry_call(engine: ProcessEngine, pending: Mapping[str, Any]) -> Call | None:

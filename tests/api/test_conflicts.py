@@ -180,7 +180,23 @@ def test_a_retried_process_start_runs_the_process_once(
     assert _instances(db_session, session_id) == 1
 
 
-def _complete(url: str, done: dict[str, Any], headers: dict[str, str]) -> Any:
+def test_concurrent_starts_with_one_key_run_the_process_once(
+    app: Flask, tokens: Tokens, deployed: Desk, db_session: Session
+) -> None:
+    """Both may run their scripts (a step's phase 1 takes no lock), but one writes: the other
+    answers its result."""
+    session_id = new_session(db_session, deployed).id
+    url = f"/api/v1/sessions/{session_id}/instances"
+    body = {"process": "case_review", "data": {"contact_email": "jo@x.test", "amount": "10"}}
+    headers = {**tokens.operator, "Idempotency-Key": "start-together"}
+    call = _post_json(url, body, headers)
+    answers = _together(app, call, call)
+    assert [a.status_code for a in answers] == [201, 201], [a.get_json() for a in answers]
+    assert answers[0].get_json() == answers[1].get_json()
+    assert _instances(db_session, session_id) == 1
+
+
+def _post_json(url: str, done: dict[str, Any], headers: dict[str, str]) -> Any:
     return lambda c: c.post(url, json=done, headers=headers)
 
 
@@ -202,7 +218,7 @@ def test_a_retried_task_completion_gets_the_first_answer(
         if attempt == "sequential":
             answers = [client.post(url, json=done, headers=headers) for _ in range(2)]
         else:
-            call = _complete(url, done, headers)
+            call = _post_json(url, done, headers)
             answers = _together(app, call, call)
         assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
         assert answers[0].get_json() == answers[1].get_json()

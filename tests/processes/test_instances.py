@@ -12,13 +12,8 @@ from bpm_livechat.models import ParamHistory, ProcessInstance, UserTask
 from bpm_livechat.params.values import get_parameters, parameter_history
 from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.processes.engine.engine import ProcessEngine
-from bpm_livechat.processes.instances import (
-    complete_task,
-    get_instance,
-    prefilled,
-    start_form,
-    start_process,
-)
+from bpm_livechat.processes.instances import complete_task, get_instance, start_process
+from bpm_livechat.processes.start_forms import prefilled, start_form
 from bpm_livechat.processes.tasks import my_tasks
 from bpm_livechat.sessions.lifecycle import get_session
 from bpm_livechat.sessions.messages import add_message
@@ -269,14 +264,15 @@ def test_a_task_of_a_session_without_operator_goes_to_whoever_made_the_step(
     assert my_tasks(db, deployed.operator) == []
 
 
-def test_a_start_that_ends_reads_three_times_and_writes_five_times(
+def test_a_start_that_ends_reads_before_it_locks_and_writes_five_times(
     db_session: Session, deployed: Desk, process_engine: ProcessEngine
 ) -> None:
-    """After the caller's own reads: the start check, then the parameter definitions with the
-    session's values (after locking the session on PostgreSQL); then the instance, the values,
-    the history and the live event for open pages, and whether anyone listens to the session's parameter changes (a waiting
-    instance or a webhook; nobody does, so no event is written). The recent messages are not
-    read: no script of case_review names them."""
+    """After the caller's own reads: the start check; phase 1 reads the parameter definitions
+    with the session's values (on SQLite in a read transaction of its own); phase 2 locks the
+    session (reading its version) and reads its values again, then writes the instance, the
+    values, the history and the live event for open pages, and reads whether anyone listens to
+    the session's parameter changes (a waiting instance or a webhook; nobody does, so no event
+    is written). The recent messages are not read: no script of case_review names them."""
     db = db_session
     session = new_session(db, deployed)
     start_form(
@@ -304,8 +300,12 @@ def test_a_start_that_ends_reads_three_times_and_writes_five_times(
         event.remove(engine, "before_cursor_execute", record)
     db.commit()
     assert outcome.instance.status == "completed"
-    lock = 0 if db.get_bind().dialect.name == "sqlite" else 1  # SQLite has no row locks
-    assert statements == ["SELECT"] * (2 + lock) + ["INSERT"] * 5 + ["SELECT"]
+    # SQLite: the caller's transaction ends; phase 1 reads in a deferred one, phase 2 writes in
+    # an IMMEDIATE one (its lock statement is a plain read of the version: no row locks).
+    begin = ["BEGIN"] if db.get_bind().dialect.name == "sqlite" else []
+    phase_1 = [*begin, "SELECT"]
+    phase_2 = begin + ["SELECT"] * 2 + ["INSERT"] * 5 + ["SELECT"]
+    assert statements == ["SELECT", *phase_1, *phase_2]
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
 
 

@@ -1,6 +1,7 @@
-"""Message ingest into a session does not wait for a process step of that session that is
-running a script (PostgreSQL: the step locks the session FOR NO KEY UPDATE, which a message's
-foreign key check does not conflict with; issue 18, item 5)."""
+"""Message ingest into a session, and a parameter write through the API, do not wait for a
+process step of that session that is running a script, on SQLite and PostgreSQL: the step holds
+no database lock (and no place in the API's SQLite writer queue) while its scripts run (issue
+18, items 2 and 5)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
@@ -22,10 +24,9 @@ from tests.api.support import bearer
 from tests.web.support import World
 from web import create_app
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("engine", ["postgresql"], indirect=True),
-]
+pytestmark = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 SPIN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
@@ -74,6 +75,7 @@ def test_ingest_into_a_session_answers_while_its_step_runs_a_script(
     app: Flask, client: FlaskClient, world: World, db_session: Session, pool: ScriptPool
 ) -> None:
     desk = world.desk
+    add_parameter(db_session, "note", "text", "Note")
     deploy(db_session, pool, SPIN, desk.admin, [desk.support])
     operator, widget = bearer(db_session, desk.operator), bearer(db_session, desk.widget)
     db_session.commit()
@@ -94,6 +96,12 @@ def test_ingest_into_a_session_answers_while_its_step_runs_a_script(
         f"/api/v1/sessions/{world.first}/messages", json={"text": "still there?"}, headers=widget
     )
     assert ingest.status_code == 201, ingest.get_json()
-    assert step.is_alive()  # answered while the step held the session's lock
+    patched = client.patch(
+        f"/api/v1/sessions/{world.first}/parameters",
+        json={"values": {"note": "meanwhile"}},
+        headers=operator,
+    )
+    assert patched.status_code == 200, patched.get_json()
+    assert step.is_alive() and pool.idle == 0  # both answered while the step's script ran
     step.join(30)
     assert answers and answers[0] != 503

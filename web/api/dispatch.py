@@ -253,10 +253,11 @@ def _record_answer(op: Operation, caller: Caller, keyed: KeyedWrite | None, resu
 def _run(
     op: Operation, db: Session, caller: Caller, available: dict[str, Any], wanted: set[str]
 ) -> Response:
-    """The handler in the request's one transaction (SQLite: queued for the single writer)."""
+    """The handler in the request's one transaction (SQLite: queued for the single writer; for
+    a process step, only once its scripts have run)."""
     keyed = available["keyed"] = _keyed(op, caller)
     available["user"] = caller.user
-    with one_writer(db):
+    with one_writer(db, lazily=op.runs_step):
         try:
             result = op.handler(**{name: available[name] for name in wanted})
             data = _record_answer(op, caller, keyed, result)

@@ -230,7 +230,7 @@ def deactivate_process_api(
 
 @api.operation(
     "POST", "/sessions/<int:session_id>/instances", tag=INSTANCES, body=InstanceStart,
-    response=StepOut, status=201, idempotent=True,
+    response=StepOut, status=201, idempotent=True, runs_step=True,
     summary="Start a process for a session with its start form (422: form errors by field)",
 )  # fmt: skip
 def start_instance_api(db: Session, user: User, session_id: int, body: InstanceStart) -> StepOut:
@@ -250,7 +250,7 @@ def get_instance_api(db: Session, user: User, instance_id: int) -> InstanceOut:
 
 @api.operation(
     "POST", "/instances/<int:instance_id>/tasks/<string:task_id>/complete", tag=INSTANCES,
-    body=TaskComplete, response=StepOut, idempotent=True,
+    body=TaskComplete, response=StepOut, idempotent=True, runs_step=True,
     summary="Complete a user task with its form (409 when someone else did first)",
 )  # fmt: skip
 def complete_task_api(
@@ -265,7 +265,7 @@ def complete_task_api(
 
 @api.operation(
     "POST", "/instances/<int:instance_id>/retry", summary="Retry a failed step (supervisors)",
-    tag=INSTANCES, response=StepOut, idempotent=True,
+    tag=INSTANCES, response=StepOut, idempotent=True, runs_step=True,
 )  # fmt: skip
 def retry_instance_api(db: Session, user: User, instance_id: int) -> StepOut:
     """Runs the failed step again with its input, on the newest version when it can."""

@@ -82,6 +82,10 @@ class Operation:
     # A channel account (role "channel") may call it: creating sessions, posting and reading
     # their messages. Everything else is the desk's.
     channel: bool = False
+    # It runs a process step: the step's scripts run before it writes, holding no lock, so the
+    # request queues for SQLite's single writer only when the step is about to write (see
+    # `one_writer(lazily=True)` and `processes.step_phases`), not around the whole handler.
+    runs_step: bool = False
     params: list[PathParam] = field(default_factory=list)
 
     @property
@@ -117,6 +121,7 @@ class Registry:
         idempotent: bool = False,
         one_statement: bool = False,
         channel: bool = False,
+        runs_step: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint; the decorated function receives validated models, not raw JSON."""
         writes = method != "GET"
@@ -145,6 +150,7 @@ class Registry:
                     writes=writes,
                     one_statement=one_statement,
                     channel=channel,
+                    runs_step=runs_step,
                     params=params,
                 )
             )

@@ -17,8 +17,9 @@ from bpm_livechat.models import ProcessInstance, SupportSession, User, UserTask
 from bpm_livechat.params.types import ParamType
 from bpm_livechat.processes.bpmn.diagram import Diagram, read_diagram
 from bpm_livechat.processes.forms import FormField, default_value
-from bpm_livechat.processes.instances import param_specs, session_instances
+from bpm_livechat.processes.instances import session_instances
 from bpm_livechat.processes.progress import instance_progress
+from bpm_livechat.processes.start_forms import param_specs
 from bpm_livechat.processes.tasks import may_work_task, ready_tasks
 from web.diagram import diagram_svg
 from web.engine import process_engine

@@ -12,14 +12,8 @@ from bpm_livechat.errors import NotFoundError, ValidationError
 from bpm_livechat.models import ProcessInstance, UserTask
 from bpm_livechat.processes.deployments import get_process
 from bpm_livechat.processes.failures import StepFailure, run_or_record
-from bpm_livechat.processes.instances import (
-    StartForm,
-    complete_task,
-    get_instance,
-    prefilled,
-    start_form,
-    start_with_form,
-)
+from bpm_livechat.processes.instances import complete_task, get_instance, start_with_form
+from bpm_livechat.processes.start_forms import StartForm, prefilled, start_form
 from bpm_livechat.processes.steps import StepOutcome
 from bpm_livechat.processes.supervision import cancel_instance, check_cancel, retry_instance
 from bpm_livechat.processes.tasks import find_task, may_work_task, my_tasks

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpm_livechat.errors import ConflictError
 from bpm_livechat.models import ProcessInstance
 from bpm_livechat.params.values import lock_session, read_stored
 from bpm_livechat.persistence.transactions import leave_writer_queue, queue_for_writer, reading
+from bpm_livechat.processes.bpmn.budget import MAX_STEP_SECONDS
 
 if TYPE_CHECKING:
     from bpm_livechat.processes.steps import PreparedStep
@@ -49,6 +50,7 @@ def run_unlocked(
     for _ in range(attempts):
         _end_reads(db)
         with reading(db):
+            _patient_while_scripts_run(db)
             prepared = prepare()
         queue_for_writer(db)  # the API's SQLite writer queue, taken only now
         try:
@@ -57,6 +59,23 @@ def run_unlocked(
             db.rollback()  # the locks go, and every loaded object is read afresh next time
             leave_writer_queue(db)
     raise ConflictError(CHANGED)
+
+
+# PostgreSQL ends a transaction left idle longer than `idle_in_transaction_session_timeout` (60 s
+# by default). Phase 1 keeps the caller's transaction open, idle while its scripts run, for up to
+# the step's budget, which a process may raise to MAX_STEP_SECONDS: for this transaction only,
+# the limit leaves room for that budget.
+_IDLE_WHILE_SCRIPTS_RUN_MS = int((MAX_STEP_SECONDS + 30) * 1000)
+
+
+def _patient_while_scripts_run(db: Session) -> None:
+    """On PostgreSQL, let this transaction stay idle for as long as a step's scripts may run."""
+    if db.get_bind().engine.dialect.name != "postgresql":
+        return
+    setting = func.set_config(
+        "idle_in_transaction_session_timeout", str(_IDLE_WHILE_SCRIPTS_RUN_MS), True
+    )
+    db.execute(select(setting))
 
 
 def _end_reads(db: Session) -> None:

@@ -14,16 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
+from bpm_livechat.config import DatabaseSettings
 from bpm_livechat.desk.users import get_user
 from bpm_livechat.errors import ConflictError
 from bpm_livechat.models import Message, ParamHistory, ProcessInstance, SupportSession
 from bpm_livechat.params.actors import user_actor
 from bpm_livechat.params.catalogue import add_parameter
 from bpm_livechat.params.values import get_parameters, set_parameters
-from bpm_livechat.persistence.transactions import unit_of_work
+from bpm_livechat.persistence.engines import make_engine
+from bpm_livechat.persistence.transactions import session_factory, unit_of_work
 from bpm_livechat.processes.deployments import deploy
 from bpm_livechat.processes.engine.engine import EngineLimits, ProcessEngine
 from bpm_livechat.processes.engine.script_environment import SandboxEnvironment
@@ -194,3 +197,26 @@ def test_a_session_changed_during_every_attempt_is_a_conflict(
     with factory() as db:
         assert get_parameters(db, session_id) == {"segment": "change 3"}  # never overwritten
         assert db.scalars(select(ProcessInstance)).all() == []  # nothing of the step stayed
+
+
+@pytest.mark.parametrize(
+    "engine", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_step_outlives_postgresqls_idle_in_transaction_timeout_while_its_script_runs(
+    engine: Engine, slow: ProcessEngine, session_id: int
+) -> None:
+    # Connections that end a transaction left idle for 1 s: the script runs 3 s, idle for the
+    # database, inside the step's phase-1 transaction (a process may allow 300 s).
+    impatient = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        DatabaseSettings(idle_in_transaction_timeout_ms=1000),
+        poolclass=NullPool,
+    )
+    try:
+        outcome = run_step(session_factory(impatient), _start(slow, session_id))
+    finally:
+        impatient.dispose()
+    assert isinstance(outcome, StepOutcome)
+    assert outcome.instance.status == "completed"
+    with session_factory(engine)() as db:
+        assert get_parameters(db, session_id) == {"segment": "None+checked", "summary": "saw None"}

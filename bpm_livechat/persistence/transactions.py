@@ -61,7 +61,7 @@ def reading(db: Session) -> Iterator[None]:
     db.commit()
 
 
-# Where a lazy `one_writer` leaves its queue for the session's step to take (see `queue_for_writer`).
+# Where a lazy `one_writer` leaves its queue for the step to take (see `queue_for_writer`).
 WRITER_QUEUE = "bpm_livechat_writer_queue"
 
 

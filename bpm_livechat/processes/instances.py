@@ -2,8 +2,9 @@
 
 A step (start or completion) validates the form, runs the engine until it waits or ends (with
 reads only, holding no lock), then applies the scripts' parameter changes with history, saves
-the workflow and syncs the task rows in the caller's write transaction (`step_phases`). A failed step raises ProcessFailed; callers run steps through
-`failures.run_or_record`, which rolls back, records the failure and returns it.
+the workflow and syncs the task rows in the caller's write transaction (`step_phases`). A
+failed step raises ProcessFailed; callers run steps through `failures.run_or_record`, which
+rolls back, records the failure and returns it.
 """
 
 from __future__ import annotations

@@ -302,8 +302,10 @@ def test_a_start_that_ends_reads_before_it_locks_and_writes_five_times(
     assert outcome.instance.status == "completed"
     # SQLite: the caller's transaction ends; phase 1 reads in a deferred one, phase 2 writes in
     # an IMMEDIATE one (its lock statement is a plain read of the version: no row locks).
-    begin = ["BEGIN"] if db.get_bind().dialect.name == "sqlite" else []
-    phase_1 = [*begin, "SELECT"]
+    # PostgreSQL: phase 1 first lets its transaction stay idle while scripts run (set_config).
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    begin = ["BEGIN"] if sqlite else []
+    phase_1 = ["BEGIN", "SELECT"] if sqlite else ["SELECT", "SELECT"]
     phase_2 = begin + ["SELECT"] * 2 + ["INSERT"] * 5 + ["SELECT"]
     assert statements == ["SELECT", *phase_1, *phase_2]
     assert get_parameters(db, session.id) == {"contact_email": "a@b.io", "segment": "standard"}
